@@ -1,0 +1,122 @@
+"""``injected``: the one way to apply a fault, with revert guaranteed on exit, exception and signals."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from types import FrameType
+
+from zerospof.errors import FaultNotInEffect
+from zerospof.faults.base import Fault
+from zerospof.faults.ledger import Ledger, LedgerRecord, RecordState
+from zerospof.timeline import EventKind, Timeline
+
+__all__ = ["Interrupted", "injected", "revert_on_signals"]
+
+_HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived while a fault was in effect; raised so ``finally`` reverts it."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        super().__init__(f"interrupted by {signal.Signals(signum).name}")
+
+
+@contextlib.contextmanager
+def revert_on_signals() -> Iterator[None]:
+    """Turn SIGINT/SIGTERM into :class:`Interrupted` inside the block (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    def raise_interrupted(signum: int, frame: FrameType | None) -> None:
+        raise Interrupted(signum)
+    previous = {sig: signal.signal(sig, raise_interrupted) for sig in _HANDLED_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[list[int]]:
+    """Hold SIGINT/SIGTERM while reverting; the caller re-raises what arrived afterwards."""
+    arrived: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield arrived
+        return
+    previous = {sig: signal.signal(sig, lambda signum, frame: arrived.append(signum)) for sig in _HANDLED_SIGNALS}
+    try:
+        yield arrived
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _verify_until(fault: Fault, timeout_s: float, interval_s: float = 0.02) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            fault.verify()
+            return
+        except FaultNotInEffect:
+            if time.monotonic() >= deadline:
+                raise
+        time.sleep(interval_s)
+
+
+@contextlib.contextmanager
+def injected(
+    fault: Fault,
+    *,
+    ledger: Ledger | None = None,
+    timeline: Timeline | None = None,
+    verify_timeout_s: float = 10.0,
+    run_id: str | None = None,
+) -> Iterator[LedgerRecord]:
+    """Inject ``fault``, verify it took effect, yield, and always revert.
+
+    The ledger record is written (fsync'd) before anything changes and after every step.
+    The timeline gets ``fault-injecting``, ``fault-injected``, ``fault-verified`` (t0),
+    ``fault-reverting`` and ``fault-reverted`` events. SIGINT and SIGTERM inside the block
+    raise :class:`Interrupted`, so the revert runs; signals arriving during the revert are
+    held and re-delivered as :class:`Interrupted` once it is done. After SIGKILL the record
+    stays open for ``zerospof revert``.
+    """
+    ledger = ledger if ledger is not None else Ledger()
+    source = fault.describe()
+    with revert_on_signals():
+        record = ledger.open(fault, run_id=run_id)
+        try:
+            if timeline is not None:
+                timeline.event(EventKind.FAULT_INJECTING, source, record=record.id)
+            record.step(RecordState.INJECTING, fault)
+            fault.inject()
+            record.step(RecordState.INJECTED, fault)
+            if timeline is not None:
+                timeline.event(EventKind.FAULT_INJECTED, source, record=record.id)
+            _verify_until(fault, verify_timeout_s)
+            if timeline is not None:
+                timeline.event(EventKind.FAULT_VERIFIED, source, record=record.id)
+            record.step(RecordState.VERIFIED, fault)
+            yield record
+        finally:
+            with _signals_deferred() as arrived:
+                if timeline is not None:
+                    timeline.event(EventKind.FAULT_REVERTING, source, record=record.id)
+                record.step(RecordState.REVERTING, fault)
+                try:
+                    fault.revert()
+                except Exception as exc:
+                    record.step(RecordState.REVERT_FAILED, fault, error=f"{type(exc).__name__}: {exc}")
+                    raise
+                record.step(RecordState.REVERTED, fault)
+                if timeline is not None:
+                    timeline.event(EventKind.FAULT_REVERTED, source, record=record.id)
+            if arrived:
+                raise Interrupted(arrived[0])

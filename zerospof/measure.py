@@ -1,0 +1,308 @@
+"""Turn a timeline into measurements: detection, downtime, RTO, RPO, deployment delay.
+
+Every function here is pure: it reads a :class:`~zerospof.timeline.Timeline` and returns
+:class:`Measurement` records. No I/O, no clocks. All times are ``t_mono`` seconds; figures are
+offsets from t0 (the ``fault-verified`` event) unless stated otherwise.
+
+``value is None`` means *not measured, not detected or never recovered*; it is never 0 for that,
+and ``detail["reason"]`` says why. Each measurement carries its sampling resolution in seconds.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from zerospof.timeline import Event, EventKind, Sample, Timeline
+
+__all__ = [
+    "Measurement",
+    "detection_s",
+    "downtime",
+    "rto",
+    "rto_phases",
+    "rpo",
+    "deployment_delay_s",
+]
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One measured figure, its unit and resolution; ``value`` None = not measured/detected/recovered."""
+
+    name: str
+    value: float | None
+    unit: str
+    resolution_s: float | None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+# -- detection -------------------------------------------------------------------------------
+def detection_s(timeline: Timeline, signal_probes: Sequence[str], t0: float | None = None) -> Measurement:
+    """Measure seconds from t0 to the first sample of a signal probe reporting ``detected``.
+
+    Only samples at or after t0 count. Resolution is the gap to the previous sample of the
+    detecting probe (its median interval when there is none).
+    """
+    if isinstance(signal_probes, str):
+        raise TypeError("signal_probes must be a sequence of probe names, not one string")
+    name, unit = "detection_s", "s"
+    t0 = _resolve_t0(timeline, t0)
+    if t0 is None:
+        return _not_measured(name, unit, "no t0: the fault was never verified in effect")
+    per_probe = {probe: _first_detection(timeline.samples_of(probe), t0) for probe in signal_probes}
+    silent = [probe for probe in signal_probes if not timeline.samples_of(probe)]
+    found = {probe: hit for probe, hit in per_probe.items() if hit is not None}
+    detail: dict[str, Any] = {
+        "t0": t0,
+        "signal_probes": list(signal_probes),
+        "probes_without_samples": silent,
+        "per_probe_s": {probe: (None if hit is None else hit[0].t_mono - t0) for probe, hit in per_probe.items()},
+    }
+    if not found:
+        reason = "no signal probe had any sample" if len(silent) == len(signal_probes) else "fault not detected"
+        return _not_measured(name, unit, reason, **detail)
+    probe, (sample, resolution) = min(found.items(), key=lambda item: item[1][0].t_mono)
+    detail.update(probe=probe, t_detected=sample.t_mono)
+    return Measurement(name, sample.t_mono - t0, unit, resolution, detail)
+
+
+def _first_detection(samples: list[Sample], t0: float) -> tuple[Sample, float | None] | None:
+    for index, sample in enumerate(samples):
+        if sample.t_mono >= t0 and isinstance(sample.value, dict) and sample.value.get("detected"):
+            return sample, _interval_before_s(samples, index)
+    return None
+
+
+# -- downtime --------------------------------------------------------------------------------
+def downtime(timeline: Timeline, probe: str,
+             window: tuple[float, float] | None = None) -> dict[str, Measurement]:
+    """Measure how long, and how many requests, the user-facing ``probe`` was failing in ``window``.
+
+    The window defaults to [t0 (or the first sample), last sample]. A failed sample counts as
+    down from its time until the next sample of the probe, clipped to the window; the last sample
+    has no next one and adds no time. Returns ``downtime_s``, ``failed_requests`` and
+    ``failed_request_rate`` (a 0..1 ratio), all None when no sample falls in the window.
+    """
+    samples = timeline.samples_of(probe)
+    start, end = _downtime_window(timeline, samples, window)
+    resolution = _median_interval_s(samples)
+    inside = [s for s in samples if start <= s.t_mono <= end]
+    detail: dict[str, Any] = {"probe": probe, "window": [start, end], "window_s": end - start}
+    if not inside:
+        reason = f"no sample of {probe!r} in the window"
+        return {
+            "downtime_s": _not_measured("downtime_s", "s", reason, resolution, **detail),
+            "failed_requests": _not_measured("failed_requests", "requests", reason, resolution, **detail),
+            "failed_request_rate": _not_measured("failed_request_rate", "ratio", reason, resolution, **detail),
+        }
+    down_s = sum(_overlap_s(a.t_mono, b.t_mono, start, end) for a, b in zip(samples, samples[1:]) if not a.ok)
+    failed = sum(1 for s in inside if not s.ok)
+    detail.update(total_requests=len(inside), failed_requests=failed,
+                  unobserved_tail_s=max(0.0, end - samples[-1].t_mono))
+    return {
+        "downtime_s": Measurement("downtime_s", down_s, "s", resolution, dict(detail)),
+        "failed_requests": Measurement("failed_requests", float(failed), "requests", resolution, dict(detail)),
+        "failed_request_rate": Measurement("failed_request_rate", failed / len(inside), "ratio", resolution,
+                                           dict(detail)),
+    }
+
+
+def _downtime_window(timeline: Timeline, samples: list[Sample],
+                     window: tuple[float, float] | None) -> tuple[float, float]:
+    if window is not None:
+        start, end = window
+        if end < start:
+            raise ValueError(f"window ends ({end}) before it starts ({start})")
+        return start, end
+    if not samples:
+        t0 = timeline.t0()
+        return (0.0, 0.0) if t0 is None else (t0, t0)
+    t0 = timeline.t0()
+    start = samples[0].t_mono if t0 is None else t0
+    return start, max(start, samples[-1].t_mono)
+
+
+def _overlap_s(a: float, b: float, start: float, end: float) -> float:
+    return max(0.0, min(b, end) - max(a, start))
+
+
+# -- RTO -------------------------------------------------------------------------------------
+def rto(timeline: Timeline, probe: str, t0: float | None = None, sustained_s: float = 5.0) -> Measurement:
+    """Measure seconds from t0 to the start of the sustained-success window after the last failure.
+
+    Only samples at or after t0 count. The window is the run of successes following the last
+    failure, and must span at least ``sustained_s`` (first to last sample). Flapping therefore
+    counts from the last failure. No failure: 0, provided samples reach ``sustained_s`` past t0.
+    """
+    name, unit = "rto_s", "s"
+    t0 = _resolve_t0(timeline, t0)
+    if t0 is None:
+        return _not_measured(name, unit, "no t0: the fault was never verified in effect")
+    all_samples = timeline.samples_of(probe)
+    samples = [s for s in all_samples if s.t_mono >= t0]
+    resolution = _median_interval_s(all_samples)
+    detail: dict[str, Any] = {"probe": probe, "t0": t0, "sustained_s": sustained_s}
+    failures = [i for i, s in enumerate(samples) if not s.ok]
+    if not failures:
+        observed_s = samples[-1].t_mono - t0 if samples else 0.0
+        detail.update(failures=0, observed_s=observed_s)
+        if observed_s < sustained_s:
+            return _not_measured(name, unit, f"samples cover {observed_s:.2f}s after t0, "
+                                 f"less than the {sustained_s:g}s sustained window", resolution, **detail)
+        return Measurement(name, 0.0, unit, resolution, detail)
+    last = failures[-1]
+    detail.update(failures=len(failures), first_failure_s=samples[failures[0]].t_mono - t0,
+                  last_failure_s=samples[last].t_mono - t0)
+    recovery = samples[last + 1:]
+    if not recovery:
+        return _not_measured(name, unit, "never recovered: no success after the last failure", resolution, **detail)
+    span_s = recovery[-1].t_mono - recovery[0].t_mono
+    detail.update(first_success_after_last_failure_s=recovery[0].t_mono - t0, sustained_span_s=span_s)
+    if span_s < sustained_s:
+        return _not_measured(name, unit, f"recovery not sustained: successes span {span_s:.2f}s, "
+                             f"less than {sustained_s:g}s", resolution, **detail)
+    resolution = _interval_before_s(samples, last + 1)
+    return Measurement(name, recovery[0].t_mono - t0, unit, resolution, detail)
+
+
+def rto_phases(timeline: Timeline, probe: str, signal_probes: Sequence[str] = (),
+               t0: float | None = None, sustained_s: float = 5.0) -> dict[str, float | None]:
+    """Split RTO into phases, each an offset in seconds from t0 (None where unknown).
+
+    ``detect_s``: detection (see :func:`detection_s`); ``fail_over_s``: first success after the
+    first failure (traffic flows again, possibly still flapping); ``recovered_s``: start of the
+    sustained-success window, i.e. the RTO. With no failure at all, fail-over and recovery are 0.
+    """
+    t0 = _resolve_t0(timeline, t0)
+    detect = detection_s(timeline, signal_probes, t0).value if signal_probes else None
+    recovered = rto(timeline, probe, t0, sustained_s)
+    return {"detect_s": detect, "fail_over_s": _fail_over_s(timeline, probe, t0, recovered),
+            "recovered_s": recovered.value}
+
+
+def _fail_over_s(timeline: Timeline, probe: str, t0: float | None, recovered: Measurement) -> float | None:
+    if t0 is None:
+        return None
+    samples = [s for s in timeline.samples_of(probe) if s.t_mono >= t0]
+    first_failure = next((i for i, s in enumerate(samples) if not s.ok), None)
+    if first_failure is None:
+        return recovered.value  # 0 when enough was observed, None otherwise
+    first_success = next((s for s in samples[first_failure:] if s.ok), None)
+    return None if first_success is None else first_success.t_mono - t0
+
+
+# -- RPO -------------------------------------------------------------------------------------
+def rpo(timeline: Timeline, canary_probe: str = "write-canary", t0: float | None = None) -> dict[str, Measurement]:
+    """Measure data loss from the write canary and its latest read-back.
+
+    Returns ``rpo_s``: t0 minus the ack time of the oldest write acknowledged at or before t0
+    that the read-back misses (0 when none is missing); and ``lost_writes_after_t0``: how many
+    writes acknowledged after t0 (and before the read-back) are missing, a split-brain symptom.
+    Writes acknowledged after the read-back are ignored. Resolution is the canary write interval.
+    """
+    t0 = _resolve_t0(timeline, t0)
+    canary = timeline.samples_of(canary_probe)
+    resolution = _median_interval_s(canary)
+    readback = _latest_readback(timeline, canary_probe)
+    detail: dict[str, Any] = {"probe": canary_probe, "t0": t0}
+    reason = None
+    if t0 is None:
+        reason = "no t0: the fault was never verified in effect"
+    elif readback is None:
+        reason = f"no {EventKind.CANARY_READBACK} event for {canary_probe!r}"
+    if reason is not None:
+        return {"rpo_s": _not_measured("rpo_s", "s", reason, resolution, **detail),
+                "lost_writes_after_t0": _not_measured("lost_writes_after_t0", "writes", reason, resolution, **detail)}
+    present = set(readback.data.get("present_seqs") or ())
+    acked = [s for s in canary if _acked_seq(s) is not None and s.t_mono <= readback.t_mono]
+    before = [s for s in acked if s.t_mono <= t0]
+    lost_before = [s for s in before if _acked_seq(s) not in present]
+    lost_after = [s for s in acked if s.t_mono > t0 and _acked_seq(s) not in present]
+    detail.update(t_readback=readback.t_mono, acked_before_t0=len(before), acked_after_t0=len(acked) - len(before),
+                  lost_seqs_before_t0=[_acked_seq(s) for s in lost_before],
+                  lost_writes_after_t0=len(lost_after), lost_seqs_after_t0=[_acked_seq(s) for s in lost_after])
+    after = Measurement("lost_writes_after_t0", float(len(lost_after)), "writes", resolution, dict(detail))
+    if not before:
+        return {"rpo_s": _not_measured("rpo_s", "s", "no write was acknowledged before t0", resolution, **detail),
+                "lost_writes_after_t0": after}
+    value = t0 - min(s.t_mono for s in lost_before) if lost_before else 0.0
+    return {"rpo_s": Measurement("rpo_s", value, "s", resolution, dict(detail)), "lost_writes_after_t0": after}
+
+
+def _latest_readback(timeline: Timeline, canary_probe: str) -> Event | None:
+    readbacks = [e for e in timeline.events
+                 if e.kind == EventKind.CANARY_READBACK and e.data.get("probe") == canary_probe]
+    return readbacks[-1] if readbacks else None
+
+
+def _acked_seq(sample: Sample) -> Any:
+    if sample.ok and isinstance(sample.value, dict) and "seq" in sample.value:
+        return sample.value["seq"]
+    return None
+
+
+# -- deployment delay ------------------------------------------------------------------------
+def deployment_delay_s(timeline: Timeline, revision_probe: str = "served-revision") -> Measurement:
+    """Measure seconds from the last canary commit until ``revision_probe`` first serves it.
+
+    A sample serves revision ``r`` when its value is ``r`` or a dict whose ``"revision"`` is ``r``;
+    only samples strictly after the commit count. Every commit's delay is in ``detail["commits"]``.
+    """
+    name, unit = "deployment_delay_s", "s"
+    samples = timeline.samples_of(revision_probe)
+    commits = [e for e in timeline.events if e.kind == EventKind.CANARY_COMMIT and "revision" in e.data]
+    if not commits:
+        return _not_measured(name, unit, f"no {EventKind.CANARY_COMMIT} event", _median_interval_s(samples),
+                             probe=revision_probe)
+    served = [_first_serving(samples, commit) for commit in commits]
+    detail: dict[str, Any] = {
+        "probe": revision_probe,
+        "commits": [{"revision": c.data["revision"], "t_commit": c.t_mono,
+                     "delay_s": None if hit is None else hit[0].t_mono - c.t_mono} for c, hit in zip(commits, served)],
+    }
+    last = served[-1]
+    if last is None:
+        reason = f"revision {commits[-1].data['revision']!r} was never served"
+        return _not_measured(name, unit, reason, _median_interval_s(samples), **detail)
+    sample, resolution = last
+    return Measurement(name, sample.t_mono - commits[-1].t_mono, unit, resolution, detail)
+
+
+def _first_serving(samples: list[Sample], commit: Event) -> tuple[Sample, float | None] | None:
+    revision = commit.data["revision"]
+    for index, sample in enumerate(samples):
+        if sample.t_mono > commit.t_mono and _serves(sample.value, revision):
+            return sample, _interval_before_s(samples, index)
+    return None
+
+
+def _serves(value: Any, revision: Any) -> bool:
+    if isinstance(value, dict):
+        return "revision" in value and value["revision"] == revision
+    return value == revision
+
+
+# -- shared helpers --------------------------------------------------------------------------
+def _resolve_t0(timeline: Timeline, t0: float | None) -> float | None:
+    return timeline.t0() if t0 is None else t0
+
+
+def _median_interval_s(samples: Sequence[Sample]) -> float | None:
+    """Median gap between consecutive samples (ordered by time); None with fewer than two."""
+    gaps = [b.t_mono - a.t_mono for a, b in zip(samples, samples[1:])]
+    return statistics.median(gaps) if gaps else None
+
+
+def _interval_before_s(samples: Sequence[Sample], index: int) -> float | None:
+    """Gap from ``samples[index]`` back to the previous sample, else the median interval."""
+    if index > 0:
+        return samples[index].t_mono - samples[index - 1].t_mono
+    return _median_interval_s(samples)
+
+
+def _not_measured(name: str, unit: str, reason: str, resolution_s: float | None = None,
+                  **detail: Any) -> Measurement:
+    return Measurement(name, None, unit, resolution_s, {**detail, "reason": reason})

@@ -1,0 +1,214 @@
+"""Background samplers that call a probe at a fixed rate and append what they see to a timeline.
+
+A sampler schedules by deadline (tick ``k`` is due at ``start + k * interval``), not by sleeping
+after the work, so slow probes do not make the rate drift. A tick whose slot has passed
+is skipped and counted, never bunched. Every sampler is bounded in time and stops by itself.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from zerospof.netns import enter_namespace
+from zerospof.timeline import Timeline
+
+__all__ = ["Sampler", "SamplerStats", "HttpProbe", "ProbeFailed"]
+
+
+class ProbeFailed(Exception):
+    """A probe saw a failure (bad status, refused connection); recorded as a failed sample."""
+
+
+@dataclass
+class SamplerStats:
+    """What a sampler did: ticks run, ticks skipped because the previous call overran, lateness."""
+
+    calls: int = 0
+    failures: int = 0
+    skipped: int = 0
+    lateness_s: list[float] = field(default_factory=list)
+
+
+class Sampler:
+    """Call ``probe()`` every ``interval_s`` seconds in the background for at most ``max_duration_s``.
+
+    ``probe`` returns the observed value (a success) or raises (a failed sample whose error is
+    the exception text). Each sample is stamped with the tick's start time. With
+    ``concurrency > 1`` ticks are handed to a pool, so a hung call does not delay the next
+    tick (open-loop traffic); with ``namespace`` every call runs in that network namespace.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        probe: Callable[[], Any],
+        timeline: Timeline,
+        *,
+        interval_s: float,
+        max_duration_s: float,
+        concurrency: int = 1,
+        namespace: str | None = None,
+    ) -> None:
+        if interval_s <= 0 or max_duration_s <= 0:
+            raise ValueError("interval_s and max_duration_s must be positive")
+        self.name = name
+        self.probe = probe
+        self.timeline = timeline
+        self.interval_s = interval_s
+        self.max_duration_s = max_duration_s
+        self.concurrency = concurrency
+        self.namespace = namespace
+        self.stats = SamplerStats()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._busy = threading.Semaphore(concurrency)
+
+    def start(self) -> Sampler:
+        if self._thread is not None:
+            raise RuntimeError(f"sampler {self.name} already started")
+        self._thread = threading.Thread(target=self._run, name=f"sampler-{self.name}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop ticking and wait (bounded) for calls in flight."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+
+    def __enter__(self) -> Sampler:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _call(self, tick_mono: float) -> None:
+        try:
+            value = self.probe()
+        except Exception as exc:  # noqa: BLE001 - any probe error is a failed sample, by design
+            self.stats.failures += 1
+            self.timeline.record(self.name, False, error=f"{type(exc).__name__}: {exc}", t_mono=tick_mono)
+        else:
+            self.timeline.record(self.name, True, value, t_mono=tick_mono)
+        finally:
+            self._busy.release()
+
+    def _run(self) -> None:
+        if self.concurrency == 1 and self.namespace:
+            enter_namespace(self.namespace)
+        pool = None
+        if self.concurrency > 1:
+            initializer = (lambda: enter_namespace(self.namespace)) if self.namespace else None
+            pool = ThreadPoolExecutor(self.concurrency, f"sampler-{self.name}", initializer=initializer)
+        start = time.monotonic()
+        end = start + self.max_duration_s
+        tick = 0
+        try:
+            while not self._stop.is_set():
+                due = start + tick * self.interval_s
+                now = time.monotonic()
+                if due >= end:
+                    break
+                if due > now and self._stop.wait(due - now):
+                    break
+                now = time.monotonic()
+                if now - due > self.interval_s:  # the slot has passed: skip, never bunch
+                    missed = int((now - due) / self.interval_s)
+                    self.stats.skipped += missed
+                    tick += missed
+                    continue
+                if not self._busy.acquire(blocking=False):
+                    self.stats.skipped += 1
+                    tick += 1
+                    continue
+                self.stats.calls += 1
+                self.stats.lateness_s.append(now - due)
+                if pool is None:
+                    self._call(now)
+                else:
+                    pool.submit(self._call, now)
+                tick += 1
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+
+
+class HttpProbe:
+    """GET ``url`` over a new connection each call, resolving the host each time (DNS failover is seen).
+
+    ``resolve(host) -> list of addresses`` defaults to the system resolver. A status >= 400, a
+    refused/timed-out connection or a resolution failure raises; a success returns
+    ``{"status", "latency_s", "address", "body"}`` (``body`` parsed when it is small JSON).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        resolve: Callable[[str], list[str]] | None = None,
+        connect_timeout_s: float = 0.25,
+        timeout_s: float = 1.0,
+        method: str = "GET",
+    ) -> None:
+        parts = urlsplit(url)
+        if parts.scheme != "http" or not parts.hostname:
+            raise ValueError(f"only http://host[:port]/path URLs are supported, not {url!r}")
+        self.url = url
+        self.host = parts.hostname
+        self.port = parts.port or 80
+        self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self.method = method
+        self.resolve = resolve or _system_resolve
+        self.connect_timeout_s = connect_timeout_s
+        self.timeout_s = timeout_s
+
+    def __call__(self) -> dict[str, Any]:
+        started = time.monotonic()
+        addresses = self.resolve(self.host)
+        if not addresses:
+            raise ProbeFailed(f"{self.host} resolved to no address")
+        address = addresses[0]
+        sock = socket.create_connection((address, self.port), timeout=self.connect_timeout_s)
+        connection = http.client.HTTPConnection(address, self.port, timeout=self.timeout_s)
+        connection.sock = sock
+        sock.settimeout(self.timeout_s)
+        try:
+            connection.request(self.method, self.path, headers={"Host": self.host, "Connection": "close"})
+            response = connection.getresponse()
+            payload = response.read(4096)
+        finally:
+            connection.close()
+        if response.status >= 400:
+            raise ProbeFailed(f"HTTP {response.status} from {address}")
+        return {
+            "status": response.status,
+            "latency_s": time.monotonic() - started,
+            "address": address,
+            "body": _small_json(payload, response.getheader("Content-Type", "")),
+        }
+
+
+def _system_resolve(host: str) -> list[str]:
+    return [info[4][0] for info in socket.getaddrinfo(host, None, socket.AF_INET, socket.SOCK_STREAM)]
+
+
+def _small_json(payload: bytes, content_type: str) -> Any:
+    if "json" not in content_type:
+        return None
+    try:
+        return json.loads(payload)
+    except ValueError:
+        return None

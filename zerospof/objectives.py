@@ -1,0 +1,160 @@
+"""Load and validate the objectives file (``objectives.yaml``) into typed values."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from zerospof.schema import Section, load_yaml_mapping
+from zerospof.units import format_duration, parse_duration_s, parse_percent
+from zerospof.verdict import Comparison, Objective
+
+__all__ = [
+    "SCENARIOS",
+    "Limit",
+    "RecoveryMode",
+    "ComponentObjectives",
+    "ScenarioObjectives",
+    "Objectives",
+    "load_objectives",
+    "parse_limit",
+]
+
+SCENARIOS = ("az-failure", "region-failure", "control-plane", "gitops")
+COMPONENTS = ("load-balancers", "eks-control-plane", "data-plane", "gitops", "dns", "overall-system")
+SCENARIO_LIMITS = {  # objectives-file key -> measurement name
+    "detection": "detection_s",
+    "downtime": "downtime_s",
+    "rto": "rto_s",
+    "rpo": "rpo_s",
+    "deployment-delay": "deployment_delay_s",
+}
+
+
+class RecoveryMode(StrEnum):
+    AUTOMATIC = "automatic"
+    MANUAL = "manual"
+    MANUAL_OR_AUTOMATIC = "manual-or-automatic"
+
+
+@dataclass(frozen=True)
+class Limit:
+    """An upper bound on a duration in seconds: ``< 30s``, ``<= 5min``, or exactly ``0``."""
+
+    comparison: Comparison
+    value_s: float
+
+    def __str__(self) -> str:
+        if self.comparison is Comparison.EQ_ZERO:
+            return "0"
+        return f"{self.comparison.symbol} {format_duration(self.value_s)}"
+
+
+_LIMIT = re.compile(r"^\s*(<=|<)?\s*(.+?)\s*$")
+_OPERATORS = {"<": Comparison.LT, "<=": Comparison.LE}
+
+
+def parse_limit(text: object) -> Limit:
+    """Parse ``"< 30s"``, ``"<= 5min"``, ``"0"`` or ``0``. A bare value means ``<=``, except zero means ``==``."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        seconds = parse_duration_s(text)
+        return Limit(Comparison.EQ_ZERO if seconds == 0 else Comparison.LE, seconds)
+    match = _LIMIT.match(str(text))
+    if match is None or not match.group(2):
+        raise ValueError("expected a limit such as '< 30s', '<= 5min' or '0'")
+    seconds = parse_duration_s(match.group(2))
+    if match.group(1):
+        comparison = _OPERATORS[match.group(1)]
+    else:
+        comparison = Comparison.EQ_ZERO if seconds == 0 else Comparison.LE
+    if comparison is Comparison.LT and seconds == 0:
+        raise ValueError("'< 0' can never be met; write '0' for exactly zero")
+    return Limit(comparison, seconds)
+
+
+def _parse_rate_hz(text: object) -> float:
+    match = re.match(r"^\s*(\d+(?:\.\d+)?)\s*(?:/s|hz|Hz)\s*$", str(text))
+    if match is None:
+        raise ValueError("expected a rate such as '20/s' or '20Hz'")
+    rate = float(match.group(1))
+    if not 0 < rate <= 1000:
+        raise ValueError("a rate must be above 0 and at most 1000/s")
+    return rate
+
+
+@dataclass(frozen=True)
+class ComponentObjectives:
+    name: str
+    availability_pct: float
+    rto: Limit
+    rpo: Limit
+
+
+@dataclass(frozen=True)
+class ScenarioObjectives:
+    """The documented targets of one failover scenario; ``limits`` maps measurement name -> Limit."""
+
+    name: str
+    limits: dict[str, Limit]
+    recovery: RecoveryMode
+
+    def objectives(self) -> list[Objective]:
+        """The limits as verdict objectives, one per measurement."""
+        return [Objective(name, limit.value_s, limit.comparison, unit="s") for name, limit in self.limits.items()]
+
+
+@dataclass(frozen=True)
+class Objectives:
+    source: str
+    components: dict[str, ComponentObjectives]
+    scenarios: dict[str, ScenarioObjectives]
+    sustained_success_s: float = 5.0
+    availability_rate_hz: float = 20.0
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def scenario(self, name: str) -> ScenarioObjectives:
+        try:
+            return self.scenarios[name]
+        except KeyError:
+            raise KeyError(f"{self.source}: no objectives for scenario {name!r}") from None
+
+
+def _component(section: Section, name: str) -> ComponentObjectives:
+    section.only(("availability", "rto", "rpo"))
+    section.require(("availability", "rto", "rpo"))
+    return ComponentObjectives(
+        name,
+        section.get("availability", parse_percent),
+        section.get("rto", parse_limit),
+        section.get("rpo", parse_limit),
+    )
+
+
+def _scenario(section: Section, name: str) -> ScenarioObjectives:
+    section.only((*SCENARIO_LIMITS, "recovery"))
+    section.require(("detection", "recovery"))
+    limits = {measurement: section.get(key, parse_limit) for key, measurement in SCENARIO_LIMITS.items()
+              if key in section.data}
+    return ScenarioObjectives(name, limits, section.get("recovery", RecoveryMode))
+
+
+def load_objectives(path: str | Path) -> Objectives:
+    """Load ``path``; raise ConfigError naming the file, key path and bad value on the first problem."""
+    top = Section(path, load_yaml_mapping(path))
+    top.only(("measurement", "components", "scenarios"))
+    top.require(("components", "scenarios"))
+    settings = top.section("measurement") if "measurement" in top.data else Section(path, {}, "measurement")
+    settings.only(("sustained-success", "availability-rate"))
+    components_section = top.section("components")
+    components_section.only(COMPONENTS)
+    scenarios_section = top.section("scenarios")
+    scenarios_section.only(SCENARIOS)
+    return Objectives(
+        source=str(path),
+        components={name: _component(components_section.section(name), name) for name in components_section.data},
+        scenarios={name: _scenario(scenarios_section.section(name), name) for name in scenarios_section.data},
+        sustained_success_s=settings.get("sustained-success", parse_duration_s, 5.0),
+        availability_rate_hz=settings.get("availability-rate", _parse_rate_hz, 20.0),
+    )
