@@ -2,13 +2,14 @@
 
 A sampler schedules by deadline (tick ``k`` is due at ``start + k * interval``), not by sleeping
 after the work, so slow probes do not make the rate drift. A tick whose slot has passed
-is skipped and counted, never bunched. Every sampler is bounded in time and stops by itself.
+(late by more than half an interval) is skipped and counted, never bunched. Every sampler is bounded in time and stops by itself.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import math
 import socket
 import threading
 import time
@@ -125,8 +126,8 @@ class Sampler:
                 if due > now and self._stop.wait(due - now):
                     break
                 now = time.monotonic()
-                if now - due > self.interval_s:  # the slot has passed: skip, never bunch
-                    missed = int((now - due) / self.interval_s)
+                if now - due > self.interval_s / 2:  # the slot has passed: skip to the next, never bunch
+                    missed = max(1, math.ceil((now - due) / self.interval_s))
                     self.stats.skipped += missed
                     tick += missed
                     continue

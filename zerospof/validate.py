@@ -62,8 +62,11 @@ def _guess_key(message: str, data: dict[str, Any]) -> str:
             activities = activities.get("probes", [])
             section = "steady-state-hypothesis.probes"
         for index, activity in enumerate(activities if isinstance(activities, list) else []):
-            name = activity.get("name") if isinstance(activity, dict) else None
-            if name and f"'{name}'" in message:
+            if not isinstance(activity, dict):
+                continue
+            provider = activity.get("provider") if isinstance(activity.get("provider"), dict) else {}
+            names = (activity.get("name"), provider.get("func"), provider.get("module"))
+            if any(name and f"'{name}'" in message for name in names):
                 return f"{section}[{index}]"
     return ""
 
