@@ -100,6 +100,7 @@ def test_missing_link_fails_before_anything_changes(namespace, ledger):
         with injected(fault, ledger=ledger):
             pass
     assert link_is_up(namespace, DEVICE) is True
+    assert not ledger.open_records()
 
 
 def test_a_record_whose_fault_class_is_gone_is_reported_not_skipped(ledger):
@@ -165,8 +166,9 @@ def test_sigkill_leaves_an_open_record_that_zerospof_revert_undoes(namespace, le
     assert "nothing to revert" in second.stdout
 
 
-def test_interrupted_is_not_swallowed_by_except_exception():
+def test_interrupted_is_not_swallowed_by_except_exception_but_is_an_interruption():
     assert not issubclass(Interrupted, Exception)
+    assert issubclass(Interrupted, KeyboardInterrupt)
 
 
 def test_revert_after_the_namespace_is_gone_succeeds(ledger):

@@ -2,7 +2,7 @@
 
 from zerospof.faults.base import Fault, fault_class_path, load_fault
 from zerospof.faults.ledger import Ledger, LedgerRecord, RevertReport, default_ledger_dir
-from zerospof.faults.runner import Interrupted, injected
+from zerospof.faults.runner import Interrupted, apply, injected, revert
 
 __all__ = [
     "Fault",
@@ -12,6 +12,8 @@ __all__ = [
     "RevertReport",
     "default_ledger_dir",
     "fault_class_path",
+    "apply",
     "injected",
+    "revert",
     "load_fault",
 ]

@@ -94,7 +94,7 @@ class LedgerRecord:
         if fault is not None:
             self.data["undo"] = fault.undo
         self.data["state"] = str(state)
-        entry: dict[str, Any] = {"state": str(state), "t_wall": time.time()}
+        entry: dict[str, Any] = {"state": str(state), "t_wall": time.time(), "t_mono": time.monotonic()}
         if error:
             entry["error"] = error
         self.data["steps"].append(entry)
@@ -136,14 +136,18 @@ class Ledger:
                 "params": fault.params,
                 "undo": fault.undo,
                 "state": str(RecordState.OPENED),
-                "steps": [{"state": str(RecordState.OPENED), "t_wall": time.time()}],
+                "steps": [{"state": str(RecordState.OPENED), "t_wall": time.time(), "t_mono": time.monotonic()}],
                 "host": socket.gethostname(),
                 "pid": os.getpid(),
             },
         )
         record.save()
         record.attach(fault)
-        fault.prepare()
+        try:
+            fault.prepare()
+        except BaseException as exc:  # nothing was changed: close the record, keep the reason
+            record.step(RecordState.REVERTED, fault, error=f"prepare failed, nothing changed: {exc}")
+            raise
         record.step(RecordState.PREPARED, fault)
         return record
 
@@ -159,14 +163,19 @@ class Ledger:
                 raise FaultError(f"{path}: unreadable ledger record: {exc}") from exc
         return found
 
-    def open_records(self) -> list[LedgerRecord]:
-        """Records whose fault is not known to be reverted."""
-        return [record for record in self.records() if record.is_open]
+    def open_records(self, run_id: str | None = None) -> list[LedgerRecord]:
+        """Records whose fault is not known to be reverted (of one run, when ``run_id`` is given)."""
+        return [record for record in self.records()
+                if record.is_open and (run_id is None or record.data.get("run_id") == run_id)]
 
-    def revert_open(self) -> list[RevertReport]:
-        """Revert every open record, newest first; report each, never stopping at the first failure."""
+    def run_records(self, run_id: str) -> list[LedgerRecord]:
+        """Every record of one run, oldest first."""
+        return [record for record in self.records() if record.data.get("run_id") == run_id]
+
+    def revert_open(self, run_id: str | None = None) -> list[RevertReport]:
+        """Revert every open record (of one run), newest first; report each, never stopping at a failure."""
         reports = []
-        for record in reversed(self.open_records()):
+        for record in reversed(self.open_records(run_id)):
             before = record.data["state"]
             try:
                 fault = record.fault()

@@ -14,13 +14,17 @@ from zerospof.faults.base import Fault
 from zerospof.faults.ledger import Ledger, LedgerRecord, RecordState
 from zerospof.timeline import EventKind, Timeline
 
-__all__ = ["Interrupted", "injected", "revert_on_signals"]
+__all__ = ["Interrupted", "apply", "injected", "revert", "revert_on_signals"]
 
 _HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-class Interrupted(BaseException):
-    """SIGINT or SIGTERM arrived while a fault was in effect; raised so ``finally`` reverts it."""
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived while a fault was in effect; raised so ``finally`` reverts it.
+
+    A KeyboardInterrupt, so that ``except Exception`` does not swallow it and Chaos Toolkit
+    treats it as an interruption (and plays the rollbacks).
+    """
 
     def __init__(self, signum: int) -> None:
         self.signum = signum
@@ -70,6 +74,59 @@ def _verify_until(fault: Fault, timeout_s: float, interval_s: float = 0.02) -> N
         time.sleep(interval_s)
 
 
+def apply(
+    fault: Fault,
+    ledger: Ledger,
+    *,
+    timeline: Timeline | None = None,
+    verify_timeout_s: float = 10.0,
+    run_id: str | None = None,
+) -> LedgerRecord:
+    """Open a ledger record, inject ``fault`` and verify it is in effect; return the record.
+
+    The caller owns the revert (``revert`` or ``Ledger.revert_open``): use ``injected`` unless
+    the revert happens elsewhere, as in a Chaos Toolkit rollback. If injection or verification
+    fails, the fault is reverted here before the error propagates.
+    """
+    source = fault.describe()
+    record = ledger.open(fault, run_id=run_id)
+    try:
+        if timeline is not None:
+            timeline.event(EventKind.FAULT_INJECTING, source, record=record.id)
+        record.step(RecordState.INJECTING, fault)
+        fault.inject()
+        record.step(RecordState.INJECTED, fault)
+        if timeline is not None:
+            timeline.event(EventKind.FAULT_INJECTED, source, record=record.id)
+        _verify_until(fault, verify_timeout_s)
+        if timeline is not None:
+            timeline.event(EventKind.FAULT_VERIFIED, source, record=record.id)
+        record.step(RecordState.VERIFIED, fault)
+    except BaseException:
+        revert(record, fault, timeline=timeline)
+        raise
+    return record
+
+
+def revert(record: LedgerRecord, fault: Fault, *, timeline: Timeline | None = None) -> None:
+    """Revert ``fault`` and mark its record; SIGINT/SIGTERM arriving meanwhile are held, then raised."""
+    source = fault.describe()
+    with _signals_deferred() as arrived:
+        if timeline is not None:
+            timeline.event(EventKind.FAULT_REVERTING, source, record=record.id)
+        record.step(RecordState.REVERTING, fault)
+        try:
+            fault.revert()
+        except Exception as exc:
+            record.step(RecordState.REVERT_FAILED, fault, error=f"{type(exc).__name__}: {exc}")
+            raise
+        record.step(RecordState.REVERTED, fault)
+        if timeline is not None:
+            timeline.event(EventKind.FAULT_REVERTED, source, record=record.id)
+    if arrived:
+        raise Interrupted(arrived[0])
+
+
 @contextlib.contextmanager
 def injected(
     fault: Fault,
@@ -89,34 +146,9 @@ def injected(
     stays open for ``zerospof revert``.
     """
     ledger = ledger if ledger is not None else Ledger()
-    source = fault.describe()
     with revert_on_signals():
-        record = ledger.open(fault, run_id=run_id)
+        record = apply(fault, ledger, timeline=timeline, verify_timeout_s=verify_timeout_s, run_id=run_id)
         try:
-            if timeline is not None:
-                timeline.event(EventKind.FAULT_INJECTING, source, record=record.id)
-            record.step(RecordState.INJECTING, fault)
-            fault.inject()
-            record.step(RecordState.INJECTED, fault)
-            if timeline is not None:
-                timeline.event(EventKind.FAULT_INJECTED, source, record=record.id)
-            _verify_until(fault, verify_timeout_s)
-            if timeline is not None:
-                timeline.event(EventKind.FAULT_VERIFIED, source, record=record.id)
-            record.step(RecordState.VERIFIED, fault)
             yield record
         finally:
-            with _signals_deferred() as arrived:
-                if timeline is not None:
-                    timeline.event(EventKind.FAULT_REVERTING, source, record=record.id)
-                record.step(RecordState.REVERTING, fault)
-                try:
-                    fault.revert()
-                except Exception as exc:
-                    record.step(RecordState.REVERT_FAILED, fault, error=f"{type(exc).__name__}: {exc}")
-                    raise
-                record.step(RecordState.REVERTED, fault)
-                if timeline is not None:
-                    timeline.event(EventKind.FAULT_REVERTED, source, record=record.id)
-            if arrived:
-                raise Interrupted(arrived[0])
+            revert(record, fault, timeline=timeline)
