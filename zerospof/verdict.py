@@ -76,6 +76,7 @@ class Check:
     margin: float | None
     unit: str
     message: str
+    comparison: str = Comparison.LT.value
 
 
 @dataclass(frozen=True)
@@ -113,12 +114,12 @@ def _check(objective: Objective, measurement: Measurement | None) -> Check:
         why = (f"no measurement named {name!r}" if measurement is None
                else measurement.detail.get("reason", "no value: not detected or never recovered"))
         message = f"{name}: not measured ({why}), {target_text}"
-        return Check(objective.name, name, None, objective.target, False, None, unit, message)
+        return Check(objective.name, name, None, objective.target, False, None, unit, message, comparison.value)
     measured = float(measurement.value)
     passed = _compare(comparison, measured, objective.target)
     margin = objective.target - measured
     message = f"{name}: measured {_format(measured, unit)}, {target_text}, margin {_format(margin, unit)}"
-    return Check(objective.name, name, measured, objective.target, passed, margin, unit, message)
+    return Check(objective.name, name, measured, objective.target, passed, margin, unit, message, comparison.value)
 
 
 def _compare(comparison: Comparison, measured: float, target: float) -> bool:

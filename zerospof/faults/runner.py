@@ -14,7 +14,7 @@ from zerospof.faults.base import Fault
 from zerospof.faults.ledger import Ledger, LedgerRecord, RecordState
 from zerospof.timeline import EventKind, Timeline
 
-__all__ = ["Interrupted", "apply", "injected", "revert", "revert_on_signals"]
+__all__ = ["Interrupted", "apply", "injected", "revert", "revert_on_signals", "signals_held"]
 
 _HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -48,7 +48,7 @@ def revert_on_signals() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _signals_deferred() -> Iterator[list[int]]:
+def signals_held() -> Iterator[list[int]]:
     """Hold SIGINT/SIGTERM while reverting; the caller re-raises what arrived afterwards."""
     arrived: list[int] = []
     if threading.current_thread() is not threading.main_thread():
@@ -111,7 +111,7 @@ def apply(
 def revert(record: LedgerRecord, fault: Fault, *, timeline: Timeline | None = None) -> None:
     """Revert ``fault`` and mark its record; SIGINT/SIGTERM arriving meanwhile are held, then raised."""
     source = fault.describe()
-    with _signals_deferred() as arrived:
+    with signals_held() as arrived:
         if timeline is not None:
             timeline.event(EventKind.FAULT_REVERTING, source, record=record.id)
         record.step(RecordState.REVERTING, fault)

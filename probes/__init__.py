@@ -1,0 +1,1 @@
+"""Thin probe and action modules that Chaos Toolkit experiments call; the logic lives in ``zerospof``."""

@@ -1,0 +1,1 @@
+"""The Chaos Toolkit layer: scenario settings, actions/probes, and the measurement control."""

@@ -1,0 +1,127 @@
+"""Actions and probes the experiments call (through the thin modules in ``probes/``).
+
+They link to each other and to the measurement control only through the experiment's
+configuration (run id) and the ledger on disk, never through module state. An action whose
+output carries ``{"zerospof_event": {...}}`` adds that event to the run's timeline.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from chaoslib.exceptions import ActivityFailed
+
+from zerospof.chaos.settings import ScenarioSettings
+from zerospof.drivers import driver_for
+from zerospof.errors import ZerospofError
+from zerospof.faults import apply
+from zerospof.faults.ledger import RecordState
+from zerospof.faults.runner import signals_held
+from zerospof.timeline import EventKind
+
+__all__ = ["app_is_served", "target_is_ready", "inject_fault", "wait_for_recovery", "read_back_canary", "commit_canary",
+           "revert_faults", "wait_until_healthy"]
+
+POLL_S = 0.25
+
+
+def _settings(configuration: dict[str, Any] | None) -> ScenarioSettings:
+    return ScenarioSettings.from_configuration(configuration)
+
+
+def app_is_served(configuration: dict[str, Any] | None = None) -> bool:
+    """Probe: users are served through the real DNS + load-balancer path (the steady state)."""
+    return driver_for(_settings(configuration).target).serving()
+
+
+def target_is_ready(configuration: dict[str, Any] | None = None) -> bool:
+    """Probe: every component of the target is healthy (the steady state)."""
+    settings = _settings(configuration)
+    try:
+        driver_for(settings.target).check_ready()
+    except ZerospofError:
+        return False
+    return True
+
+
+def inject_fault(configuration: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Action: apply the scenario's fault and verify it is in effect (t0). The rollback reverts it."""
+    settings = _settings(configuration)
+    fault = driver_for(settings.target).fault(settings.scenario, settings.fault_options)
+    try:
+        record = apply(fault, settings.ledger, run_id=settings.run_id)
+    except ZerospofError as exc:
+        raise ActivityFailed(f"{fault.describe()}: {exc}") from exc
+    return {"record": record.id, "fault": fault.describe(), "ledger": str(record.path)}
+
+
+def _fault_in_effect(settings: ScenarioSettings) -> bool:
+    return any(record.state is RecordState.VERIFIED for record in settings.ledger.open_records(settings.run_id))
+
+
+def wait_for_recovery(configuration: dict[str, Any] | None = None, sustained_s: float = 5.0) -> dict[str, Any]:
+    """Action: wait (bounded) until the target's own view says failover finished, for ``sustained_s``.
+
+    Returns ``recovered: False`` on timeout rather than raising: the measurements say what happened.
+    Fails when the fault was reverted under it (the abort guard fired).
+    """
+    settings = _settings(configuration)
+    driver = driver_for(settings.target)
+    started = time.monotonic()
+    deadline = started + settings.recovery_timeout_s
+    since: float | None = None
+    while time.monotonic() < deadline:
+        if not _fault_in_effect(settings):
+            raise ActivityFailed("the fault is no longer in effect (aborted or reverted) before recovery")
+        now = time.monotonic()
+        if driver.recovered(settings.scenario):
+            since = now if since is None else since
+            if now - since >= sustained_s:
+                return {"recovered": True, "waited_s": round(now - started, 3)}
+        else:
+            since = None
+        time.sleep(POLL_S)
+    return {"recovered": False, "waited_s": round(time.monotonic() - started, 3)}
+
+
+def read_back_canary(configuration: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Action: read the write canary's records back from the current primary (for RPO)."""
+    settings = _settings(configuration)
+    present = driver_for(settings.target).read_back(settings.run_id)
+    event = {"kind": str(EventKind.CANARY_READBACK), "t_mono": time.monotonic(),
+             "data": {"probe": "write-canary", "present_seqs": sorted(present)}}
+    return {"present": len(present), "zerospof_event": event}
+
+
+def commit_canary(configuration: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Action: commit a new revision to the GitOps source (for deployment delay)."""
+    settings = _settings(configuration)
+    revision = driver_for(settings.target).commit_canary(settings.run_id)
+    event = {"kind": str(EventKind.CANARY_COMMIT), "t_mono": time.monotonic(), "data": {"revision": revision}}
+    return {"revision": revision, "zerospof_event": event}
+
+
+def revert_faults(configuration: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Rollback: revert every open fault of this run from the ledger (idempotent)."""
+    settings = _settings(configuration)
+    with signals_held():
+        reports = settings.ledger.revert_open(settings.run_id)
+    failed = [report for report in reports if not report.reverted]
+    if failed:
+        raise ActivityFailed("could not revert: " + "; ".join(f"{r.description}: {r.error}" for r in failed))
+    return {"reverted": [report.description for report in reports]}
+
+
+def wait_until_healthy(configuration: dict[str, Any] | None = None, timeout_s: float = 120.0) -> dict[str, Any]:
+    """Rollback: wait (bounded) until the target healed after the revert; fail if it does not."""
+    settings = _settings(configuration)
+    if not settings.ledger.run_records(settings.run_id):
+        return {"skipped": "no fault was applied in this run"}
+    driver = driver_for(settings.target)
+    started = time.monotonic()
+    while time.monotonic() - started < timeout_s:
+        if driver.healthy():
+            return {"healthy_after_s": round(time.monotonic() - started, 3)}
+        time.sleep(POLL_S * 2)
+    raise ActivityFailed(f"the target is not healthy {timeout_s:.0f}s after the revert")

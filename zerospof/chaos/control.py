@@ -1,0 +1,142 @@
+"""The measurement control: runs the monitors during ``chaos run`` and judges what they saw.
+
+Declared in every experiment (``controls:``). Before the experiment it validates the
+objectives, starts the scenario's monitors and the abort guard, and turns SIGTERM into an
+interruption (so the rollbacks run). After it, it builds the timeline (samples, the fault's
+steps from the ledger, canary events from the journal), measures, judges against
+``objectives.yaml`` and writes ``zerospof`` into the journal plus ``timeline.jsonl`` and
+``measurements.json`` into the run directory. A missed objective, an unmet steady state, a
+failed action or an unreverted fault sets the journal's status to ``failed``, so
+``chaos run`` exits non-zero.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from chaoslib.exceptions import InterruptExecution
+
+from zerospof.chaos.settings import ScenarioSettings
+from zerospof.chaos.verdict import experiment_conditions, scenario_report
+from zerospof.drivers import driver_for
+from zerospof.errors import ZerospofError
+from zerospof.faults.runner import Interrupted
+from zerospof.objectives import Objectives, load_objectives
+from zerospof.scenario import AVAILABILITY, Monitoring
+from zerospof.timeline import EventKind, Timeline
+
+__all__ = ["before_experiment_control", "after_experiment_control"]
+
+_runs: dict[str, _Run] = {}  # the control's own bookkeeping between its two hooks, keyed by run id
+
+
+@dataclass
+class _Run:
+    settings: ScenarioSettings
+    objectives: Objectives
+    timeline: Timeline
+    monitoring: Monitoring
+    guard_stop: threading.Event = field(default_factory=threading.Event)
+    previous_sigterm: Any = None
+
+
+def before_experiment_control(context: dict[str, Any], configuration: dict[str, Any] | None = None,
+                              secrets: Any = None, **kwargs: Any) -> None:
+    settings = ScenarioSettings.from_configuration(configuration, context.get("title", "experiment"))
+    objectives = load_objectives(settings.objectives_path)
+    objectives.scenario(settings.scenario)
+    driver = driver_for(settings.target)
+    try:
+        driver.check_ready()
+    except ZerospofError as exc:
+        raise InterruptExecution(f"the target is not ready, no fault injected: {exc}") from exc
+    timeline = Timeline()
+    monitoring = driver.monitoring(settings.scenario, timeline, objectives, settings.run_id)
+    run = _Run(settings, objectives, timeline, monitoring)
+    for sampler in monitoring.samplers:
+        sampler.start()
+    threading.Thread(target=_abort_guard, args=(run,), name="abort-guard", daemon=True).start()
+    if threading.current_thread() is threading.main_thread():
+        run.previous_sigterm = signal.signal(signal.SIGTERM, _interrupt)
+    _runs[settings.run_id] = run
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise Interrupted(signum)
+
+
+def _abort_guard(run: _Run) -> None:
+    """Revert the run's faults when availability stays below the floor for longer than the limit."""
+    settings = run.settings
+    while not run.guard_stop.wait(0.5):
+        now = time.monotonic()
+        recent = [s for s in run.timeline.samples_of(AVAILABILITY) if s.t_mono >= now - settings.abort_after_s]
+        if not recent or recent[0].t_mono > now - settings.abort_after_s + 1.0:
+            continue  # not yet observed for the whole limit
+        ratio = sum(s.ok for s in recent) / len(recent)
+        if ratio < settings.abort_floor and settings.ledger.open_records(settings.run_id):
+            run.timeline.event(EventKind.ABORTED, "abort-guard", availability=ratio,
+                               floor=settings.abort_floor, after_s=settings.abort_after_s)
+            settings.ledger.revert_open(settings.run_id)
+            return
+
+
+def after_experiment_control(context: dict[str, Any], state: dict[str, Any],
+                             configuration: dict[str, Any] | None = None, secrets: Any = None,
+                             **kwargs: Any) -> None:
+    settings = ScenarioSettings.from_configuration(configuration, context.get("title", "experiment"))
+    run = _runs.pop(settings.run_id, None)
+    if run is None:
+        return
+    try:
+        time.sleep(settings.settle_s)
+    finally:
+        run.guard_stop.set()
+        for sampler in run.monitoring.samplers:
+            sampler.stop()
+        for hook in run.monitoring.stop_hooks:
+            hook()
+        if run.previous_sigterm is not None:
+            signal.signal(signal.SIGTERM, run.previous_sigterm)
+    _add_fault_events(run)
+    _add_journal_events(run.timeline, state)
+    report = scenario_report(run.timeline, run.objectives, settings.scenario, run.monitoring.signal_probes,
+                             experiment_conditions(state, run.timeline, settings))
+    settings.run_dir.mkdir(parents=True, exist_ok=True)
+    run.timeline.write_jsonl(settings.run_dir / "timeline.jsonl")
+    (settings.run_dir / "measurements.json").write_text(json.dumps(report, indent=2, default=str))
+    state["zerospof"] = report
+    if not report["passed"]:
+        state["status"] = "failed"
+
+
+_STEP_EVENTS = {
+    "injecting": EventKind.FAULT_INJECTING,
+    "injected": EventKind.FAULT_INJECTED,
+    "verified": EventKind.FAULT_VERIFIED,
+    "reverting": EventKind.FAULT_REVERTING,
+    "reverted": EventKind.FAULT_REVERTED,
+}
+
+
+def _add_fault_events(run: _Run) -> None:
+    """The fault's steps, as the ledger recorded them (the ledger is the one link to the fault)."""
+    for record in run.settings.ledger.run_records(run.settings.run_id):
+        for step in record.data.get("steps", []):
+            kind = _STEP_EVENTS.get(step["state"])
+            if kind is not None and "t_mono" in step:
+                run.timeline.event(kind, record.data["description"], t_mono=step["t_mono"], record=record.id)
+
+
+def _add_journal_events(timeline: Timeline, journal: dict[str, Any]) -> None:
+    for activity_run in journal.get("run", []) + journal.get("rollbacks", []):
+        output = activity_run.get("output")
+        if isinstance(output, dict) and isinstance(output.get("zerospof_event"), dict):
+            event = output["zerospof_event"]
+            timeline.event(event["kind"], activity_run["activity"].get("name", ""), t_mono=event["t_mono"],
+                           **event.get("data", {}))

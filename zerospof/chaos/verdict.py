@@ -1,0 +1,89 @@
+"""A scenario's result: measurements judged against the objectives, plus the experiment's own conditions.
+
+Chaos Toolkit's status is not trusted alone (a steady state unmet before the method, or an
+action that raised, still "completes"): each such condition is a check of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from zerospof.chaos.settings import ScenarioSettings
+from zerospof.measure import Measurement
+from zerospof.objectives import Objectives
+from zerospof.scenario import measure_scenario, rto_phases
+from zerospof.timeline import EventKind, Timeline
+from zerospof.verdict import judge
+
+__all__ = ["Condition", "experiment_conditions", "scenario_report", "SCHEMA"]
+
+SCHEMA = "zerospof.measurements/1"
+
+
+@dataclass(frozen=True)
+class Condition:
+    """Something that must hold for the figures to mean anything (the fault was in effect, ...)."""
+
+    name: str
+    passed: bool
+    message: str
+
+
+def experiment_conditions(journal: dict[str, Any], timeline: Timeline, settings: ScenarioSettings) -> list[Condition]:
+    """Check what chaoslib's exit status does not: steady state, actions, rollbacks, the ledger."""
+    steady = journal.get("steady_states") or {}
+    before = (steady.get("before") or {}).get("steady_state_met")
+    after = (steady.get("after") or {}).get("steady_state_met")
+    method = journal.get("run", [])
+    failed_actions = [r["activity"].get("name", "?") for r in method if r.get("status") != "succeeded"]
+    rollbacks = journal.get("rollbacks", [])
+    failed_rollbacks = [r["activity"].get("name", "?") for r in rollbacks if r.get("status") != "succeeded"]
+    still_open = [record.data["description"] for record in settings.ledger.open_records(settings.run_id)]
+    aborted = timeline.first_event(EventKind.ABORTED)
+    status = journal.get("status")
+    return [
+        Condition("steady-state-before", before is True,
+                  "the target was healthy before the fault" if before else "the steady state was not met before the fault"),
+        Condition("fault-in-effect", timeline.t0() is not None,
+                  "the fault was verified in effect (t0)" if timeline.t0() is not None else "the fault was never verified in effect"),
+        Condition("method-succeeded", bool(method) and not failed_actions,
+                  "every action of the method succeeded" if method and not failed_actions
+                  else f"actions failed or did not run: {failed_actions or 'no method ran'}"),
+        Condition("rollbacks-succeeded", bool(rollbacks) and not failed_rollbacks,
+                  "every rollback succeeded" if rollbacks and not failed_rollbacks
+                  else f"rollbacks failed or did not run: {failed_rollbacks or 'none ran'}"),
+        Condition("fault-reverted", not still_open,
+                  "no fault of this run is left in the ledger" if not still_open else f"still open: {still_open}"),
+        Condition("not-aborted", aborted is None and status not in ("interrupted", "aborted"),
+                  "the run was neither aborted nor interrupted" if aborted is None and status not in ("interrupted", "aborted")
+                  else f"run status {status!r}" + (", the abort guard fired" if aborted else "")),
+        Condition("steady-state-after", after is not False,
+                  "the target was healthy after the method" if after else
+                  ("not checked after the method" if after is None else "the steady state deviated after the method")),
+    ]
+
+
+def _measurement_dict(measurement: Measurement) -> dict[str, Any]:
+    return {"value": measurement.value, "unit": measurement.unit, "resolution_s": measurement.resolution_s,
+            "detail": measurement.detail}
+
+
+def scenario_report(timeline: Timeline, objectives: Objectives, scenario: str, signal_probes: list[str],
+                    conditions: list[Condition]) -> dict[str, Any]:
+    """Measure ``timeline``, judge it against the scenario's objectives, and return the JSON-ready report."""
+    measurements = measure_scenario(timeline, signal_probes, objectives.sustained_success_s)
+    verdict = judge(measurements, objectives.scenario(scenario).objectives())
+    t0 = timeline.first_event(EventKind.FAULT_VERIFIED)
+    return {
+        "schema": SCHEMA,
+        "scenario": scenario,
+        "t0_wall": t0.t_wall if t0 else None,
+        "passed": verdict.passed and all(condition.passed for condition in conditions),
+        "measurements": {name: _measurement_dict(m) for name, m in measurements.items()},
+        "phases": rto_phases(timeline, signal_probes, objectives.sustained_success_s),
+        "checks": verdict.to_dict()["checks"],
+        "conditions": [asdict(condition) for condition in conditions],
+        "signal_probes": signal_probes,
+        "objectives_file": objectives.source,
+    }

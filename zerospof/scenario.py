@@ -1,0 +1,90 @@
+"""What a scenario run needs from a target, and how its timeline becomes measurements.
+
+Probe names are shared by every target, so measurement never depends on the target:
+``availability`` (user-facing HTTP through DNS + LB), ``signal:*`` (the platform's own
+detection signals, value ``{"detected": bool, ...}``), ``write-canary`` (acknowledged writes,
+value ``{"seq": n}``) and ``served-revision`` (GitOps: the revision the platform serves).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from zerospof import measure
+from zerospof.faults import Fault
+from zerospof.measure import Measurement
+from zerospof.monitors import Sampler
+from zerospof.objectives import Objectives
+from zerospof.timeline import Timeline
+
+__all__ = [
+    "AVAILABILITY",
+    "WRITE_CANARY",
+    "SERVED_REVISION",
+    "Driver",
+    "Monitoring",
+    "measure_scenario",
+]
+
+AVAILABILITY = "availability"
+WRITE_CANARY = "write-canary"
+SERVED_REVISION = "served-revision"
+
+
+@dataclass
+class Monitoring:
+    """The samplers a scenario runs (built, not started) and the detection-signal probe names."""
+
+    samplers: list[Sampler]
+    signal_probes: list[str]
+    stop_hooks: list[Callable[[], None]] = field(default_factory=list)
+
+
+class Driver(Protocol):
+    """A target kind's side of a scenario: faults, monitors, recovery and canary read-back."""
+
+    def check_ready(self) -> None:
+        """Raise unless the target is ready for a scenario (all components healthy)."""
+
+    def fault(self, scenario: str, options: dict[str, Any]) -> Fault:
+        """Build (do not apply) the scenario's fault."""
+
+    def monitoring(self, scenario: str, timeline: Timeline, objectives: Objectives, run_id: str) -> Monitoring:
+        """Build the samplers of ``scenario``; the write canary tags its records with ``run_id``."""
+
+    def serving(self) -> bool:
+        """Return whether users are served right now (a few requests through the real DNS + LB path)."""
+
+    def recovered(self, scenario: str) -> bool:
+        """Return whether the target's own view says failover has finished."""
+
+    def read_back(self, run_id: str) -> list[int]:
+        """Return the sequence numbers of the run's canary writes present on the current primary."""
+
+    def commit_canary(self, run_id: str) -> str:
+        """Commit a new desired revision to the GitOps source; return the revision."""
+
+    def healthy(self) -> bool:
+        """Return whether every component is healthy (after revert, the target healed)."""
+
+
+def measure_scenario(timeline: Timeline, signal_probes: list[str], sustained_s: float) -> dict[str, Measurement]:
+    """Every measurement a scenario's timeline supports, keyed by measurement name.
+
+    RPO is included when the write canary ran, deployment delay when a GitOps canary committed.
+    """
+    found: dict[str, Measurement] = {"detection_s": measure.detection_s(timeline, signal_probes)}
+    found.update(measure.downtime(timeline, AVAILABILITY))
+    found["rto_s"] = measure.rto(timeline, AVAILABILITY, sustained_s=sustained_s)
+    if timeline.samples_of(WRITE_CANARY):
+        found.update(measure.rpo(timeline, WRITE_CANARY))
+    if any(event.kind == "canary-commit" for event in timeline.events):
+        found["deployment_delay_s"] = measure.deployment_delay_s(timeline, SERVED_REVISION)
+    return found
+
+
+def rto_phases(timeline: Timeline, signal_probes: list[str], sustained_s: float) -> dict[str, float | None]:
+    """Detect -> fail over -> recovered, as offsets from t0."""
+    return measure.rto_phases(timeline, AVAILABILITY, signal_probes, sustained_s=sustained_s)
