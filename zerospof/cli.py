@@ -9,7 +9,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from zerospof import run
 from zerospof.errors import ConfigError, ZerospofError
+from zerospof.lab import cli as lab_cli
 
 __all__ = ["main"]
 
@@ -57,12 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     revert.add_argument("--ledger", default=None, help="ledger directory (default: $ZEROSPOF_LEDGER_DIR or reports/ledger)")
     revert.set_defaults(handler=_revert)
 
-    for module in ("zerospof.lab.cli", "zerospof.run"):
-        try:
-            register = __import__(module, fromlist=["register"]).register
-        except (ImportError, AttributeError):
-            continue
-        register(commands)
+    lab_cli.register(commands)
+    run.register(commands)
     return parser
 
 

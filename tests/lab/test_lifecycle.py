@@ -1,0 +1,51 @@
+"""The lab leaves nothing behind: after ``down``, and after ``down`` following a supervisor SIGKILL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import wait_until_clean
+from zerospof.lab import Lab
+from zerospof.lab.configs import PROJECT_ROOT
+
+pytestmark = [pytest.mark.lab, pytest.mark.slow]
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "zerospof.lab.cli", "lab", *args], capture_output=True,
+                          text=True, timeout=120, cwd=PROJECT_ROOT)
+
+
+def test_cli_up_is_idempotent_and_down_leaves_nothing(lab_dir: Path) -> None:
+    try:
+        first = _cli("up", "--state-dir", str(lab_dir))
+        assert first.returncode == 0, first.stderr
+        again = _cli("up", "--state-dir", str(lab_dir))
+        assert again.returncode == 0, again.stderr
+        status = _cli("status", "--state-dir", str(lab_dir))
+        assert status.returncode == 0, status.stdout
+        print("\n" + first.stdout)
+    finally:
+        down = _cli("down", "--state-dir", str(lab_dir))
+    assert down.returncode == 0, down.stderr
+    assert _cli("status", "--state-dir", str(lab_dir)).returncode != 0
+    assert wait_until_clean() == {"processes": [], "namespaces": [], "links": [], "iptables": []}
+
+
+def test_down_after_supervisor_sigkill_leaves_nothing(lab_dir: Path) -> None:
+    lab = Lab(lab_dir)
+    try:
+        lab.up()
+        pid = lab.supervisor.pid()
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        assert not lab.status()["healthy"]
+    finally:
+        lab.down()
+    assert wait_until_clean() == {"processes": [], "namespaces": [], "links": [], "iptables": []}

@@ -1,0 +1,293 @@
+"""Render every daemon's configuration into the state dir and describe how to run it.
+
+:func:`write_all` returns the supervisor spec: ``{name: {"namespace", "argv", "user", "env", "cwd",
+"zone", "kind"}}``. Component names: ``app-r1-a``, ``lb-r1-a``, ``dns1``, ``etcd-witness``, ``pg-r1-a``
+(the Patroni process, which runs PostgreSQL as its child).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import shutil
+import sys
+import sysconfig
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from zerospof.lab import topology as t
+
+__all__ = ["PROJECT_ROOT", "component_names", "haproxy_socket", "postgres_python", "write_all"]
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PG_BIN_DIR = "/usr/lib/postgresql/15/bin"
+
+# Health-check settings measured to lose 0 requests when a backend is killed or partitioned.
+_HAPROXY_DEFAULTS = """\
+defaults
+    timeout connect 150ms
+    timeout client 30s
+    timeout server 10s
+    timeout check 400ms
+    retries 3
+    option redispatch 1
+    default-server inter 500ms fastinter 250ms downinter 500ms fall 2 rise 2
+"""
+
+
+def postgres_python() -> tuple[list[str], dict[str, str]]:
+    """Return the interpreter and environment that run Patroni as the ``postgres`` user.
+
+    The project's venv interpreter may live where ``postgres`` cannot read it (e.g. under
+    ``/root/.pyenv``). The system ``/usr/bin/python3`` of the same minor version can import the
+    venv's site-packages directly, which only need to be world-readable. It runs with ``-S``
+    so Debian's ``dist-packages`` (an old pyOpenSSL that breaks on import) stay out of the way.
+    """
+    site = [sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]
+    system = "/usr/bin/python3"
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    if os.path.exists(system) and os.path.realpath(system).endswith(version):
+        return [system, "-S"], {"PYTHONPATH": ":".join(dict.fromkeys(site))}
+    return [sys.executable], {}
+
+
+def haproxy_socket(state_dir: Path, zone: str) -> Path:
+    """Path of the admin stats socket of the LB node in ``zone``."""
+    return state_dir / "run" / f"lb-{zone}.sock"
+
+
+def component_names(kind: str | None = None) -> list[str]:
+    """Names of the lab's components, optionally only those of ``kind`` (app, lb, dns, etcd, pg)."""
+    names = (
+        [("etcd", f"etcd-{p}") for p in t.ETCD_PLACES]
+        + [("dns", p.name) for p in t.DNS_SERVERS]
+        + [("lb", f"lb-{z}") for zones in t.LB_ZONES.values() for z in zones]
+        + [("app", f"app-{z.name}") for z in t.ZONES]
+        + [("pg", f"pg-{z}") for z in t.PG_ZONES]
+    )
+    return [name for k, name in names if kind is None or k == kind]
+
+
+def _haproxy(state_dir: Path, zone: str) -> str:
+    me = t.place(zone)
+    region = me.region or ""
+    apps = "".join(
+        f"    server app-{z.name} {z.address}:{t.APP_PORT} check\n" for z in t.zones_of_region(region)
+    )
+    pgs = [t.place(z) for z in t.PG_ZONES]
+    def pg_servers(extra: str) -> str:
+        return "".join(
+            f"    server pg-{p.name} {p.address}:{t.PG_PORT} check port {t.PATRONI_PORT}{extra}\n" for p in pgs
+        )
+    return f"""\
+global
+    maxconn 2000
+    stats socket {haproxy_socket(state_dir, zone)} mode 600 level admin
+    log stdout format short local0 info
+
+{_HAPROXY_DEFAULTS}
+frontend app
+    mode http
+    option http-buffer-request
+    bind {me.address}:{t.LB_PORT}
+    default_backend app
+
+backend app
+    mode http
+    option httpchk GET /health
+    retry-on conn-failure empty-response response-timeout 503
+    timeout server 5s
+{apps}
+listen pg_write
+    mode tcp
+    bind {me.address}:{t.DB_WRITE_PORT}
+    option httpchk GET /primary
+    http-check expect status 200
+{pg_servers(" on-marked-down shutdown-sessions")}
+listen pg_read
+    mode tcp
+    bind {me.address}:{t.DB_READ_PORT}
+    option httpchk GET /read-only
+    http-check expect status 200
+{pg_servers("")}"""
+
+
+def _lb_hosts_for(zone: t.Place) -> list[str]:
+    lbs = list(t.LB_ZONES[zone.region or ""])
+    lbs.sort(key=lambda z: z != zone.name)  # the AZ's own LB node first
+    return [t.place(z).address for z in lbs]
+
+
+def _pdns(state_dir: Path, server: t.Place) -> Path:
+    directory = state_dir / server.name
+    directory.mkdir(parents=True, exist_ok=True)
+    sets = ", ".join(
+        "{" + ", ".join(f"'{t.place(z).address}'" for z in t.LB_ZONES[region]) + "}" for region in t.REGIONS
+    )
+    rule = (f"ifurlup('http://{t.APP_NAME}:{t.LB_PORT}/health', {{{sets}}}, "
+            f"{{timeout=1, selector='all'}})")
+    ns_lines = "".join(f"ns{i} 3600 IN A {p.address}\n" for i, p in enumerate(t.DNS_SERVERS, start=1))
+    (directory / "zone").write_text(
+        f"$ORIGIN {t.DNS_ZONE}.\n"
+        f"@ 3600 IN SOA ns1.{t.DNS_ZONE}. hostmaster.{t.DNS_ZONE}. 1 3600 600 86400 1\n"
+        + "".join(f"@ 3600 IN NS ns{i}.{t.DNS_ZONE}.\n" for i in range(1, len(t.DNS_SERVERS) + 1))
+        + ns_lines
+        + f'app 1 IN LUA A "{rule}"\n'
+    )
+    (directory / "named.conf").write_text(
+        f'zone "{t.DNS_ZONE}" {{ type master; file "{directory / "zone"}"; }};\n'
+    )
+    (directory / "pdns.conf").write_text(
+        "\n".join([
+            "launch=bind",
+            f"bind-config={directory / 'named.conf'}",
+            "enable-lua-records=yes",
+            "lua-health-checks-interval=1",
+            f"local-address={server.address}",
+            "local-port=53",
+            "daemon=no",
+            "guardian=no",
+            "disable-syslog=yes",
+            "log-timestamp=yes",
+            f"socket-dir={directory}",
+            "cache-ttl=0",
+            "max-packet-cache-entries=1000",
+            "max-cache-entries=1000",
+            "negquery-cache-ttl=0",
+            "query-cache-ttl=0",
+            "webserver=no",
+            "api=no",
+            "loglevel=4",
+            "distributor-threads=1",
+            "receiver-threads=1",
+            "signing-threads=1",
+            "",
+        ])
+    )
+    return directory
+
+
+def _etcd_argv(state_dir: Path, where: str) -> list[str]:
+    me = t.place(where)
+    cluster = ",".join(
+        f"etcd-{p}=http://{t.place(p).address}:{t.ETCD_PEER_PORT}" for p in t.ETCD_PLACES
+    )
+    return [
+        "etcd", f"--name=etcd-{where}", f"--data-dir={state_dir / 'data' / f'etcd-{where}'}",
+        f"--listen-client-urls=http://{me.address}:{t.ETCD_CLIENT_PORT}",
+        f"--advertise-client-urls=http://{me.address}:{t.ETCD_CLIENT_PORT}",
+        f"--listen-peer-urls=http://{me.address}:{t.ETCD_PEER_PORT}",
+        f"--initial-advertise-peer-urls=http://{me.address}:{t.ETCD_PEER_PORT}",
+        f"--initial-cluster={cluster}", "--initial-cluster-state=new",
+        "--initial-cluster-token=zerospof-lab", "--heartbeat-interval=50", "--election-timeout=500",
+        "--quota-backend-bytes=104857600", "--log-level=warn", "--logger=zap",
+    ]
+
+
+def etcd_endpoints() -> list[str]:
+    """Client URLs of Patroni's etcd members."""
+    return [f"http://{t.place(p).address}:{t.ETCD_CLIENT_PORT}" for p in t.ETCD_PLACES]
+
+
+def _patroni(state_dir: Path, zone: str) -> Path:
+    me = t.place(zone)
+    home = state_dir / "data" / f"pg-{zone}"
+    home.mkdir(parents=True, exist_ok=True)
+    postgres = pwd.getpwnam("postgres")
+    os.chown(home, postgres.pw_uid, postgres.pw_gid)
+    os.chmod(home, 0o700)
+    trust = [f"host all all {t.SUBNET} trust", f"host replication all {t.SUBNET} trust",
+             "local all all trust", "local replication all trust"]
+    config: dict[str, Any] = {
+        "scope": t.PATRONI_SCOPE,
+        "namespace": "/service/",
+        "name": f"pg-{zone}",
+        "log": {"level": "INFO", "format": "%(asctime)s %(levelname)s: %(message)s"},
+        "restapi": {"listen": f"{me.address}:{t.PATRONI_PORT}",
+                    "connect_address": f"{me.address}:{t.PATRONI_PORT}"},
+        "etcd3": {"hosts": [f"{t.place(p).address}:{t.ETCD_CLIENT_PORT}" for p in t.ETCD_PLACES],
+                  "protocol": "http"},
+        "bootstrap": {
+            "dcs": {
+                "ttl": 20, "loop_wait": 1, "retry_timeout": 5,
+                "maximum_lag_on_failover": 1 << 40,
+                "postgresql": {
+                    "use_pg_rewind": True, "use_slots": True,
+                    "remove_data_directory_on_rewind_failure": True,
+                    "remove_data_directory_on_diverged_timelines": True,
+                    "parameters": {"wal_log_hints": "on", "max_connections": 60, "max_wal_senders": 10,
+                                   "max_replication_slots": 10, "wal_keep_size": "128MB",
+                                   "hot_standby": "on"},
+                    "pg_hba": trust,
+                },
+            },
+            "initdb": [{"encoding": "UTF8"}, "no-sync"],
+        },
+        "postgresql": {
+            "listen": f"{me.address}:{t.PG_PORT}",
+            "connect_address": f"{me.address}:{t.PG_PORT}",
+            "data_dir": str(home / "data"),
+            "bin_dir": PG_BIN_DIR,
+            "pgpass": str(home / "pgpass"),
+            "authentication": {"superuser": {"username": "postgres"},
+                               "replication": {"username": "postgres"},
+                               "rewind": {"username": "postgres"}},
+            "parameters": {"unix_socket_directories": str(home), "shared_buffers": "16MB",
+                           "fsync": "off", "full_page_writes": "on", "max_worker_processes": 4,
+                           "wal_level": "replica", "log_min_messages": "warning",
+                           "tcp_keepalives_idle": 1, "tcp_keepalives_interval": 1, "tcp_keepalives_count": 3,
+                           "tcp_user_timeout": 3000, "wal_sender_timeout": "5s",
+                           "wal_receiver_timeout": "5s", "wal_retrieve_retry_interval": "1s"},
+            "pg_hba": trust,
+            "basebackup": [{"checkpoint": "fast"}],
+        },
+        "tags": {"nofailover": False, "noloadbalance": False, "clonefrom": False, "nosync": False},
+    }
+    path = home / "patroni.yml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    os.chown(path, postgres.pw_uid, postgres.pw_gid)
+    return path
+
+
+def write_all(state_dir: Path) -> dict[str, dict[str, Any]]:
+    """Write every config under ``state_dir`` and return the supervisor spec (see module doc)."""
+    (state_dir / "run").mkdir(parents=True, exist_ok=True)
+    (state_dir / "data").mkdir(parents=True, exist_ok=True)
+    (state_dir / "logs").mkdir(parents=True, exist_ok=True)
+    os.chmod(state_dir, 0o755)
+    os.chmod(state_dir / "data", 0o755)
+    python_env = {"PYTHONPATH": str(PROJECT_ROOT), "PYTHONDONTWRITEBYTECODE": "1"}
+    spec: dict[str, dict[str, Any]] = {}
+
+    def add(name: str, kind: str, place: t.Place, argv: list[str], user: str = "root",
+            env: dict[str, str] | None = None) -> None:
+        spec[name] = {"kind": kind, "namespace": place.namespace, "zone": place.name, "argv": argv,
+                      "user": user, "env": {"MALLOC_ARENA_MAX": "2", **(env or {})}, "cwd": str(state_dir)}
+
+    for where in t.ETCD_PLACES:
+        add(f"etcd-{where}", "etcd", t.place(where), _etcd_argv(state_dir, where))
+    for server in t.DNS_SERVERS:
+        directory = _pdns(state_dir, server)
+        add(server.name, "dns", server, [shutil.which("pdns_server") or "pdns_server",
+                                          f"--config-dir={directory}"])
+    for zones in t.LB_ZONES.values():
+        for zone in zones:
+            config = state_dir / f"lb-{zone}.cfg"
+            config.write_text(_haproxy(state_dir, zone))
+            add(f"lb-{zone}", "lb", t.place(zone), [shutil.which("haproxy") or "haproxy", "-db", "-f", str(config)])
+    for zone in t.ZONES:
+        add(f"app-{zone.name}", "app", zone, [
+            sys.executable, "-m", "zerospof.lab.app", f"--zone={zone.name}",
+            f"--listen={zone.address}:{t.APP_PORT}", f"--db-hosts={','.join(_lb_hosts_for(zone))}",
+            f"--db-write-port={t.DB_WRITE_PORT}", f"--db-read-port={t.DB_READ_PORT}",
+        ], env=python_env)
+    interpreter, extra_env = postgres_python()
+    for zone in t.PG_ZONES:
+        config = _patroni(state_dir, zone)
+        add(f"pg-{zone}", "pg", t.place(zone), [*interpreter, "-m", "patroni", str(config)],
+            user="postgres", env={**extra_env, "PYTHONDONTWRITEBYTECODE": "1"})
+    (state_dir / "spec.json").write_text(json.dumps({"components": spec}, indent=2))
+    return spec

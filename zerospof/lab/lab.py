@@ -1,0 +1,257 @@
+"""``Lab``: bring the embedded lab up, check it, tear it down."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from zerospof.errors import LabError
+from zerospof.lab import configs, health, network, preflight
+from zerospof.lab import topology as t
+from zerospof.lab.control import SupervisorClient
+
+__all__ = ["Lab", "default_state_dir"]
+
+_LOG_TAIL_LINES = 8
+
+
+def default_state_dir() -> Path:
+    """Return ``$ZEROSPOF_LAB_DIR`` or ``/var/tmp/zerospof-lab`` (must be traversable by postgres)."""
+    return Path(os.environ.get("ZEROSPOF_LAB_DIR") or "/var/tmp/zerospof-lab")
+
+
+class Lab:
+    """The lab on this machine, its state (configs, data, logs) under ``state_dir``."""
+
+    def __init__(self, state_dir: str | Path | None = None) -> None:
+        self.state_dir = Path(state_dir) if state_dir is not None else default_state_dir()
+        self.supervisor = SupervisorClient(self.state_dir)
+
+    # -- up ----------------------------------------------------------------------------
+    def up(self, timeout_s: float = 60.0) -> dict[str, Any]:
+        """Bring the whole lab up and wait until every component is healthy. Idempotent.
+
+        Returns ``{"up_s", "components_s": {name: seconds until healthy}}``. A lab that is
+        already running is completed (missing components started) rather than rebuilt.
+        Raises LabError naming the components that did not become healthy (with log tails).
+        """
+        started = time.monotonic()
+        preflight.check()
+        if self.supervisor.alive():
+            running = {name: state["running"] for name, state in self.supervisor.status().items()}
+            missing = [name for name, is_running in running.items() if not is_running]
+            if missing:
+                self.supervisor.start(missing)
+        else:
+            self.down()
+            self._fresh_start(started)
+        ready = self._wait_healthy(started, timeout_s)
+        return {"up_s": round(time.monotonic() - started, 2), "components_s": ready}
+
+    def _fresh_start(self, started: float) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        for sub in ("data", "run"):
+            shutil.rmtree(self.state_dir / sub, ignore_errors=True)
+        _make_traversable(self.state_dir)
+        configs.write_all(self.state_dir)
+        network.create()
+        self._launch_supervisor()
+        first = [name for name in configs.component_names() if not name.startswith("pg-")]
+        first.append(f"pg-{t.PG_INITIAL_PRIMARY}")
+        self.supervisor.start(first)
+        # The others may only start once the intended primary holds the initialize key,
+        # or one of them could bootstrap the cluster instead.
+        self._wait_for(lambda: _etcd_has_key(f"/service/{t.PATRONI_SCOPE}/initialize"),
+                       "Patroni initialize key in etcd", started, 30.0, [f"pg-{t.PG_INITIAL_PRIMARY}"])
+        self.supervisor.start([f"pg-{z}" for z in t.PG_ZONES])
+
+    def _launch_supervisor(self) -> None:
+        (self.state_dir / "logs").mkdir(parents=True, exist_ok=True)
+        result = subprocess.run(
+            [sys.executable, "-m", "zerospof.lab.supervisor", "--state-dir", str(self.state_dir), "--daemonize"],
+            cwd=configs.PROJECT_ROOT, env={**os.environ, "PYTHONPATH": str(configs.PROJECT_ROOT)},
+            capture_output=True, text=True, timeout=20,
+        )
+        if result.returncode != 0:
+            raise LabError(f"lab supervisor did not start: {result.stderr.strip() or result.stdout.strip()} "
+                           f"(see {self.state_dir / 'logs' / 'supervisor.log'})")
+
+    def _wait_for(self, predicate: Any, what: str, started: float, timeout_s: float, blame: list[str]) -> None:
+        deadline = time.monotonic() + timeout_s
+        for _ in range(int(timeout_s / 0.1) + 1):
+            if predicate():
+                return
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(0.1)
+        raise LabError(f"timed out after {time.monotonic() - started:.1f}s waiting for {what}; "
+                       + self._blame(blame))
+
+    def _wait_healthy(self, started: float, timeout_s: float) -> dict[str, float]:
+        ready: dict[str, float] = {}
+        deadline = started + timeout_s
+        report: dict[str, dict[str, Any]] = {}
+        table_created = False
+        for _ in range(int(timeout_s / 0.2) + 1):
+            running = {name: state["running"] for name, state in self.supervisor.status().items()}
+            crashed = [name for name, is_running in running.items() if not is_running]
+            if crashed:
+                raise LabError("lab components exited during start: " + self._blame(crashed))
+            if not table_created:
+                table_created = _create_table()
+            report = health.check(self.state_dir, running)
+            now = round(time.monotonic() - started, 2)
+            for name, state in report.items():
+                if state["healthy"]:
+                    ready.setdefault(name, now)
+            if table_created and all(state["healthy"] for state in report.values()):
+                return ready
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(0.2)
+        unhealthy = [name for name, state in report.items() if not state["healthy"]]
+        details = "; ".join(f"{name}: {report[name]['detail']}" for name in unhealthy)
+        raise LabError(f"lab not healthy after {timeout_s:.0f}s: {details}\n" + self._blame(unhealthy))
+
+    def _blame(self, names: list[str]) -> str:
+        parts = []
+        for name in names:
+            log = self.state_dir / "logs" / f"{name}.log"
+            try:
+                tail = log.read_text(errors="replace").splitlines()[-_LOG_TAIL_LINES:]
+            except OSError:
+                tail = []
+            parts.append(f"[{name}] log {log}:\n    " + "\n    ".join(tail))
+        return "\n".join(parts)
+
+    # -- status ------------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        """Return ``{"healthy": bool, "supervisor": bool, "components": {name: {...}}}``."""
+        if not self.supervisor.alive():
+            return {"healthy": False, "supervisor": False, "components": {},
+                    "namespaces": network.existing_namespaces()}
+        states = self.supervisor.status()
+        running = {name: state["running"] for name, state in states.items()}
+        report = health.check(self.state_dir, running)
+        for name, state in states.items():
+            report.setdefault(name, {}).update(running=state["running"], pid=state["pid"],
+                                                starts=state["starts"], exit_code=state["exit_code"])
+        return {"healthy": all(state["healthy"] for state in report.values()), "supervisor": True,
+                "components": report}
+
+    # -- knobs -------------------------------------------------------------------------
+    def set_replication_cap(self, kbit: int | None) -> None:
+        """Cap replication traffic from region 1 into region 2 at ``kbit`` kbit/s (None: no cap).
+
+        An HTB class on the host ends of region 2's veths; real lag, so RPO > 0 can happen.
+        """
+        network.set_replication_cap(kbit, region=t.REGIONS[1])
+
+    # -- down --------------------------------------------------------------------------
+    def down(self) -> dict[str, Any]:
+        """Remove every lab process, namespace and link; also after the supervisor was SIGKILLed.
+
+        Idempotent. Keeps ``state_dir/logs`` for post-mortems; removes data and configs.
+        """
+        started = time.monotonic()
+        if self.supervisor.alive():
+            try:
+                SupervisorClient(self.state_dir, timeout_s=5.0).shutdown()
+            except LabError:
+                pass
+        pid = self.supervisor.pid()
+        if pid is not None and _is_supervisor(pid):
+            _kill_and_wait([pid])
+        for _ in range(10):  # bounded: a dying daemon may still fork
+            pids = [pid for ns in network.existing_namespaces() for pid in network.namespace_pids(ns)]
+            if not pids:
+                break
+            _kill_and_wait(pids)
+        network.destroy()
+        for name in ("data", "run", "supervisor.sock", "supervisor.pid"):
+            path = self.state_dir / name
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            elif path.exists():
+                path.unlink()
+        leftovers = network.existing_namespaces()
+        if leftovers:
+            raise LabError(f"lab down left namespaces behind: {leftovers}")
+        return {"down_s": round(time.monotonic() - started, 2)}
+
+
+def _make_traversable(path: Path) -> None:
+    os.chmod(path, 0o755)
+    for parent in path.resolve().parents:
+        mode = parent.stat().st_mode
+        if not mode & 0o001:
+            raise LabError(f"{parent} is not traversable by the postgres user; choose another lab state dir")
+
+
+def _is_supervisor(pid: int) -> bool:
+    try:
+        return b"zerospof.lab.supervisor" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def _kill_and_wait(pids: list[int], timeout_s: float = 3.0) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not any(_alive(pid) for pid in pids):
+            return
+        time.sleep(0.02)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _etcd_has_key(key: str) -> bool:
+    body = json.dumps({"key": base64.b64encode(key.encode()).decode()}).encode()
+    for where in t.ETCD_PLACES:
+        url = f"http://{t.place(where).address}:{t.ETCD_CLIENT_PORT}/v3/kv/range"
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, data=body, method="POST"), timeout=0.5) as reply:
+                return bool(json.load(reply).get("kvs"))
+        except (OSError, ValueError):
+            continue
+    return False
+
+
+def _create_table() -> bool:
+    """Create the app's table on the current primary; False while there is none yet."""
+    import psycopg
+
+    from zerospof.lab.app import TABLE_DDL
+
+    for zone in t.PG_ZONES:
+        address = t.place(zone).address
+        try:
+            with urllib.request.urlopen(f"http://{address}:{t.PATRONI_PORT}/primary", timeout=0.5):
+                pass
+            with psycopg.connect(host=address, port=t.PG_PORT, user="postgres", dbname="postgres",
+                                 connect_timeout=2, autocommit=True) as conn:
+                conn.execute(TABLE_DDL)
+            return True
+        except (OSError, psycopg.Error):
+            continue
+    return False

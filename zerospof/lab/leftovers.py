@@ -1,0 +1,60 @@
+"""Find anything the lab could leave behind: processes, namespaces, links, firewall rules."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from zerospof.lab import network
+from zerospof.lab import topology as t
+
+__all__ = ["find", "DAEMON_NAMES"]
+
+DAEMON_NAMES = ("etcd", "haproxy", "pdns_server", "postgres", "patroni")
+_OUR_MARKERS = ("zerospof.lab.supervisor", "zerospof.lab.app", f"postgres: {t.PATRONI_SCOPE}:")
+
+
+def _processes(state_dir: Path | None) -> list[dict[str, Any]]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        comm = stat.split("(", 1)[1].rsplit(")", 1)[0]
+        state = stat.rsplit(")", 1)[1].split()[0]
+        if state == "Z":  # dead, waiting for its parent (PID 1 after a supervisor SIGKILL) to reap it
+            continue
+        ours = any(marker in cmdline for marker in _OUR_MARKERS) or (
+            state_dir is not None and str(state_dir) in cmdline
+        )
+        if ours and (comm in DAEMON_NAMES or "python" in comm or "patroni" in cmdline):
+            found.append({"pid": int(entry), "comm": comm, "cmdline": cmdline.strip()[:160]})
+    return found
+
+
+def find(state_dir: str | Path | None = None) -> dict[str, list[Any]]:
+    """Return what is left: ``{"processes", "namespaces", "links", "iptables"}`` (all empty when clean).
+
+    Processes count when they are the lab's: the supervisor, app replicas, PostgreSQL of the
+    lab's Patroni cluster, or any process whose command line names ``state_dir`` (every daemon's
+    config lives there). Other projects' etcd or HAProxy on loopback are not the lab's.
+    Zombies are not counted: they are dead and only wait for PID 1 to reap them.
+    """
+    links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True, timeout=10).stdout
+    lab_links = sorted({line.split(":")[1].strip().split("@")[0] for line in links.splitlines()
+                        if line.split(":")[1].strip().startswith(("zs-", t.BRIDGE))})
+    rules: list[str] = []
+    for tool in ("iptables-save", "ip6tables-save"):
+        try:
+            output = subprocess.run([tool], capture_output=True, text=True, timeout=10).stdout
+        except FileNotFoundError:
+            continue
+        rules += [line for line in output.splitlines() if "zs-" in line or "10.77." in line]
+    return {"processes": _processes(None if state_dir is None else Path(state_dir)), "namespaces": network.existing_namespaces(), "links": lab_links,
+            "iptables": rules}

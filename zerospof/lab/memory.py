@@ -1,0 +1,43 @@
+"""Measure the lab's memory: proportional set size (PSS) of every process in its namespaces."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from zerospof.lab import network
+
+__all__ = ["pss_by_component"]
+
+
+def _pss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def pss_by_component(supervisor_pid: int | None = None) -> dict[str, float]:
+    """Return PSS in MiB per process name (``etcd``, ``postgres``, ...), plus ``total``."""
+    totals: dict[str, int] = {}
+    pids = [pid for ns in network.existing_namespaces() for pid in network.namespace_pids(ns)]
+    if supervisor_pid is not None:
+        pids.append(supervisor_pid)
+    for pid in pids:
+        try:
+            comm = Path(f"/proc/{pid}/comm").read_text().strip()
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"patroni" in cmdline:
+            comm = "patroni"
+        elif b"zerospof.lab.app" in cmdline:
+            comm = "app"
+        elif b"zerospof.lab.supervisor" in cmdline:
+            comm = "supervisor"
+        totals[comm] = totals.get(comm, 0) + _pss_kib(pid)
+    result = {name: round(kib / 1024, 1) for name, kib in sorted(totals.items())}
+    result["total"] = round(sum(totals.values()) / 1024, 1)
+    return result

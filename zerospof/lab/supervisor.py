@@ -1,0 +1,312 @@
+"""The lab supervisor: one detached process owning every lab daemon as a direct child.
+
+Run as ``python -m zerospof.lab.supervisor --state-dir DIR [--daemonize]``. It reads
+``DIR/spec.json`` (``{"components": {name: {"namespace", "argv", "user", "env", "cwd"}}}``),
+starts nothing by itself, and obeys one-line JSON requests on the unix socket
+``DIR/supervisor.sock`` (see :mod:`zerospof.lab.control`):
+
+- ``{"op": "ping"}``
+- ``{"op": "start", "names": [...]}``: start the named components that are not running
+- ``{"op": "kill", "names": [...]}``: SIGKILL the named components' main processes
+- ``{"op": "kill_namespaces", "namespaces": [...]}``: SIGKILL every process in those namespaces
+  (a power loss: daemons and the processes they spawned, e.g. PostgreSQL under Patroni)
+- ``{"op": "status"}``: per component ``running``, ``pid``, ``exit_code``, ``starts``
+- ``{"op": "shutdown"}``: SIGKILL everything in the lab's namespaces and exit
+
+Each component logs to ``DIR/logs/<name>.log``. The supervisor is a child subreaper, so
+processes orphaned by a killed daemon are reaped here too. Nothing is restarted automatically:
+a killed component stays down until someone asks ``start`` (faults decide, not the supervisor).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import json
+import os
+import pwd
+import selectors
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Supervisor", "main", "SOCKET_NAME", "PID_NAME", "SPEC_NAME"]
+
+SOCKET_NAME = "supervisor.sock"
+PID_NAME = "supervisor.pid"
+SPEC_NAME = "spec.json"
+NETNS_DIR = "/run/netns"
+_CLONE_NEWNET = 0x40000000
+_PR_SET_CHILD_SUBREAPER = 36
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _namespace_pids(namespaces: list[str]) -> list[int]:
+    targets = set()
+    for name in namespaces:
+        try:
+            found = os.stat(os.path.join(NETNS_DIR, name))
+        except FileNotFoundError:
+            continue
+        targets.add((found.st_dev, found.st_ino))
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                found = os.stat(f"/proc/{entry}/ns/net")
+            except OSError:
+                continue
+            if (found.st_dev, found.st_ino) in targets:
+                pids.append(int(entry))
+    return pids
+
+
+class Supervisor:
+    """Start, kill and report the components described by the spec file."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+        self.spec: dict[str, dict[str, Any]] = json.loads((state_dir / SPEC_NAME).read_text())["components"]
+        self.pids: dict[str, int] = {}
+        self.exit_codes: dict[str, int | None] = {name: None for name in self.spec}
+        self.starts: dict[str, int] = {name: 0 for name in self.spec}
+        self.logs = state_dir / "logs"
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.stopping = False
+
+    # -- children --------------------------------------------------------------------
+    def _spawn(self, name: str) -> int:
+        spec = self.spec[name]
+        log_fd = os.open(self.logs / f"{name}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        user = pwd.getpwnam(spec.get("user") or "root")
+        env = {"PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "HOME": user.pw_dir,
+               "USER": user.pw_name, "LANG": "C.UTF-8", **spec.get("env", {})}
+        netns_fd = os.open(os.path.join(NETNS_DIR, spec["namespace"]), os.O_RDONLY)
+        pid = os.fork()
+        if pid == 0:  # child: never return into the supervisor's code
+            try:
+                if _libc.setns(netns_fd, _CLONE_NEWNET) != 0:
+                    os._exit(126)
+                os.setsid()
+                null = os.open("/dev/null", os.O_RDONLY)
+                os.dup2(null, 0)
+                os.dup2(log_fd, 1)
+                os.dup2(log_fd, 2)
+                os.chdir(spec.get("cwd") or "/")
+                if user.pw_uid != 0:
+                    os.initgroups(user.pw_name, user.pw_gid)
+                    os.setgid(user.pw_gid)
+                    os.setuid(user.pw_uid)
+                os.closerange(3, 65536)
+                os.execvpe(spec["argv"][0], spec["argv"], env)
+            except BaseException:  # noqa: BLE001 - report and leave the child, whatever happened
+                os.write(2, f"supervisor: cannot exec {spec['argv']}: {sys.exc_info()[1]}\n".encode())
+            os._exit(127)
+        os.close(log_fd)
+        os.close(netns_fd)
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
+        with open(self.logs / f"{name}.log", "a") as handle:
+            handle.write(f"--- supervisor: started pid {pid} at {stamp}\n")
+        self.pids[name] = pid
+        self.exit_codes[name] = None
+        self.starts[name] += 1
+        return pid
+
+    def reap(self) -> None:
+        """Collect every exited child (components and orphans alike)."""
+        by_pid = {pid: name for name, pid in self.pids.items()}
+        for _ in range(10_000):
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            name = by_pid.get(pid)
+            if name is not None:
+                self.pids.pop(name, None)
+                self.exit_codes[name] = os.waitstatus_to_exitcode(status)
+
+    def start(self, names: list[str]) -> dict[str, Any]:
+        unknown = [name for name in names if name not in self.spec]
+        if unknown:
+            return {"ok": False, "error": f"unknown components: {unknown}"}
+        self.reap()
+        started = {}
+        for name in names:
+            if name not in self.pids:
+                started[name] = self._spawn(name)
+        return {"ok": True, "started": started}
+
+    def kill(self, names: list[str]) -> dict[str, Any]:
+        killed = {}
+        for name in names:
+            pid = self.pids.get(name)
+            if pid is not None:
+                with_errors_ignored(os.kill, pid, signal.SIGKILL)
+                killed[name] = pid
+        self._wait_gone(list(killed.values()))
+        return {"ok": True, "killed": killed}
+
+    def kill_namespaces(self, namespaces: list[str]) -> dict[str, Any]:
+        killed: list[int] = []
+        for _ in range(20):  # bounded: processes may fork while we kill
+            pids = [pid for pid in _namespace_pids(namespaces) if pid != os.getpid()]
+            if not pids:
+                break
+            for pid in pids:
+                with_errors_ignored(os.kill, pid, signal.SIGKILL)
+            killed += pids
+            self._wait_gone(pids)
+        return {"ok": True, "killed": sorted(set(killed))}
+
+    def _wait_gone(self, pids: list[int], timeout_s: float = 3.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            self.reap()
+            if not any(_alive(pid) for pid in pids):
+                return
+            time.sleep(0.01)
+
+    def status(self) -> dict[str, Any]:
+        self.reap()
+        return {
+            "ok": True,
+            "pid": os.getpid(),
+            "components": {
+                name: {
+                    "running": name in self.pids,
+                    "pid": self.pids.get(name),
+                    "exit_code": self.exit_codes[name],
+                    "starts": self.starts[name],
+                    "namespace": spec["namespace"],
+                }
+                for name, spec in self.spec.items()
+            },
+        }
+
+    def handle(self, request: dict[str, Any]) -> dict[str, Any]:
+        op = request.get("op")
+        if op == "ping":
+            return {"ok": True, "pid": os.getpid()}
+        if op == "start":
+            return self.start(list(request.get("names", [])))
+        if op == "kill":
+            return self.kill(list(request.get("names", [])))
+        if op == "kill_namespaces":
+            return self.kill_namespaces(list(request.get("namespaces", [])))
+        if op == "status":
+            return self.status()
+        if op == "shutdown":
+            namespaces = sorted({spec["namespace"] for spec in self.spec.values()})
+            result = self.kill_namespaces(namespaces)
+            self.stopping = True
+            return result
+        return {"ok": False, "error": f"unknown op {op!r}"}
+
+    # -- serving ---------------------------------------------------------------------
+    def serve(self, ready_fd: int | None = None) -> None:
+        path = self.state_dir / SOCKET_NAME
+        if path.exists():
+            path.unlink()
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        server.bind(str(path))
+        os.chmod(path, 0o600)
+        server.listen(16)
+        server.setblocking(False)
+        (self.state_dir / PID_NAME).write_text(f"{os.getpid()}\n")
+        if ready_fd is not None:
+            os.write(ready_fd, b"ok")
+            os.close(ready_fd)
+        selector = selectors.DefaultSelector()
+        selector.register(server, selectors.EVENT_READ)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda signum, frame: setattr(self, "stopping", True))
+        signal.signal(signal.SIGCHLD, lambda signum, frame: None)  # wake the selector
+        while not self.stopping:
+            for _key, _mask in selector.select(timeout=0.2):
+                try:
+                    connection, _ = server.accept()
+                except BlockingIOError:
+                    continue
+                with connection:
+                    self._answer(connection)
+            self.reap()
+        namespaces = sorted({spec["namespace"] for spec in self.spec.values()})
+        self.kill_namespaces(namespaces)
+        server.close()
+        with_errors_ignored(path.unlink)
+        with_errors_ignored((self.state_dir / PID_NAME).unlink)
+
+    def _answer(self, connection: socket.socket) -> None:
+        connection.settimeout(5.0)
+        data = b""
+        try:
+            while not data.endswith(b"\n") and len(data) < 1_000_000:
+                chunk = connection.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            try:
+                reply = self.handle(json.loads(data))
+            except Exception as exc:  # noqa: BLE001 - the supervisor must outlive a bad request
+                reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+            connection.sendall(json.dumps(reply).encode() + b"\n")
+        except OSError:
+            pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+
+
+def with_errors_ignored(function: Any, *args: Any) -> None:
+    try:
+        function(*args)
+    except OSError:
+        pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m zerospof.lab.supervisor")
+    parser.add_argument("--state-dir", required=True, type=Path)
+    parser.add_argument("--daemonize", action="store_true",
+                        help="fork into the background; return once the control socket is ready")
+    args = parser.parse_args(argv)
+    state_dir = args.state_dir.resolve()
+    supervisor = Supervisor(state_dir)
+    if not args.daemonize:
+        _libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+        supervisor.serve()
+        return 0
+    read_fd, write_fd = os.pipe()
+    if os.fork() > 0:
+        os.close(write_fd)
+        ready = b""
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not ready:
+            ready = os.read(read_fd, 2)  # blocks until the child writes or exits
+            if not ready:
+                break
+        return 0 if ready == b"ok" else 1
+    os.close(read_fd)
+    os.setsid()
+    null = os.open("/dev/null", os.O_RDWR)
+    log = os.open(state_dir / "logs" / "supervisor.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(null, 0)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    _libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    supervisor.serve(ready_fd=write_fd)
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
