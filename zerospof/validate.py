@@ -19,10 +19,10 @@ def detect_kind(path: str | Path, data: dict[str, Any]) -> FileKind:
     """Tell an objectives, target or experiment file apart by its top-level keys."""
     if "method" in data or "steady-state-hypothesis" in data:
         return "experiment"
+    if "kind" in data:
+        return "target"
     if "scenarios" in data or "components" in data:
         return "objectives"
-    if "kind" in data or "target" in data:
-        return "target"
     raise ConfigError(str(path), "", "cannot tell what this file is: expected an objectives file "
                       "(components/scenarios), a target file (kind) or an experiment (method)")
 

@@ -1,0 +1,74 @@
+"""Helpers for AWS tests: a tagged staging VPC in moto, NACL state readers, target documents."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ACCOUNT = "123456789012"  # moto's default account
+REGION = "us-west-2"
+ZONES = ["us-west-2a", "us-west-2b", "us-west-2c"]
+TAGS = {"zerospof/chaos": "allowed", "env": "staging"}
+
+
+def make_staging_vpc(ec2: Any) -> dict[str, Any]:
+    """Create a VPC with two tagged subnets per AZ and one untagged subnet in the first AZ."""
+    vpc_id = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+    tags = [{"Key": key, "Value": value} for key, value in TAGS.items()]
+    tagged: dict[str, list[str]] = {}
+    for index, zone in enumerate(ZONES):
+        for half in range(2):
+            subnet = ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"10.20.{index * 2 + half}.0/24", AvailabilityZone=zone,
+                                       TagSpecifications=[{"ResourceType": "subnet", "Tags": tags}])["Subnet"]
+            tagged.setdefault(zone, []).append(subnet["SubnetId"])
+    untagged = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.20.100.0/24", AvailabilityZone=ZONES[0])["Subnet"]["SubnetId"]
+    return {"vpc_id": vpc_id, "tagged": tagged, "untagged": untagged}
+
+
+def associations(ec2: Any) -> dict[str, str]:
+    """Return ``{subnet id: NACL id}`` for every subnet association in the region."""
+    result = {}
+    for acl in ec2.describe_network_acls()["NetworkAcls"]:
+        for association in acl.get("Associations", []):
+            result[association["SubnetId"]] = acl["NetworkAclId"]
+    return result
+
+
+def acl_ids(ec2: Any) -> set[str]:
+    """Return the ids of every NACL in the region."""
+    return {acl["NetworkAclId"] for acl in ec2.describe_network_acls()["NetworkAcls"]}
+
+
+def target_document(**overrides: Any) -> dict[str, Any]:
+    """Return a minimal valid target document for moto's account, with ``overrides`` merged at top level."""
+    document: dict[str, Any] = {
+        "kind": "aws",
+        "name": "moto-staging",
+        "aws": {
+            "allowed_account_ids": [ACCOUNT],
+            "regions": {"primary": REGION, "dr": "us-east-1"},
+            "availability_zones": {REGION: list(ZONES), "us-east-1": ["us-east-1a", "us-east-1b"]},
+            "selection_tags": dict(TAGS),
+        },
+        "kubernetes": {"allowed_contexts": ["fake"], "clusters": [{"name": "primary", "context": "fake", "region": REGION}]},
+        "scenarios": {
+            "az-failure": {"availability_zone": ZONES[0]},
+            "region-failure": {"recovery": "automatic"},
+        },
+        "safety": {"runner": {"discover": False}},
+    }
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(document.get(key), dict):
+            document[key] = {**document[key], **value}
+        else:
+            document[key] = value
+    return document
+
+
+def write_target(tmp_path: Path, document: dict[str, Any], name: str = "target.yaml") -> Path:
+    """Write ``document`` as YAML and return its path."""
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return path

@@ -1,0 +1,45 @@
+"""Dry run prints every call that would change something, and changes nothing."""
+
+from __future__ import annotations
+
+import io
+
+import boto3
+
+from tests.aws.moto_world import REGION, ZONES, acl_ids, associations, target_document, write_target
+from zerospof.aws.run import run_aws
+from zerospof.faults import Ledger
+
+
+def test_dry_run_of_an_az_failure_prints_each_change_and_touches_nothing(staging, tmp_path):
+    ec2 = boto3.client("ec2", region_name=REGION)
+    before, acls_before = associations(ec2), acl_ids(ec2)
+    out = io.StringIO()
+    [run] = run_aws(write_target(tmp_path, target_document()), ["az-failure"], dry_run=True,
+                    ledger_dir=tmp_path / "ledger", out=out)
+    printed = out.getvalue()
+    operations = [(call.service, call.operation) for call in run.planned_calls]
+    assert operations == [("ec2", "CreateNetworkAcl")] + [("ec2", "ReplaceNetworkAclAssociation")] * 2
+    for subnet in staging["tagged"][ZONES[0]]:
+        assert subnet in printed  # the recorded original association of each targeted subnet
+    assert printed.count("DRY-RUN ec2 ReplaceNetworkAclAssociation") == 2
+    assert '"NetworkAclId": "dry-run-NetworkAclId"' in printed
+    assert associations(ec2) == before and acl_ids(ec2) == acls_before
+    assert Ledger(tmp_path / "ledger").records() == []
+
+
+def test_dry_run_of_a_manual_region_failover_prints_the_dr_call(staging, tmp_path):
+    ec2 = boto3.client("ec2", region_name=REGION)
+    rds = boto3.client("rds", region_name="us-east-1")
+    rds.create_db_cluster(DBClusterIdentifier="staging-aurora", Engine="aurora-postgresql",
+                          MasterUsername="admin", MasterUserPassword="password123")
+    before = associations(ec2)
+    document = target_document()
+    document["scenarios"]["region-failure"] = {"recovery": "manual", "aurora_failover": {"cluster_id": "staging-aurora"}}
+    out = io.StringIO()
+    [run] = run_aws(write_target(tmp_path, document), ["region-failure"], dry_run=True, out=out)
+    assert ("rds", "FailoverDBCluster") in [(c.service, c.operation) for c in run.planned_calls]
+    replaced = [c for c in run.planned_calls if c.operation == "ReplaceNetworkAclAssociation"]
+    assert len(replaced) == 6  # every tagged subnet of the region, not the untagged one
+    assert "DRY-RUN rds FailoverDBCluster" in out.getvalue()
+    assert associations(ec2) == before

@@ -1,0 +1,65 @@
+"""Fixtures for Kubernetes tests: one fake API server per session on 127.0.0.1, cleared for each test."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from zerospof.k8s.clients import KubeClients
+from zerospof.k8s.fake_apiserver import FakeKubeApiServer
+
+CONTEXT = "fake"
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self: socket.socket, address: Any) -> Any:
+    if self.family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            loopback = ipaddress.ip_address(address[0]).is_loopback
+        except ValueError:
+            loopback = address[0] == "localhost"
+        if not loopback:
+            raise AssertionError(f"test tried to reach {address!r}: only loopback is allowed")
+    return _real_connect(self, address)
+
+
+@pytest.fixture(autouse=True)
+def loopback_only_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail any connection to a non-loopback address during each test of this directory (only)."""
+    monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+
+
+@pytest.fixture(scope="session")
+def fake_apiserver_session() -> Iterator[FakeKubeApiServer]:
+    with FakeKubeApiServer() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_apiserver(fake_apiserver_session: FakeKubeApiServer) -> Iterator[FakeKubeApiServer]:
+    """The session's fake API server, emptied before and after the test."""
+    fake_apiserver_session.reset()
+    yield fake_apiserver_session
+    fake_apiserver_session.reset()
+
+
+@pytest.fixture
+def kubeconfig(fake_apiserver: FakeKubeApiServer, tmp_path: Path) -> str:
+    """A kubeconfig file whose context ``fake`` points at the fake API server."""
+    return str(fake_apiserver.write_kubeconfig(tmp_path / "kubeconfig", CONTEXT))
+
+
+@pytest.fixture
+def kube_params(kubeconfig: str) -> dict[str, Any]:
+    """The ``kube`` params of a fault aimed at the fake API server."""
+    return {"context": CONTEXT, "allowed_contexts": [CONTEXT], "kubeconfig": kubeconfig}
+
+
+@pytest.fixture
+def kube(kube_params: dict[str, Any]) -> KubeClients:
+    return KubeClients.from_params({"kube": kube_params})

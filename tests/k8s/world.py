@@ -1,0 +1,61 @@
+"""Build a small EKS-like cluster in the fake API server: nodes in three zones, workloads, leases, an Argo CD app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zerospof.k8s.fake_apiserver import FakeKubeApiServer
+
+ZONES = ["us-west-2a", "us-west-2b", "us-west-2c"]
+CHAOS_LABEL = "zerospof/chaos=allowed"
+
+
+def node(name: str, zone: str, ready: bool = True, chaos: bool = True) -> dict[str, Any]:
+    labels = {"topology.kubernetes.io/zone": zone, "kubernetes.io/hostname": name}
+    if chaos:
+        labels["zerospof/chaos"] = "allowed"
+    return {"kind": "Node", "metadata": {"name": name, "labels": labels}, "spec": {},
+            "status": {"conditions": [{"type": "Ready", "status": "True" if ready else "False"}]}}
+
+
+def pod(name: str, namespace: str, node_name: str, labels: dict[str, str] | None = None,
+        daemonset: bool = False) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name, "namespace": namespace, "labels": labels or {}}
+    if daemonset:
+        meta["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "node-agent", "uid": "ds-1"}]
+    return {"kind": "Pod", "metadata": meta, "spec": {"nodeName": node_name, "containers": [{"name": "main", "image": "app"}]},
+            "status": {"phase": "Running"}}
+
+
+def workload(kind: str, namespace: str, name: str, replicas: int, labels: dict[str, str]) -> dict[str, Any]:
+    return {"kind": kind, "metadata": {"name": name, "namespace": namespace, "labels": dict(labels)},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": dict(labels)},
+                     "template": {"metadata": {"labels": dict(labels)},
+                                  "spec": {"containers": [{"name": "main", "image": name}]}}}}
+
+
+def lease(namespace: str, name: str, holder: str) -> dict[str, Any]:
+    return {"kind": "Lease", "metadata": {"name": name, "namespace": namespace},
+            "spec": {"holderIdentity": holder, "leaseDurationSeconds": 15, "leaseTransitions": 0}}
+
+
+def argo_application(name: str, sync: str = "Synced", health: str = "Healthy") -> dict[str, Any]:
+    return {"kind": "Application", "metadata": {"name": name, "namespace": "argocd"},
+            "spec": {"project": "default", "source": {"repoURL": "https://git.example/platform", "path": "."}},
+            "status": {"sync": {"status": sync, "revision": "abc123"}, "health": {"status": health}}}
+
+
+def build_cluster(fake: FakeKubeApiServer) -> None:
+    """Two chaos-allowed nodes per zone plus one untagged node in the first zone, app pods on each, a DaemonSet pod."""
+    for zone in ZONES:
+        for index in range(2):
+            name = f"node-{zone[-1]}{index}"
+            fake.add(node(name, zone))
+            fake.add(pod(f"app-{zone[-1]}{index}", "shop", name, {"app": "shop"}))
+            fake.add(pod(f"agent-{zone[-1]}{index}", "kube-system", name, {"app": "agent"}, daemonset=True))
+    fake.add(node("node-a-untagged", ZONES[0], chaos=False))
+    fake.add(pod("app-untagged", "shop", "node-a-untagged", {"app": "shop"}))
+    fake.add(workload("StatefulSet", "argocd", "argocd-application-controller", 1,
+                      {"app.kubernetes.io/name": "argocd-application-controller"}))
+    fake.add(lease("kube-system", "kube-scheduler", "ip-10-0-1-10_3f2a"))
+    fake.add(argo_application("platform"))

@@ -1,0 +1,64 @@
+"""The one place where botocore and kubernetes client errors become zerospof errors.
+
+Every AWS or Kubernetes API call the suite makes runs inside :func:`translated`, so callers
+only ever see :class:`CloudApiError` (a :class:`~zerospof.errors.FaultError`) with the
+service, operation and error code kept as attributes, chained ``from`` the original.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from zerospof.errors import FaultError
+
+__all__ = ["CloudApiError", "translated"]
+
+
+class CloudApiError(FaultError):
+    """An AWS or Kubernetes API call failed; ``code`` is the API's own error code or HTTP status."""
+
+    def __init__(self, service: str, operation: str, code: str, message: str) -> None:
+        self.service = service
+        self.operation = operation
+        self.code = code
+        super().__init__(f"{service} {operation} failed: {code}: {message}")
+
+    @property
+    def is_not_found(self) -> bool:
+        """Return True when the call failed because the object does not exist."""
+        return self.code == "404" or "NotFound" in self.code
+
+
+def _botocore_types() -> tuple[type[BaseException], ...]:
+    from botocore.exceptions import BotoCoreError, ClientError
+    return ClientError, BotoCoreError
+
+
+def _kubernetes_types() -> tuple[type[BaseException], ...]:
+    try:
+        from kubernetes.client.exceptions import ApiException
+        from urllib3.exceptions import HTTPError
+    except ImportError:  # pragma: no cover - kubernetes is a declared dependency
+        return ()
+    return ApiException, HTTPError
+
+
+def _translate(service: str, operation: str, exc: BaseException) -> CloudApiError:
+    from botocore.exceptions import ClientError
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        return CloudApiError(service, operation, str(error.get("Code", "Unknown")), str(error.get("Message", exc)))
+    status = getattr(exc, "status", None)
+    if status is not None:
+        return CloudApiError(service, operation, str(status), str(getattr(exc, "reason", "") or exc))
+    return CloudApiError(service, operation, type(exc).__name__, str(exc))
+
+
+@contextlib.contextmanager
+def translated(service: str, operation: str) -> Iterator[None]:
+    """Run an API call, re-raising botocore/kubernetes errors as :class:`CloudApiError`."""
+    try:
+        yield
+    except _botocore_types() + _kubernetes_types() as exc:
+        raise _translate(service, operation, exc) from exc

@@ -1,0 +1,84 @@
+"""Turn a target file's scenario section into the faults to inject, in order (outermost first)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zerospof.aws.fis import FisExperiment
+from zerospof.aws.nacl_blackhole import NaclBlackhole
+from zerospof.aws.sg_ingress_cut import SecurityGroupIngressCut
+from zerospof.aws.target import SCENARIOS, AwsTarget, Cluster
+from zerospof.errors import ConfigError
+from zerospof.faults.base import Fault
+from zerospof.k8s.flux_suspend import FluxSuspend
+from zerospof.k8s.pod_kill import PodKill
+from zerospof.k8s.scale import ScaleWorkload
+from zerospof.k8s.zone_drain import ZoneDrain
+
+__all__ = ["kube_params", "plan_faults"]
+
+
+def kube_params(target: AwsTarget, cluster: Cluster) -> dict[str, Any]:
+    """The ``kube`` params of a fault in ``cluster``."""
+    return {"context": cluster.context, "allowed_contexts": list(target.allowed_contexts), "kubeconfig": cluster.kubeconfig}
+
+
+def _aws_params(target: AwsTarget, region: str) -> dict[str, Any]:
+    return {"region": region, "allowed_account_ids": list(target.allowed_account_ids), "endpoint_url": target.endpoint_url}
+
+
+def _blackhole(target: AwsTarget, zones: list[str], runner_subnet_ids: list[str]) -> NaclBlackhole:
+    return NaclBlackhole({**_aws_params(target, target.primary_region), "availability_zones": zones,
+                          "selection_tags": dict(target.selection_tags), "runner_subnet_ids": list(runner_subnet_ids),
+                          "allow_runner_blackhole": target.safety.allow_runner_blackhole})
+
+
+def plan_faults(target: AwsTarget, scenario: str, runner_subnet_ids: list[str] | tuple[str, ...] = ()) -> list[Fault]:
+    """Return the faults of ``scenario`` for ``target``; ConfigError when the target does not describe it."""
+    if scenario not in SCENARIOS:
+        raise ConfigError(target.path, "scenarios", f"unknown scenario; expected one of {list(SCENARIOS)}", scenario)
+    missing = ConfigError(target.path, f"scenarios.{scenario}", "this scenario is not described in the target file")
+    runner = list(runner_subnet_ids)
+    if scenario == "az-failure":
+        plan = target.az_failure
+        if plan is None:
+            raise missing
+        faults: list[Fault] = []
+        if plan.fis_power_interruption_template_id:
+            faults.append(FisExperiment({**_aws_params(target, target.primary_region),
+                                         "template_id": plan.fis_power_interruption_template_id}))
+        else:
+            faults.append(_blackhole(target, [plan.availability_zone], runner))
+        if plan.drain_nodes and plan.drain_cluster:
+            cluster = target.cluster(plan.drain_cluster)
+            faults.append(ZoneDrain({"kube": kube_params(target, cluster), "zone": plan.availability_zone,
+                                     "node_label_selector": cluster.node_label_selector}))
+        return faults
+    if scenario == "region-failure":
+        region_plan = target.region_failure
+        if region_plan is None:
+            raise missing
+        if region_plan.fis_template_id:
+            return [FisExperiment({**_aws_params(target, target.primary_region), "template_id": region_plan.fis_template_id})]
+        return [_blackhole(target, [], runner)]
+    if scenario == "control-plane":
+        cp = target.control_plane
+        if cp is None:
+            raise missing
+        cluster = target.cluster(cp.cluster)
+        if cluster.managed:
+            return [SecurityGroupIngressCut({**_aws_params(target, cluster.region),
+                                             "selection_tags": dict(target.selection_tags),
+                                             "security_group_tags": dict(cp.security_group_tags), "api_port": cp.api_port})]
+        return [PodKill({"kube": kube_params(target, cluster), "namespace": cp.self_managed_namespace,
+                         "label_selector": selector, "limit": 1}) for selector in cp.self_managed_pod_selectors]
+    gitops = target.gitops
+    if gitops is None:
+        raise missing
+    controller = target.controller(gitops.controller)
+    params: dict[str, Any] = {"kube": kube_params(target, target.cluster(controller.cluster)), "namespace": controller.namespace}
+    if gitops.method == "delete-pod":
+        return [PodKill({**params, "label_selector": controller.pod_label_selector})]
+    if gitops.method == "suspend":
+        return [FluxSuspend(params)]
+    return [ScaleWorkload({**params, "workload_kind": controller.workload_kind, "name": controller.workload_name, "replicas": 0})]

@@ -1,0 +1,95 @@
+"""``SecurityGroupIngressCut``: cut managed-EKS nodes off the API endpoint by revoking ingress on its security group.
+
+For EKS with a private API endpoint, the control-plane ENIs in the VPC carry the cluster (or
+additional control-plane) security group; nodes reach the API through its ingress rules on
+TCP 443. Revoking the rules that cover ``api_port`` makes the control plane unreachable from
+the nodes while the workloads keep serving. (If the endpoint is also public and nodes egress to
+the internet, they reach the public endpoint instead: restrict ``publicAccessCidrs`` first.)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zerospof.aws.boundary import CloudApiError
+from zerospof.aws.fault_base import AwsFault
+from zerospof.errors import FaultError, FaultNotInEffect
+
+__all__ = ["SecurityGroupIngressCut"]
+
+_SOURCE_KEYS = ("IpRanges", "Ipv6Ranges", "UserIdGroupPairs", "PrefixListIds")
+
+
+def _covers(permission: dict[str, Any], port: int) -> bool:
+    if permission.get("IpProtocol") == "-1":
+        return True
+    return permission.get("IpProtocol") == "tcp" and permission.get("FromPort", 0) <= port <= permission.get("ToPort", -1)
+
+
+def _single_source(permission: dict[str, Any]) -> list[dict[str, Any]]:
+    """Split a grouped IpPermission into one permission per source, so each can be restored on its own."""
+    head = {k: permission[k] for k in ("IpProtocol", "FromPort", "ToPort") if k in permission}
+    split = []
+    for key in _SOURCE_KEYS:
+        for source in permission.get(key, []):
+            source = {k: v for k, v in source.items() if k in ("CidrIp", "CidrIpv6", "GroupId", "PrefixListId", "Description", "UserId")}
+            split.append({**head, key: [source]})
+    return split
+
+
+class SecurityGroupIngressCut(AwsFault):
+    """Revoke every ingress rule covering ``api_port`` on the tagged control-plane security groups.
+
+    params: ``region``, ``selection_tags`` + ``security_group_tags`` (a group must carry all),
+    ``api_port``, ``allowed_account_ids``, optional ``endpoint_url``. ``prepare`` records each
+    rule (one source per rule) before anything changes; ``revert`` authorizes back the recorded
+    rules that are missing. Idempotent.
+    """
+
+    kind = "sg-ingress-cut"
+
+    def describe(self) -> str:
+        return f"{self.kind}(region={self.params.get('region')}, port={self.params.get('api_port', 443)})"
+
+    def _groups(self) -> list[dict[str, Any]]:
+        tags = {**self.params["selection_tags"], **self.params.get("security_group_tags", {})}
+        filters = [{"Name": f"tag:{k}", "Values": [v]} for k, v in sorted(tags.items())]
+        return self.client("ec2").describe_security_groups(Filters=filters).get("SecurityGroups", [])
+
+    def _matching_rules(self) -> dict[str, list[dict[str, Any]]]:
+        port = int(self.params.get("api_port", 443))
+        return {group["GroupId"]: [rule for permission in group.get("IpPermissions", []) if _covers(permission, port)
+                                   for rule in _single_source(permission)]
+                for group in self._groups()}
+
+    def prepare(self) -> None:
+        self.check_account()
+        rules = self._matching_rules()
+        if not rules:
+            raise FaultError("no security group carries the selection and security_group_tags; nothing to cut")
+        self.undo = {"rules": rules}
+
+    def inject(self) -> None:
+        ec2 = self.client("ec2")
+        for group_id, rules in sorted(self.undo["rules"].items()):
+            for rule in rules:
+                try:
+                    ec2.revoke_security_group_ingress(GroupId=group_id, IpPermissions=[rule])
+                except CloudApiError as exc:
+                    if exc.code != "InvalidPermission.NotFound":
+                        raise
+
+    def verify(self) -> None:
+        left = {group: rules for group, rules in self._matching_rules().items() if rules and group in self.undo.get("rules", {})}
+        if left:
+            raise FaultNotInEffect(f"ingress to the API port still allowed: {left}")
+
+    def revert(self) -> None:
+        ec2 = self.client("ec2")
+        for group_id, rules in sorted(self.undo.get("rules", {}).items()):
+            for rule in rules:
+                try:
+                    ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[rule])
+                except CloudApiError as exc:
+                    if exc.code not in ("InvalidPermission.Duplicate", "InvalidGroup.NotFound"):
+                        raise

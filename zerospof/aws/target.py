@@ -1,0 +1,408 @@
+"""The AWS + EKS target file: load it, validate every key, return typed, frozen records.
+
+``load_aws_target(path)`` fails with :class:`~zerospof.errors.ConfigError` naming the file,
+the key path (``scenarios.az-failure.availability_zone``) and the bad value, before any fault.
+``targets/staging.example.yaml`` is the documented example.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from zerospof.aws.schema import Reader
+from zerospof.schema import load_yaml_mapping
+
+__all__ = [
+    "ArgoApplication", "AwsTarget", "AzFailurePlan", "Cluster", "ControlPlanePlan", "DataCanary",
+    "Detection", "Endpoint", "GitopsController", "GitopsPlan", "RegionFailurePlan", "Safety",
+    "load_aws_target", "parse_aws_target",
+]
+
+REGION = r"[a-z]{2}(-gov)?-[a-z]+-\d"
+ACCOUNT = r"\d{12}"
+SCENARIOS = ("az-failure", "region-failure", "control-plane", "gitops")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A user-facing URL probed for availability."""
+
+    name: str
+    url: str
+
+
+@dataclass(frozen=True)
+class DataCanary:
+    """Where the RPO canary writes: a PostgreSQL/Aurora DSN (read from an env var), optionally DynamoDB."""
+
+    postgres_dsn_env: str
+    postgres_table: str
+    dynamodb_region: str | None = None
+    dynamodb_table: str | None = None
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """One Kubernetes cluster, reached through a kube context."""
+
+    name: str
+    context: str
+    region: str
+    managed: bool
+    kubeconfig: str | None
+    node_label_selector: str
+
+
+@dataclass(frozen=True)
+class GitopsController:
+    """A GitOps controller workload (Argo CD application controller, Flux controllers)."""
+
+    name: str
+    cluster: str
+    engine: str  # argocd | flux
+    role: str  # active | standby | backup
+    namespace: str
+    workload_kind: str  # deployment | statefulset
+    workload_name: str
+    pod_label_selector: str
+    lease_namespace: str | None
+    lease_name: str | None
+
+
+@dataclass(frozen=True)
+class ArgoApplication:
+    """An Argo CD Application whose sync/health the probes read."""
+
+    cluster: str
+    namespace: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Detection:
+    """The platform's own detection signals."""
+
+    alb_target_groups: tuple[tuple[str, str], ...] = ()  # (region, arn)
+    route53_health_check_ids: tuple[str, ...] = ()
+    cloudwatch_alarms: tuple[tuple[str, str], ...] = ()  # (region, alarm name)
+    leases: tuple[tuple[str, str, str], ...] = ()  # (cluster, namespace, name)
+
+
+@dataclass(frozen=True)
+class AzFailurePlan:
+    availability_zone: str
+    drain_nodes: bool
+    drain_cluster: str | None
+    fis_power_interruption_template_id: str | None
+
+
+@dataclass(frozen=True)
+class RegionFailurePlan:
+    fis_template_id: str | None
+    recovery: str  # manual | automatic
+    aurora_cluster_id: str | None
+    aurora_target_instance_id: str | None
+
+
+@dataclass(frozen=True)
+class ControlPlanePlan:
+    cluster: str
+    security_group_tags: dict[str, str]
+    api_port: int
+    self_managed_pod_selectors: tuple[str, ...]
+    self_managed_namespace: str
+
+
+@dataclass(frozen=True)
+class GitopsPlan:
+    controller: str
+    method: str  # scale-to-zero | delete-pod | suspend (Flux Kustomizations)
+
+
+@dataclass(frozen=True)
+class Safety:
+    runner_subnet_ids: tuple[str, ...]
+    discover_runner_subnets: bool
+    allow_runner_blackhole: bool
+    availability_floor_percent: float
+    availability_limit_s: float
+
+
+@dataclass(frozen=True)
+class AwsTarget:
+    """A validated AWS + EKS target."""
+
+    path: str
+    name: str
+    allowed_account_ids: tuple[str, ...]
+    primary_region: str
+    dr_region: str | None
+    availability_zones: dict[str, tuple[str, ...]]
+    selection_tags: dict[str, str]
+    endpoint_url: str | None
+    endpoints: tuple[Endpoint, ...]
+    data_canary: DataCanary | None
+    allowed_contexts: tuple[str, ...]
+    clusters: tuple[Cluster, ...]
+    gitops_controllers: tuple[GitopsController, ...]
+    argo_applications: tuple[ArgoApplication, ...]
+    detection: Detection
+    az_failure: AzFailurePlan | None
+    region_failure: RegionFailurePlan | None
+    control_plane: ControlPlanePlan | None
+    gitops: GitopsPlan | None
+    safety: Safety
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def cluster(self, name: str) -> Cluster:
+        """Return the cluster called ``name``."""
+        for cluster in self.clusters:
+            if cluster.name == name:
+                return cluster
+        raise KeyError(name)
+
+    def controller(self, name: str) -> GitopsController:
+        """Return the GitOps controller called ``name``."""
+        for controller in self.gitops_controllers:
+            if controller.name == name:
+                return controller
+        raise KeyError(name)
+
+
+def load_aws_target(path: str | Path) -> AwsTarget:
+    """Read and validate the target file at ``path``; raise ConfigError before anything runs."""
+    path = str(path)
+    document = load_yaml_mapping(path)
+    return parse_aws_target(document, path)
+
+
+def parse_aws_target(document: Any, path: str = "<target>") -> AwsTarget:
+    """Validate an already-parsed target document."""
+    r = Reader(path)
+    top = r.mapping(document, "", required=["kind", "name", "aws"],
+                    optional=["endpoints", "data_canary", "kubernetes", "gitops", "detection", "scenarios", "safety"])
+    r.choice(top["kind"], "kind", ["aws"])
+    name = r.string(top["name"], "name")
+
+    aws = r.mapping(top["aws"], "aws", required=["allowed_account_ids", "regions", "availability_zones", "selection_tags"],
+                    optional=["endpoint_url"])
+    accounts = r.strings(aws["allowed_account_ids"], "aws.allowed_account_ids", ACCOUNT,
+                         "a 12-digit account id in quotes", allow_empty=False)
+    regions = r.mapping(aws["regions"], "aws.regions", required=["primary"], optional=["dr"])
+    primary = r.string(regions["primary"], "aws.regions.primary", REGION, "an AWS region such as us-west-2")
+    dr = r.optional_string(regions.get("dr"), "aws.regions.dr", REGION, "an AWS region such as us-east-1")
+    if dr == primary:
+        raise r.fail("aws.regions.dr", "must differ from the primary region", dr)
+    zones_raw = r.mapping(aws["availability_zones"], "aws.availability_zones",
+                          required=[primary], optional=[dr] if dr else [])
+    zones = {region: r.strings(zones_raw[region], f"aws.availability_zones.{region}", rf"{region}[a-z]",
+                               f"an availability zone of {region}", allow_empty=False)
+             for region in zones_raw}
+    tags = r.string_map(aws["selection_tags"], "aws.selection_tags")
+    if not tags:
+        raise r.fail("aws.selection_tags", "must name at least one tag: only tagged resources are touched", {})
+    endpoint_url = r.optional_string(aws.get("endpoint_url"), "aws.endpoint_url", r"https?://\S+", "an http(s) URL")
+
+    endpoints = tuple(_endpoint(r, key, item) for key, item in r.items(top.get("endpoints"), "endpoints"))
+    canary = _data_canary(r, top.get("data_canary"), set(zones))
+
+    kube = r.mapping(top.get("kubernetes"), "kubernetes", optional=["allowed_contexts", "clusters"])
+    contexts = r.strings(kube.get("allowed_contexts"), "kubernetes.allowed_contexts")
+    clusters = tuple(_cluster(r, key, item, set(zones), contexts) for key, item in r.items(kube.get("clusters"), "kubernetes.clusters"))
+    cluster_names = _unique(r, "kubernetes.clusters", [c.name for c in clusters])
+
+    gitops = r.mapping(top.get("gitops"), "gitops", optional=["controllers", "applications"])
+    controllers = tuple(_controller(r, key, item, cluster_names) for key, item in r.items(gitops.get("controllers"), "gitops.controllers"))
+    controller_names = _unique(r, "gitops.controllers", [c.name for c in controllers])
+    apps = tuple(_application(r, key, item, cluster_names) for key, item in r.items(gitops.get("applications"), "gitops.applications"))
+
+    detection = _detection(r, top.get("detection"), set(zones), cluster_names)
+    scenarios = r.mapping(top.get("scenarios"), "scenarios", optional=list(SCENARIOS))
+    return AwsTarget(
+        path=path, name=name, allowed_account_ids=accounts, primary_region=primary, dr_region=dr,
+        availability_zones=zones, selection_tags=tags, endpoint_url=endpoint_url, endpoints=endpoints,
+        data_canary=canary, allowed_contexts=contexts, clusters=clusters, gitops_controllers=controllers,
+        argo_applications=apps, detection=detection,
+        az_failure=_az_plan(r, scenarios.get("az-failure"), zones[primary], cluster_names),
+        region_failure=_region_plan(r, scenarios.get("region-failure")),
+        control_plane=_control_plane_plan(r, scenarios.get("control-plane"), cluster_names),
+        gitops=_gitops_plan(r, scenarios.get("gitops"), controller_names),
+        safety=_safety(r, top.get("safety")),
+    )
+
+
+def _unique(r: Reader, key: str, names: list[str]) -> set[str]:
+    seen: set[str] = set()
+    for index, name in enumerate(names):
+        if name in seen:
+            raise r.fail(f"{key}[{index}].name", "duplicate name", name)
+        seen.add(name)
+    return seen
+
+
+def _known(r: Reader, value: Any, key: str, known: set[str], what: str) -> str:
+    value = r.string(value, key)
+    if value not in known:
+        raise r.fail(key, f"unknown {what}; expected one of {sorted(known)}", value)
+    return value
+
+
+def _endpoint(r: Reader, key: str, item: Any) -> Endpoint:
+    item = r.mapping(item, key, required=["name", "url"])
+    return Endpoint(r.string(item["name"], f"{key}.name"), r.string(item["url"], f"{key}.url", r"https?://\S+", "an http(s) URL"))
+
+
+def _data_canary(r: Reader, value: Any, regions: set[str]) -> DataCanary | None:
+    if value is None:
+        return None
+    value = r.mapping(value, "data_canary", required=["postgres"], optional=["dynamodb"])
+    pg = r.mapping(value["postgres"], "data_canary.postgres", required=["dsn_env"], optional=["table"])
+    dsn_env = r.string(pg["dsn_env"], "data_canary.postgres.dsn_env", r"[A-Z_][A-Z0-9_]*", "an environment variable name")
+    table = r.string(pg.get("table", "zerospof_canary"), "data_canary.postgres.table", r"[a-z_][a-z0-9_]*", "a table name")
+    ddb_region = ddb_table = None
+    if value.get("dynamodb") is not None:
+        ddb = r.mapping(value["dynamodb"], "data_canary.dynamodb", required=["region", "table"])
+        ddb_region = _known(r, ddb["region"], "data_canary.dynamodb.region", regions, "region")
+        ddb_table = r.string(ddb["table"], "data_canary.dynamodb.table")
+    return DataCanary(dsn_env, table, ddb_region, ddb_table)
+
+
+def _cluster(r: Reader, key: str, item: Any, regions: set[str], contexts: tuple[str, ...]) -> Cluster:
+    item = r.mapping(item, key, required=["name", "context", "region"], optional=["managed", "kubeconfig", "node_label_selector"])
+    context = r.string(item["context"], f"{key}.context")
+    if context not in contexts:
+        raise r.fail(f"{key}.context", "not in kubernetes.allowed_contexts", context)
+    return Cluster(
+        name=r.string(item["name"], f"{key}.name"),
+        context=context,
+        region=_known(r, item["region"], f"{key}.region", regions, "region"),
+        managed=r.boolean(item.get("managed"), f"{key}.managed", default=True),
+        kubeconfig=r.optional_string(item.get("kubeconfig"), f"{key}.kubeconfig"),
+        node_label_selector=r.string(item.get("node_label_selector", "zerospof/chaos=allowed"), f"{key}.node_label_selector"),
+    )
+
+
+def _controller(r: Reader, key: str, item: Any, clusters: set[str]) -> GitopsController:
+    item = r.mapping(item, key, required=["name", "cluster", "engine", "namespace", "workload"],
+                     optional=["role", "pod_label_selector", "lease"])
+    workload = r.mapping(item["workload"], f"{key}.workload", required=["kind", "name"])
+    lease = r.mapping(item.get("lease"), f"{key}.lease", optional=["namespace", "name"])
+    return GitopsController(
+        name=r.string(item["name"], f"{key}.name"),
+        cluster=_known(r, item["cluster"], f"{key}.cluster", clusters, "cluster"),
+        engine=r.choice(item["engine"], f"{key}.engine", ["argocd", "flux"]),
+        role=r.choice(item.get("role"), f"{key}.role", ["active", "standby", "backup"], default="active"),
+        namespace=r.string(item["namespace"], f"{key}.namespace"),
+        workload_kind=r.choice(workload["kind"], f"{key}.workload.kind", ["deployment", "statefulset"]),
+        workload_name=r.string(workload["name"], f"{key}.workload.name"),
+        pod_label_selector=r.string(item.get("pod_label_selector") or f"app.kubernetes.io/name={workload['name']}",
+                                    f"{key}.pod_label_selector"),
+        lease_namespace=r.optional_string(lease.get("namespace"), f"{key}.lease.namespace"),
+        lease_name=r.optional_string(lease.get("name"), f"{key}.lease.name"),
+    )
+
+
+def _application(r: Reader, key: str, item: Any, clusters: set[str]) -> ArgoApplication:
+    item = r.mapping(item, key, required=["cluster", "name"], optional=["namespace"])
+    return ArgoApplication(_known(r, item["cluster"], f"{key}.cluster", clusters, "cluster"),
+                           r.string(item.get("namespace", "argocd"), f"{key}.namespace"),
+                           r.string(item["name"], f"{key}.name"))
+
+
+def _detection(r: Reader, value: Any, regions: set[str], clusters: set[str]) -> Detection:
+    value = r.mapping(value, "detection", optional=["alb_target_groups", "route53_health_checks", "cloudwatch_alarms", "leases"])
+    groups = []
+    for key, item in r.items(value.get("alb_target_groups"), "detection.alb_target_groups"):
+        item = r.mapping(item, key, required=["region", "arn"])
+        groups.append((_known(r, item["region"], f"{key}.region", regions, "region"),
+                       r.string(item["arn"], f"{key}.arn", r"arn:aws[a-z-]*:elasticloadbalancing:\S+", "a target group ARN")))
+    alarms = []
+    for key, item in r.items(value.get("cloudwatch_alarms"), "detection.cloudwatch_alarms"):
+        item = r.mapping(item, key, required=["region", "name"])
+        alarms.append((_known(r, item["region"], f"{key}.region", regions, "region"), r.string(item["name"], f"{key}.name")))
+    leases = []
+    for key, item in r.items(value.get("leases"), "detection.leases"):
+        item = r.mapping(item, key, required=["cluster", "namespace", "name"])
+        leases.append((_known(r, item["cluster"], f"{key}.cluster", clusters, "cluster"),
+                       r.string(item["namespace"], f"{key}.namespace"), r.string(item["name"], f"{key}.name")))
+    checks = r.strings(value.get("route53_health_checks"), "detection.route53_health_checks")
+    return Detection(tuple(groups), checks, tuple(alarms), tuple(leases))
+
+
+def _az_plan(r: Reader, value: Any, zones: tuple[str, ...], clusters: set[str]) -> AzFailurePlan | None:
+    if value is None:
+        return None
+    key = "scenarios.az-failure"
+    value = r.mapping(value, key, required=["availability_zone"],
+                      optional=["drain_nodes", "drain_cluster", "fis_power_interruption_template_id"])
+    zone = r.string(value["availability_zone"], f"{key}.availability_zone")
+    if zone not in zones:
+        raise r.fail(f"{key}.availability_zone", f"not an availability zone of the primary region {list(zones)}", zone)
+    drain = r.boolean(value.get("drain_nodes"), f"{key}.drain_nodes")
+    drain_cluster = None
+    if drain:
+        drain_cluster = _known(r, value.get("drain_cluster"), f"{key}.drain_cluster", clusters, "cluster")
+    return AzFailurePlan(zone, drain, drain_cluster,
+                         r.optional_string(value.get("fis_power_interruption_template_id"),
+                                           f"{key}.fis_power_interruption_template_id", r"EXT[A-Za-z0-9]+", "a FIS template id (EXT...)"))
+
+
+def _region_plan(r: Reader, value: Any) -> RegionFailurePlan | None:
+    if value is None:
+        return None
+    key = "scenarios.region-failure"
+    value = r.mapping(value, key, optional=["fis_template_id", "recovery", "aurora_failover"])
+    recovery = r.choice(value.get("recovery"), f"{key}.recovery", ["automatic", "manual"], default="automatic")
+    failover = r.mapping(value.get("aurora_failover"), f"{key}.aurora_failover", optional=["cluster_id", "target_instance_id"])
+    cluster_id = r.optional_string(failover.get("cluster_id"), f"{key}.aurora_failover.cluster_id")
+    if recovery == "manual" and cluster_id is None:
+        raise r.fail(f"{key}.aurora_failover.cluster_id", "is required when recovery is manual")
+    return RegionFailurePlan(
+        r.optional_string(value.get("fis_template_id"), f"{key}.fis_template_id", r"EXT[A-Za-z0-9]+", "a FIS template id (EXT...)"),
+        recovery, cluster_id,
+        r.optional_string(failover.get("target_instance_id"), f"{key}.aurora_failover.target_instance_id"))
+
+
+def _control_plane_plan(r: Reader, value: Any, clusters: set[str]) -> ControlPlanePlan | None:
+    if value is None:
+        return None
+    key = "scenarios.control-plane"
+    value = r.mapping(value, key, required=["cluster"],
+                      optional=["security_group_tags", "api_port", "self_managed_pod_selectors", "self_managed_namespace"])
+    port = value.get("api_port", 443)
+    if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
+        raise r.fail(f"{key}.api_port", "expected a TCP port number", port)
+    return ControlPlanePlan(
+        cluster=_known(r, value["cluster"], f"{key}.cluster", clusters, "cluster"),
+        security_group_tags=r.string_map(value.get("security_group_tags"), f"{key}.security_group_tags"),
+        api_port=port,
+        self_managed_pod_selectors=r.strings(value.get("self_managed_pod_selectors",
+                                                       ["component=etcd", "component=kube-apiserver", "component=kube-scheduler"]),
+                                             f"{key}.self_managed_pod_selectors"),
+        self_managed_namespace=r.string(value.get("self_managed_namespace", "kube-system"), f"{key}.self_managed_namespace"),
+    )
+
+
+def _gitops_plan(r: Reader, value: Any, controllers: set[str]) -> GitopsPlan | None:
+    if value is None:
+        return None
+    key = "scenarios.gitops"
+    value = r.mapping(value, key, required=["controller"], optional=["method"])
+    return GitopsPlan(_known(r, value["controller"], f"{key}.controller", controllers, "GitOps controller"),
+                      r.choice(value.get("method"), f"{key}.method", ["scale-to-zero", "delete-pod", "suspend"],
+                               default="scale-to-zero"))
+
+
+def _safety(r: Reader, value: Any) -> Safety:
+    value = r.mapping(value, "safety", optional=["runner", "allow_runner_blackhole", "abort"])
+    runner = r.mapping(value.get("runner"), "safety.runner", optional=["subnet_ids", "discover"])
+    abort = r.mapping(value.get("abort"), "safety.abort", optional=["availability_floor", "limit"])
+    return Safety(
+        runner_subnet_ids=r.strings(runner.get("subnet_ids"), "safety.runner.subnet_ids", r"subnet-[0-9a-f]+", "a subnet id"),
+        discover_runner_subnets=r.boolean(runner.get("discover"), "safety.runner.discover", default=True),
+        allow_runner_blackhole=r.boolean(value.get("allow_runner_blackhole"), "safety.allow_runner_blackhole"),
+        availability_floor_percent=r.percent(abort.get("availability_floor"), "safety.abort.availability_floor", 50.0),
+        availability_limit_s=r.duration_s(abort.get("limit"), "safety.abort.limit", 60.0),
+    )
