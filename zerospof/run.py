@@ -71,7 +71,8 @@ def run_game_day(scenarios: list[str], target: str, objectives_path: Path, repor
                 "zerospof_target": target, "zerospof_objectives": str(objectives_path),
                 "zerospof_run_id": f"{run_id}-{scenario}", "zerospof_run_dir": str(run_dir / scenario),
             })
-            timeline_chart(result.timeline(), run_dir / scenario / "timeline.png", f"{scenario} ({run_id})", result.report)
+            if (result.run_dir / "timeline.jsonl").exists():
+                timeline_chart(result.timeline(), result.run_dir / "timeline.png", f"{scenario} ({run_id})", result.report)
             results.append(result)
             _say(f"scenario {scenario}: {'PASS' if result.passed else 'FAIL'} in {time.monotonic() - started:.0f}s")
     finally:

@@ -17,7 +17,7 @@ from zerospof.faults import Fault
 from zerospof.measure import Measurement
 from zerospof.monitors import Sampler
 from zerospof.objectives import Objectives
-from zerospof.timeline import Timeline
+from zerospof.timeline import EventKind, Timeline
 
 __all__ = [
     "AVAILABILITY",
@@ -51,14 +51,15 @@ class Driver(Protocol):
     def fault(self, scenario: str, options: dict[str, Any]) -> Fault:
         """Build (do not apply) the scenario's fault."""
 
-    def monitoring(self, scenario: str, timeline: Timeline, objectives: Objectives, run_id: str) -> Monitoring:
-        """Build the samplers of ``scenario``; the write canary tags its records with ``run_id``."""
+    def monitoring(self, scenario: str, timeline: Timeline, objectives: Objectives, run_id: str,
+                   options: dict[str, Any] | None = None) -> Monitoring:
+        """Build the samplers of ``scenario`` (``options``: the fault's); the write canary tags records with ``run_id``."""
 
     def serving(self) -> bool:
         """Return whether users are served right now (a few requests through the real DNS + LB path)."""
 
-    def recovered(self, scenario: str) -> bool:
-        """Return whether the target's own view says failover has finished."""
+    def recovered(self, scenario: str, options: dict[str, Any] | None = None) -> bool:
+        """Return whether the target's own view says failover from the fault (``options``) has finished."""
 
     def read_back(self, run_id: str) -> list[int]:
         """Return the sequence numbers of the run's canary writes present on the current primary."""
@@ -69,20 +70,34 @@ class Driver(Protocol):
     def healthy(self) -> bool:
         """Return whether every component is healthy (after revert, the target healed)."""
 
+    def restore(self) -> bool:
+        """Bring a healed target back to its reference state (e.g. fail back); True once there. Idempotent."""
+
 
 def measure_scenario(timeline: Timeline, signal_probes: list[str], sustained_s: float) -> dict[str, Measurement]:
     """Every measurement a scenario's timeline supports, keyed by measurement name.
 
+    Downtime counts from the start of the injection; detection and RTO count from t0.
+
     RPO is included when the write canary ran, deployment delay when a GitOps canary committed.
     """
     found: dict[str, Measurement] = {"detection_s": measure.detection_s(timeline, signal_probes)}
-    found.update(measure.downtime(timeline, AVAILABILITY))
+    found.update(measure.downtime(timeline, AVAILABILITY, observation_window(timeline)))
     found["rto_s"] = measure.rto(timeline, AVAILABILITY, sustained_s=sustained_s)
     if timeline.samples_of(WRITE_CANARY):
         found.update(measure.rpo(timeline, WRITE_CANARY))
     if any(event.kind == "canary-commit" for event in timeline.events):
         found["deployment_delay_s"] = measure.deployment_delay_s(timeline, SERVED_REVISION)
     return found
+
+
+def observation_window(timeline: Timeline) -> tuple[float, float] | None:
+    """From the start of the injection (failures while the fault is being verified count) to the last sample."""
+    started = timeline.first_event(EventKind.FAULT_INJECTING) or timeline.first_event(EventKind.FAULT_VERIFIED)
+    samples = timeline.samples_of(AVAILABILITY)
+    if started is None or not samples:
+        return None
+    return (started.t_mono, max(samples[-1].t_mono, started.t_mono))
 
 
 def rto_phases(timeline: Timeline, signal_probes: list[str], sustained_s: float) -> dict[str, float | None]:

@@ -75,7 +75,7 @@ def wait_for_recovery(configuration: dict[str, Any] | None = None, sustained_s: 
         if not _fault_in_effect(settings):
             raise ActivityFailed("the fault is no longer in effect (aborted or reverted) before recovery")
         now = time.monotonic()
-        if driver.recovered(settings.scenario):
+        if driver.recovered(settings.scenario, options=settings.fault_options):
             since = now if since is None else since
             if now - since >= sustained_s:
                 return {"recovered": True, "waited_s": round(now - started, 3)}
@@ -114,14 +114,18 @@ def revert_faults(configuration: dict[str, Any] | None = None) -> dict[str, Any]
 
 
 def wait_until_healthy(configuration: dict[str, Any] | None = None, timeout_s: float = 120.0) -> dict[str, Any]:
-    """Rollback: wait (bounded) until the target healed after the revert; fail if it does not."""
+    """Rollback: wait (bounded) until the target healed after the revert and is back in its reference state."""
     settings = _settings(configuration)
     if not settings.ledger.run_records(settings.run_id):
         return {"skipped": "no fault was applied in this run"}
     driver = driver_for(settings.target)
     started = time.monotonic()
+    healthy_after_s = None
     while time.monotonic() - started < timeout_s:
-        if driver.healthy():
-            return {"healthy_after_s": round(time.monotonic() - started, 3)}
+        if healthy_after_s is None and driver.healthy():
+            healthy_after_s = round(time.monotonic() - started, 3)
+        if healthy_after_s is not None and driver.restore() and driver.healthy():
+            return {"healthy_after_s": healthy_after_s, "restored_after_s": round(time.monotonic() - started, 3)}
         time.sleep(POLL_S * 2)
-    raise ActivityFailed(f"the target is not healthy {timeout_s:.0f}s after the revert")
+    state = "healthy but not restored to its reference state" if healthy_after_s is not None else "not healthy"
+    raise ActivityFailed(f"the target is {state} {timeout_s:.0f}s after the revert")

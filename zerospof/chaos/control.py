@@ -56,7 +56,8 @@ def before_experiment_control(context: dict[str, Any], configuration: dict[str, 
     except ZerospofError as exc:
         raise InterruptExecution(f"the target is not ready, no fault injected: {exc}") from exc
     timeline = Timeline()
-    monitoring = driver.monitoring(settings.scenario, timeline, objectives, settings.run_id)
+    monitoring = driver.monitoring(settings.scenario, timeline, objectives, settings.run_id,
+                                   options=settings.fault_options)
     run = _Run(settings, objectives, timeline, monitoring)
     for sampler in monitoring.samplers:
         sampler.start()
@@ -64,6 +65,7 @@ def before_experiment_control(context: dict[str, Any], configuration: dict[str, 
     if threading.current_thread() is threading.main_thread():
         run.previous_sigterm = signal.signal(signal.SIGTERM, _interrupt)
     _runs[settings.run_id] = run
+    time.sleep(settings.baseline_s)  # a baseline of normal traffic before anything happens
 
 
 def _interrupt(signum: int, frame: Any) -> None:

@@ -17,7 +17,7 @@ __all__ = ["ScenarioSettings", "new_run_id"]
 
 KEYS = ("zerospof_scenario", "zerospof_target", "zerospof_objectives", "zerospof_run_id", "zerospof_run_dir",
         "zerospof_ledger_dir", "zerospof_recovery_timeout", "zerospof_abort_floor", "zerospof_abort_after",
-        "zerospof_fault_options", "zerospof_settle")
+        "zerospof_fault_options", "zerospof_settle", "zerospof_baseline")
 
 
 def new_run_id() -> str:
@@ -39,6 +39,7 @@ class ScenarioSettings:
     abort_floor: float  # abort when availability stays below this ratio ...
     abort_after_s: float  # ... for longer than this
     settle_s: float  # keep observing this long after the revert
+    baseline_s: float  # observe this long before the steady-state check and the fault
     fault_options: dict[str, Any]
 
     @property
@@ -80,5 +81,6 @@ class ScenarioSettings:
             abort_floor=float(floor),
             abort_after_s=duration("zerospof_abort_after", "6min"),
             settle_s=duration("zerospof_settle", "3s"),
+            baseline_s=duration("zerospof_baseline", "3s"),
             fault_options=options,
         )

@@ -13,6 +13,7 @@ DNS answers return, Patroni rejoins the old primary with pg_rewind).
 from __future__ import annotations
 
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from zerospof.errors import FaultError, FaultNotInEffect, LabError
@@ -86,9 +87,13 @@ class ZoneLoss(Fault):
 
     def verify(self) -> None:
         self._link_fault().verify()
-        for place in self._places():
-            if _reachable(place.address):
-                raise FaultNotInEffect(f"{place.name} ({place.address}) still reachable")
+        places = self._places()
+        with ThreadPoolExecutor(len(places)) as pool:
+            reachable = [place for place, answered in zip(places, pool.map(lambda p: _reachable(p.address), places))
+                         if answered]
+        if reachable:
+            raise FaultNotInEffect(f"still reachable: {', '.join(p.name for p in reachable)}")
+        for place in places:
             if self.params["mode"] == "power":
                 alive = network.namespace_pids(place.namespace)
                 if alive:
@@ -109,8 +114,11 @@ class ZoneLoss(Fault):
         client.start(names)
 
 
-def _reachable(address: str, timeout_s: float = 0.3) -> bool:
-    """Return True when the zone answers at all: a connect is accepted or actively refused."""
+def _reachable(address: str, timeout_s: float = 0.1) -> bool:
+    """Return True when the zone answers at all: a connect is accepted or actively refused.
+
+    On the lab's bridge a reachable zone answers in well under a millisecond.
+    """
     try:
         with socket.create_connection((address, t.APP_PORT), timeout=timeout_s):
             return True
