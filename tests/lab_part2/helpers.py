@@ -1,0 +1,137 @@
+"""Helpers for the control-plane and GitOps tests: ports, bounded waits, HTTP, a write probe, a namespace."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+__all__ = ["Probe", "free_ports", "http_json", "scratch_place", "wait_for"]
+
+
+def free_ports(count: int) -> list[int]:
+    """Return ``count`` distinct free TCP ports on 127.0.0.1 (held open together while choosing)."""
+    sockets = []
+    try:
+        for _ in range(count):
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            sockets.append(sock)
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def wait_for(predicate: Callable[[], Any], timeout_s: float, interval_s: float = 0.05) -> tuple[Any, float]:
+    """Poll ``predicate`` until truthy (bounded in count and time); return (last value, seconds waited)."""
+    started = time.monotonic()
+    value = predicate()
+    for _ in range(int(timeout_s / interval_s) + 1):
+        if value or time.monotonic() - started >= timeout_s:
+            break
+        time.sleep(interval_s)
+        value = predicate()
+    return value, time.monotonic() - started
+
+
+def http_json(method: str, url: str, body: Any = None, timeout_s: float = 2.0) -> tuple[int, Any]:
+    """Send one request; return (status, parsed JSON body), status 0 when nothing answered."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as exc:
+        try:
+            return exc.code, json.loads(exc.read() or b"null")
+        except ValueError:
+            return exc.code, None
+    except (OSError, ValueError) as exc:
+        return 0, {"error": f"{type(exc).__name__}: {exc}"}
+
+
+@dataclass
+class Probe:
+    """Send ``method url`` every ``interval_s`` in a thread; keep (sent, answered, ok) per request (monotonic)."""
+
+    method: str
+    url: str
+    body: Any = None
+    interval_s: float = 0.05
+    ok_statuses: tuple[int, ...] = (200, 201)
+    results: list[tuple[float, float, bool]] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def _run(self) -> None:
+        for _ in range(100_000):  # bounded; stopped long before
+            if self._stop.is_set():
+                return
+            started = time.monotonic()
+            status, _ = http_json(self.method, self.url, self.body, timeout_s=2.0)
+            self.results.append((started, time.monotonic(), status in self.ok_statuses))
+            self._stop.wait(max(0.0, self.interval_s - (time.monotonic() - started)))
+
+    def __enter__(self) -> Probe:
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def failed_since(self, since: float) -> int:
+        return sum(1 for started, _, ok in self.results if started >= since and not ok)
+
+    def first_ok_after(self, since: float) -> float | None:
+        """When the first request sent at or after ``since`` was answered successfully."""
+        return next((answered for started, answered, ok in self.results if started >= since and ok), None)
+
+    def slowest_since(self, since: float) -> float:
+        """The longest time a request sent at or after ``since`` waited for its answer."""
+        return max((answered - started for started, answered, _ in self.results if started >= since), default=0.0)
+
+
+def _ip(*args: str, check: bool = True) -> None:
+    subprocess.run(["ip", *args], check=check, capture_output=True, timeout=10)
+
+
+@contextlib.contextmanager
+def scratch_place() -> Iterator[dict[str, str]]:
+    """Create a namespace wired to the host by one veth pair (a /30); always delete it afterwards.
+
+    Yields ``{"namespace", "device", "address", "host_address"}``; ``device`` is the namespace end.
+    """
+    if os.geteuid() != 0:
+        pytest.skip("needs root to create a network namespace")
+    suffix = os.getpid() % 100000
+    namespace, host_device = f"zsp2-{suffix}", f"zsp2h{suffix}"
+    subnet = 10 + suffix % 200
+    place = {"namespace": namespace, "device": "eth0", "address": f"10.254.{subnet}.2",
+             "host_address": f"10.254.{subnet}.1"}
+    try:
+        _ip("netns", "add", namespace)
+        _ip("link", "add", host_device, "type", "veth", "peer", "name", "eth0", "netns", namespace)
+        _ip("addr", "add", f"{place['host_address']}/30", "dev", host_device)
+        _ip("link", "set", host_device, "up")
+        _ip("-n", namespace, "addr", "add", f"{place['address']}/30", "dev", "eth0")
+        _ip("-n", namespace, "link", "set", "lo", "up")
+        _ip("-n", namespace, "link", "set", "eth0", "up")
+        yield place
+    finally:
+        _ip("netns", "del", namespace, check=False)
+        _ip("link", "del", host_device, check=False)

@@ -1,0 +1,193 @@
+"""Control-plane faults: SIGKILL the etcd leader, an API replica, the active scheduler, or all three.
+
+Every fault kills components through a process owner (see :mod:`.processes`: the lab supervisor,
+or a stand-in with the same ``kill``/``start``/``status``) and chooses its victims in ``prepare``
+(who leads *now*), recording them in ``undo["targets"]``. ``inject`` records ``undo["killed"]``
+(checkpointed) before it kills. Revert (idempotent, from params + undo alone) starts the killed
+components again; starting a running component does nothing. SIGKILL, never SIGTERM: SIGTERM on
+an etcd leader triggers a ~6 s leadership transfer instead of a failure.
+
+Common params: ``processes`` (default: the lab supervisor), ``endpoints`` (the control plane's
+etcd client URLs; default: the lab's).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from zerospof.errors import FaultError, FaultNotInEffect, LabError
+from zerospof.faults.base import Fault
+from zerospof.lab.controlplane import layout, scheduler
+from zerospof.lab.controlplane.processes import Processes, default_processes, processes_from, running
+from zerospof.lab.controlplane.signals import etcd_leader, lease_holder
+
+__all__ = ["ActiveSchedulerKill", "ApiReplicaKill", "ComponentKill", "CompositeFault", "ControlPlaneFailure",
+           "EtcdLeaderKill", "LeaseHolderKill"]
+
+
+class ComponentKill(Fault):
+    """SIGKILL the components :meth:`choose` names at prepare time; revert starts them again."""
+
+    kind = "component-kill"
+
+    def __init__(self, params: dict[str, Any] | None = None, undo: dict[str, Any] | None = None) -> None:
+        super().__init__(params, undo)
+        self.params.setdefault("processes", default_processes())
+
+    def processes(self) -> Processes:
+        return processes_from(self.params["processes"])
+
+    def choose(self) -> list[str]:
+        """Return the component names to kill (called once, by ``prepare``)."""
+        raise NotImplementedError
+
+    def prepare(self) -> None:
+        targets = self.choose()
+        if not targets:
+            raise FaultError(f"{self.kind}: nothing to kill")
+        self.undo["targets"] = targets
+        self.undo["killed"] = []
+
+    def inject(self) -> None:
+        self.undo["killed"] = list(self.undo["targets"])
+        self.checkpoint()  # before the kill: revert must restart them even if we die now
+        try:
+            self.processes().kill(self.undo["killed"])
+        except LabError as exc:
+            raise FaultError(f"{self.kind}: cannot kill {self.undo['killed']}: {exc}") from exc
+
+    def verify(self) -> None:
+        try:
+            alive = running(self.processes(), self.undo.get("targets", []))
+        except LabError as exc:
+            raise FaultNotInEffect(f"{self.kind}: cannot read process status: {exc}") from exc
+        if alive:
+            raise FaultNotInEffect(f"{self.kind}: still running: {alive}")
+
+    def revert(self) -> None:
+        killed = list(self.undo.get("killed", []))
+        if not killed:
+            return
+        try:
+            self.processes().start(killed)
+        except LabError as exc:
+            raise FaultError(f"{self.kind}: cannot restart {killed}: {exc}") from exc
+
+
+class EtcdLeaderKill(ComponentKill):
+    """SIGKILL the etcd member that leads now (its member name is its component name).
+
+    params: ``endpoints``, ``processes``. undo: ``targets``, ``killed``, ``baseline`` (leader, term).
+    """
+
+    kind = "etcd-leader-kill"
+
+    def __init__(self, params: dict[str, Any] | None = None, undo: dict[str, Any] | None = None) -> None:
+        super().__init__(params, undo)
+        self.params.setdefault("endpoints", layout.etcd_endpoints())
+
+    def choose(self) -> list[str]:
+        found = etcd_leader(self.params["endpoints"], timeout_s=0.5)
+        if not found["leader"]:
+            raise FaultError(f"{self.kind}: no etcd leader to kill: {found}")
+        self.undo["baseline"] = {key: found[key] for key in ("leader", "leader_id", "raft_term")}
+        return [found["leader"]]
+
+
+class ApiReplicaKill(ComponentKill):
+    """SIGKILL one API replica. params: ``component`` (default ``cp-api-r1-a``), ``processes``."""
+
+    kind = "api-replica-kill"
+
+    def __init__(self, params: dict[str, Any] | None = None, undo: dict[str, Any] | None = None) -> None:
+        super().__init__(params, undo)
+        self.params.setdefault("component", f"cp-api-{layout.CP_ZONES[0]}")
+
+    def choose(self) -> list[str]:
+        return [str(self.params["component"])]
+
+
+class LeaseHolderKill(ComponentKill):
+    """SIGKILL whoever holds the leader key ``lease_key`` now (its value is its component name).
+
+    params: ``endpoints``, ``lease_key``, ``processes``. undo: ``targets``, ``killed``, ``baseline``.
+    """
+
+    kind = "lease-holder-kill"
+    default_key: ClassVar[str] = ""
+
+    def __init__(self, params: dict[str, Any] | None = None, undo: dict[str, Any] | None = None) -> None:
+        super().__init__(params, undo)
+        self.params.setdefault("endpoints", layout.etcd_endpoints())
+        self.params.setdefault("lease_key", self.default_key)
+
+    def choose(self) -> list[str]:
+        found = lease_holder(self.params["endpoints"], self.params["lease_key"], timeout_s=0.5)
+        if not found["holder"]:
+            raise FaultError(f"{self.kind}: nobody holds {self.params['lease_key']}: {found}")
+        self.undo["baseline"] = {key: found[key] for key in ("holder", "held_since_revision")}
+        return [found["holder"]]
+
+
+class ActiveSchedulerKill(LeaseHolderKill):
+    """SIGKILL the scheduler that holds the scheduler lease (the standby should take over)."""
+
+    kind = "scheduler-kill"
+    default_key = scheduler.LEADER_KEY
+
+
+class CompositeFault(Fault):
+    """Several faults as one: parts injected in order, reverted in reverse, every revert attempted.
+
+    Each part's params are ``params[<part>]`` merged over the shared params (every key that is
+    not a part name); its undo is ``undo[<part>]``.
+    """
+
+    kind = "composite"
+    parts: ClassVar[dict[str, type[Fault]]] = {}
+
+    def _part(self, name: str) -> Fault:
+        shared = {key: value for key, value in self.params.items() if key not in self.parts}
+        part = self.parts[name]({**shared, **self.params.get(name, {})}, self.undo.get(name))
+        def checkpoint() -> None:
+            self.undo[name] = part.undo
+            self.checkpoint()
+        part.bind_checkpoint(checkpoint)
+        return part
+
+    def _each(self, method: str, names: list[str]) -> None:
+        for name in names:
+            part = self._part(name)
+            getattr(part, method)()
+            self.undo[name] = part.undo
+
+    def prepare(self) -> None:
+        self._each("prepare", list(self.parts))
+
+    def inject(self) -> None:
+        self._each("inject", list(self.parts))
+
+    def verify(self) -> None:
+        self._each("verify", list(self.parts))
+
+    def revert(self) -> None:
+        errors = []
+        for name in reversed(list(self.parts)):
+            try:
+                self._each("revert", [name])
+            except Exception as exc:  # noqa: BLE001 - revert every part, report every failure
+                errors.append(f"{name}: {type(exc).__name__}: {exc}")
+        if errors:
+            raise FaultError(f"{self.kind}: revert failed for " + "; ".join(errors))
+
+
+class ControlPlaneFailure(CompositeFault):
+    """The ``control-plane`` scenario: kill the etcd leader, an API replica and the active scheduler.
+
+    params: shared ``endpoints``, ``processes``; per part ``etcd_leader``, ``api_replica``
+    (e.g. ``{"component": "cp-api-r1-b"}``), ``scheduler``. The etcd leader is chosen first, the
+    scheduler last (who leads is read before anything is killed).
+    """
+
+    kind = "control-plane"
+    parts = {"etcd_leader": EtcdLeaderKill, "api_replica": ApiReplicaKill, "scheduler": ActiveSchedulerKill}
