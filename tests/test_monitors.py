@@ -64,6 +64,49 @@ def test_http_probe_raises_on_server_errors_and_refused_connections(server):
         HttpProbe(f"http://app.test:{port}/", resolve=lambda host: ["127.0.0.1"])()
 
 
+def self_signed(tmp_path, host: str) -> tuple[str, str]:
+    """A certificate for ``host`` and its key (PEM files), self-signed."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=1))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_path), str(key_path)
+
+
+def test_http_probe_speaks_https_and_checks_the_certificate_against_the_host_name(server, tmp_path):
+    import ssl
+
+    cert, key = self_signed(tmp_path, "app.test")
+    served = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    served.load_cert_chain(cert, key)
+    server.socket = served.wrap_socket(server.socket, server_side=True)
+    port = server.server_address[1]
+    trusting = ssl.create_default_context(cafile=cert)
+
+    answer = HttpProbe(f"https://app.test:{port}/health", resolve=lambda host: ["127.0.0.1"], ssl_context=trusting)()
+    assert answer["status"] == 200 and answer["body"] == {"served_by": "test"}
+    with pytest.raises(ssl.SSLCertVerificationError):  # the system trust store does not know this certificate
+        HttpProbe(f"https://app.test:{port}/health", resolve=lambda host: ["127.0.0.1"])()
+    with pytest.raises(ssl.SSLCertVerificationError):  # the certificate is for app.test, not for other.test
+        HttpProbe(f"https://other.test:{port}/health", resolve=lambda host: ["127.0.0.1"], ssl_context=trusting)()
+
+
 def test_sampler_records_failures_as_failed_samples_and_stops_by_itself():
     timeline = Timeline()
     calls = iter(range(1000))

@@ -9,6 +9,7 @@ __all__ = [
     "FaultNotInEffect",
     "LabError",
     "SafetyRefusal",
+    "TargetError",
 ]
 
 
@@ -42,3 +43,7 @@ class LabError(ZerospofError):
 
 class SafetyRefusal(ZerospofError):
     """A safety guard refused to act (allow-list, self-lockout, abort guard)."""
+
+
+class TargetError(ZerospofError):
+    """A target is not ready for a scenario, or a part of it (endpoint, signal, canary) could not be read."""

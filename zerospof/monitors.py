@@ -11,6 +11,7 @@ import http.client
 import json
 import math
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -153,6 +154,8 @@ class HttpProbe:
     ``resolve(host) -> list of addresses`` defaults to the system resolver. A status >= 400, a
     refused/timed-out connection or a resolution failure raises; a success returns
     ``{"status", "latency_s", "address", "body"}`` (``body`` parsed when it is small JSON).
+    ``https`` URLs are checked against the host name (SNI and certificate) with ``ssl_context``,
+    by default the system's trust store.
     """
 
     def __init__(
@@ -163,13 +166,15 @@ class HttpProbe:
         connect_timeout_s: float = 0.25,
         timeout_s: float = 1.0,
         method: str = "GET",
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         parts = urlsplit(url)
-        if parts.scheme != "http" or not parts.hostname:
-            raise ValueError(f"only http://host[:port]/path URLs are supported, not {url!r}")
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"only http(s)://host[:port]/path URLs are supported, not {url!r}")
         self.url = url
         self.host = parts.hostname
-        self.port = parts.port or 80
+        self.port = parts.port or (443 if parts.scheme == "https" else 80)
+        self.ssl_context = (ssl_context or ssl.create_default_context()) if parts.scheme == "https" else None
         self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self.method = method
         self.resolve = resolve or _system_resolve
@@ -183,6 +188,12 @@ class HttpProbe:
             raise ProbeFailed(f"{self.host} resolved to no address")
         address = addresses[0]
         sock = socket.create_connection((address, self.port), timeout=self.connect_timeout_s)
+        if self.ssl_context is not None:
+            try:
+                sock = self.ssl_context.wrap_socket(sock, server_hostname=self.host)
+            except BaseException:
+                sock.close()
+                raise
         connection = http.client.HTTPConnection(address, self.port, timeout=self.timeout_s)
         connection.sock = sock
         sock.settimeout(self.timeout_s)

@@ -28,6 +28,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--objectives", default="objectives.yaml", help="objectives file (default: objectives.yaml)")
     parser.add_argument("--keep-lab", action="store_true", help="leave the lab running afterwards")
     parser.add_argument("--reports", default="reports", help="reports directory (default: reports)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="AWS targets: print every call each scenario would make, change nothing")
     parser.set_defaults(handler=_run_command)
 
 
@@ -36,6 +38,12 @@ def _run_command(args: argparse.Namespace) -> int:
     if unknown:
         raise ConfigError("command line", "SCENARIO", f"unknown scenario; expected one of: {', '.join(SCENARIOS)}",
                           unknown[0])
+    if args.dry_run:
+        if isinstance(resolve_target(args.target), LabTarget):
+            raise ConfigError("command line", "--dry-run", "only for AWS target files", args.target)
+        from zerospof.aws.run import print_dry_run
+        print_dry_run(args.target, args.scenarios or list(SCENARIOS))
+        return 0
     results = run_game_day(args.scenarios or list(SCENARIOS), args.target, Path(args.objectives),
                            Path(args.reports), keep_lab=args.keep_lab)
     return 0 if results and all(result.passed for result in results) else 1
@@ -57,6 +65,9 @@ def run_game_day(scenarios: list[str], target: str, objectives_path: Path, repor
             raise ConfigError(str(path), "", f"no experiment for scenario {scenario!r} on target {kind!r}")
         validate_experiment(path)
         objectives.scenario(scenario)
+        if kind == "aws":  # every scenario must be described by the target file before any fault runs
+            from zerospof.aws.scenarios import plan_faults
+            plan_faults(resolved, scenario)
     run_id = new_run_id()
     run_dir = reports_dir / run_id
     _say(f"game day {run_id} on target {target!r}: {', '.join(scenarios)}")

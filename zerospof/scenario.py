@@ -35,11 +35,17 @@ SERVED_REVISION = "served-revision"
 
 @dataclass
 class Monitoring:
-    """The samplers a scenario runs (built, not started) and the detection-signal probe names."""
+    """The samplers a scenario runs (built, not started) and the detection-signal probe names.
+
+    ``abort_floor`` / ``abort_after_s``: the target's own abort guard limits (availability ratio,
+    seconds), when it has any; the stricter of these and the experiment's apply.
+    """
 
     samplers: list[Sampler]
     signal_probes: list[str]
     stop_hooks: list[Callable[[], None]] = field(default_factory=list)
+    abort_floor: float | None = None
+    abort_after_s: float | None = None
 
 
 class Driver(Protocol):

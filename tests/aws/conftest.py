@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+import requests
 from moto import mock_aws
+from moto.server import ThreadedMotoServer
 
 from tests.aws.moto_world import REGION, make_staging_vpc
 
@@ -67,3 +71,54 @@ def staging(aws: None) -> dict[str, Any]:
     return make_staging_vpc(boto3.client("ec2", region_name=REGION))
 
 
+@pytest.fixture
+def moto_server() -> Iterator[str]:
+    """A moto server on 127.0.0.1 (its state outlives a SIGKILLed child process); yields its endpoint URL."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    requests.post(f"{endpoint}/moto-api/reset", timeout=5)
+    yield endpoint
+    requests.post(f"{endpoint}/moto-api/reset", timeout=5)
+    server.stop()
+
+
+class Endpoint(ThreadingHTTPServer):
+    """A real HTTP server on 127.0.0.1 standing in for the user-facing endpoint; ``status`` is what it answers."""
+
+    daemon_threads = True
+    status = 200
+    hits = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/healthz"
+
+
+class _EndpointHandler(BaseHTTPRequestHandler):
+    server: Endpoint
+
+    def do_GET(self) -> None:  # noqa: N802 - BaseHTTPRequestHandler's name
+        self.server.hits += 1
+        body = b'{"ok": true}'
+        self.send_response(self.server.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - BaseHTTPRequestHandler's name
+        pass
+
+
+@pytest.fixture
+def endpoint() -> Iterator[Endpoint]:
+    """The user-facing endpoint: a stdlib HTTP server on 127.0.0.1 answering ``GET /healthz``."""
+    server = Endpoint(("127.0.0.1", 0), _EndpointHandler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="endpoint", daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join(5)

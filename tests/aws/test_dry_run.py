@@ -7,16 +7,17 @@ import io
 import boto3
 
 from tests.aws.moto_world import REGION, ZONES, acl_ids, associations, target_document, write_target
-from zerospof.aws.run import run_aws
+from zerospof.aws.run import print_dry_run
 from zerospof.faults import Ledger
 
 
 def test_dry_run_of_an_az_failure_prints_each_change_and_touches_nothing(staging, tmp_path):
     ec2 = boto3.client("ec2", region_name=REGION)
     before, acls_before = associations(ec2), acl_ids(ec2)
+    document = target_document()  # a manual region failover must not show up in an AZ failure
+    document["scenarios"]["region-failure"] = {"recovery": "manual", "aurora_failover": {"cluster_id": "staging-aurora"}}
     out = io.StringIO()
-    [run] = run_aws(write_target(tmp_path, target_document()), ["az-failure"], dry_run=True,
-                    ledger_dir=tmp_path / "ledger", out=out)
+    [run] = print_dry_run(write_target(tmp_path, document), ["az-failure"], out=out)
     printed = out.getvalue()
     operations = [(call.service, call.operation) for call in run.planned_calls]
     assert operations == [("ec2", "CreateNetworkAcl")] + [("ec2", "ReplaceNetworkAclAssociation")] * 2
@@ -25,7 +26,8 @@ def test_dry_run_of_an_az_failure_prints_each_change_and_touches_nothing(staging
     assert printed.count("DRY-RUN ec2 ReplaceNetworkAclAssociation") == 2
     assert '"NetworkAclId": "dry-run-NetworkAclId"' in printed
     assert associations(ec2) == before and acl_ids(ec2) == acls_before
-    assert Ledger(tmp_path / "ledger").records() == []
+    assert run.dr_action is None
+    assert Ledger().records() == []  # $ZEROSPOF_LEDGER_DIR of this test
 
 
 def test_dry_run_of_a_manual_region_failover_prints_the_dr_call(staging, tmp_path):
@@ -37,7 +39,7 @@ def test_dry_run_of_a_manual_region_failover_prints_the_dr_call(staging, tmp_pat
     document = target_document()
     document["scenarios"]["region-failure"] = {"recovery": "manual", "aurora_failover": {"cluster_id": "staging-aurora"}}
     out = io.StringIO()
-    [run] = run_aws(write_target(tmp_path, document), ["region-failure"], dry_run=True, out=out)
+    [run] = print_dry_run(write_target(tmp_path, document), ["region-failure"], out=out)
     assert ("rds", "FailoverDBCluster") in [(c.service, c.operation) for c in run.planned_calls]
     replaced = [c for c in run.planned_calls if c.operation == "ReplaceNetworkAclAssociation"]
     assert len(replaced) == 6  # every tagged subnet of the region, not the untagged one

@@ -12,13 +12,10 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
 import pytest
-import requests
-from moto.server import ThreadedMotoServer
 
 from tests.aws.moto_world import ACCOUNT, REGION, TAGS, ZONES, acl_ids, associations, make_staging_vpc
 from zerospof.faults import Ledger
@@ -46,18 +43,6 @@ CHILD = textwrap.dedent('''
     with injected(fault, ledger=Ledger(ledger_dir)):
         time.sleep(120)
 ''' % (REGION, ZONES[0], TAGS, ACCOUNT))
-
-
-@pytest.fixture
-def moto_server() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    requests.post(f"{endpoint}/moto-api/reset", timeout=5)
-    yield endpoint
-    requests.post(f"{endpoint}/moto-api/reset", timeout=5)
-    server.stop()
 
 
 def run_child_until_stalled(endpoint: str, ledger_dir: Path, tmp_path: Path, swaps: int) -> None:

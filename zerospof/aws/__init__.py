@@ -1,18 +1,20 @@
-"""The AWS + EKS target: target file, faults, safety guards, dry run, probes, and the run entry point.
+"""The AWS + EKS target: target file, faults, safety guards, dry run, probes, and its scenario driver.
 
-Entry points: :func:`load_aws_target` (validate a target file) and :func:`run_aws`
-(what ``zerospof run --target <file>`` calls for a ``kind: aws`` target). Imported lazily,
-so that ``zerospof.k8s`` can use ``zerospof.aws.dry_run`` without an import cycle.
+Entry points: :func:`load_aws_target` (validate a target file), :class:`AwsDriver` (what
+``driver_for`` returns for a ``kind: aws`` target file: scenarios run through the experiments
+``experiments/aws/*.yaml`` like on every target) and :func:`print_dry_run` (what
+``zerospof run --target <file> --dry-run`` calls). Imported lazily, so that ``zerospof.k8s``
+can use ``zerospof.aws.dry_run`` without an import cycle.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["AwsTarget", "dry_run_scenario", "load_aws_target", "run_aws", "run_scenario"]
+__all__ = ["AwsDriver", "AwsTarget", "dry_run_scenario", "load_aws_target", "print_dry_run"]
 
-_HOMES = {"AwsTarget": "target", "load_aws_target": "target",
-          "dry_run_scenario": "run", "run_aws": "run", "run_scenario": "run"}
+_HOMES = {"AwsDriver": "driver", "AwsTarget": "target", "load_aws_target": "target",
+          "dry_run_scenario": "run", "print_dry_run": "run"}
 
 
 def __getattr__(name: str) -> Any:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from zerospof.aws.clients import AwsClients
+from zerospof.aws.target import AwsTarget
 
-__all__ = ["aurora_writer", "failover_aurora"]
+__all__ = ["aurora_writer", "documented_dr_action", "failover_aurora"]
 
 
 def aurora_writer(clients: AwsClients, region: str, cluster_id: str) -> str | None:
@@ -27,3 +28,11 @@ def failover_aurora(clients: AwsClients, region: str, cluster_id: str, target_in
     clients.client("rds", region).failover_db_cluster(**arguments)
     after = None if clients.dry_run else aurora_writer(clients, region, cluster_id)
     return {"cluster_id": cluster_id, "writer_before": before, "writer_after": after}
+
+
+def documented_dr_action(target: AwsTarget, clients: AwsClients) -> dict[str, Any] | None:
+    """Run the target file's DR action of a region failure (``recovery: manual``); None when there is none."""
+    plan = target.region_failure
+    if plan is None or plan.recovery != "manual" or plan.aurora_cluster_id is None or target.dr_region is None:
+        return None
+    return failover_aurora(clients, target.dr_region, plan.aurora_cluster_id, plan.aurora_target_instance_id)

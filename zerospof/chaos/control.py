@@ -56,11 +56,17 @@ def before_experiment_control(context: dict[str, Any], configuration: dict[str, 
     except ZerospofError as exc:
         raise InterruptExecution(f"the target is not ready, no fault injected: {exc}") from exc
     timeline = Timeline()
-    monitoring = driver.monitoring(settings.scenario, timeline, objectives, settings.run_id,
-                                   options=settings.fault_options)
+    monitoring = None
+    try:  # chaoslib swallows a control's other errors: the fault would then run unobserved and unguarded
+        monitoring = driver.monitoring(settings.scenario, timeline, objectives, settings.run_id,
+                                       options=settings.fault_options)
+        for sampler in monitoring.samplers:
+            sampler.start()
+    except Exception as exc:
+        for sampler in monitoring.samplers if monitoring is not None else []:
+            sampler.stop()
+        raise InterruptExecution(f"the monitors could not start, no fault injected: {type(exc).__name__}: {exc}") from exc
     run = _Run(settings, objectives, timeline, monitoring)
-    for sampler in monitoring.samplers:
-        sampler.start()
     threading.Thread(target=_abort_guard, args=(run,), name="abort-guard", daemon=True).start()
     if threading.current_thread() is threading.main_thread():
         run.previous_sigterm = signal.signal(signal.SIGTERM, _interrupt)
@@ -73,17 +79,22 @@ def _interrupt(signum: int, frame: Any) -> None:
 
 
 def _abort_guard(run: _Run) -> None:
-    """Revert the run's faults when availability stays below the floor for longer than the limit."""
-    settings = run.settings
+    """Revert the run's faults when availability stays below the floor for longer than the limit.
+
+    The limits are the stricter of the experiment's and the target's own (``Monitoring``).
+    """
+    settings, monitoring = run.settings, run.monitoring
+    floor = max(settings.abort_floor, monitoring.abort_floor if monitoring.abort_floor is not None else 0.0)
+    after_s = min(settings.abort_after_s,
+                  monitoring.abort_after_s if monitoring.abort_after_s is not None else settings.abort_after_s)
     while not run.guard_stop.wait(0.5):
         now = time.monotonic()
-        recent = [s for s in run.timeline.samples_of(AVAILABILITY) if s.t_mono >= now - settings.abort_after_s]
-        if not recent or recent[0].t_mono > now - settings.abort_after_s + 1.0:
+        recent = [s for s in run.timeline.samples_of(AVAILABILITY) if s.t_mono >= now - after_s]
+        if not recent or recent[0].t_mono > now - after_s + 1.0:
             continue  # not yet observed for the whole limit
         ratio = sum(s.ok for s in recent) / len(recent)
-        if ratio < settings.abort_floor and settings.ledger.open_records(settings.run_id):
-            run.timeline.event(EventKind.ABORTED, "abort-guard", availability=ratio,
-                               floor=settings.abort_floor, after_s=settings.abort_after_s)
+        if ratio < floor and settings.ledger.open_records(settings.run_id):
+            run.timeline.event(EventKind.ABORTED, "abort-guard", availability=ratio, floor=floor, after_s=after_s)
             settings.ledger.revert_open(settings.run_id)
             return
 

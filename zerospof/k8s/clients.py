@@ -7,6 +7,7 @@ from typing import Any
 
 from zerospof.aws.dry_run import ApiProxy, CallRecorder
 from zerospof.aws.safety import check_context_allowed
+from zerospof.errors import ConfigError
 
 __all__ = ["KubeClients"]
 
@@ -38,7 +39,10 @@ class KubeClients:
     @cached_property
     def api_client(self) -> Any:
         from kubernetes import config
-        return config.new_client_from_config(config_file=self.kubeconfig, context=self.context)
+        try:
+            return config.new_client_from_config(config_file=self.kubeconfig, context=self.context)
+        except config.ConfigException as exc:
+            raise ConfigError(self.kubeconfig or "$KUBECONFIG or ~/.kube/config", "contexts", str(exc), self.context) from exc
 
     def _api(self, name: str) -> ApiProxy:
         from kubernetes import client

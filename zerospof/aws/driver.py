@@ -1,0 +1,338 @@
+"""The AWS + EKS target's side of a scenario (see :class:`zerospof.scenario.Driver`).
+
+Everything comes from the target file. Users are simulated by requests to its ``endpoints``
+(the host resolved on every request, so a DNS failover is seen). Detection signals are read
+every ``SIGNAL_INTERVAL_S`` from the platform's own APIs:
+
+==============  ===============================  ==========================================================
+scenario        probe                            detected when
+==============  ===============================  ==========================================================
+az-failure      ``signal:alb-target-health``     a target of a ``detection.alb_target_groups`` group in the
+                                                 lost AZ is not healthy (the ALB took it out)
+region-failure  ``signal:route53-health-check``  most Route 53 checkers fail a ``detection.route53_health_checks`` check
+region-failure  ``signal:cloudwatch-alarm``      a ``detection.cloudwatch_alarms`` alarm entered ALARM after monitoring began
+control-plane   ``signal:node-ready``            a selected node of the scenario's cluster is NotReady
+control-plane   ``signal:lease-holder``          a ``detection.leases`` Lease of that cluster changed holder
+gitops          ``signal:argocd-application``    a ``gitops.applications`` Application is not Synced or not Healthy
+gitops          ``signal:lease-holder``          the failed controller's Lease changed holder (a standby took over)
+==============  ===============================  ==========================================================
+
+Failover has finished (:meth:`AwsDriver.recovered`) when users are served and a *failover*
+signal reports the fault (the ALB took the AZ out, Route 53 failed the primary, nodes went
+NotReady, a new Lease holder); an alarm or an out-of-sync Application only says the fault was
+noticed, so they count only when the scenario has no failover signal.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+from zerospof.aws.canary import PostgresCanary
+from zerospof.aws.clients import AwsClients
+from zerospof.aws.dr_actions import documented_dr_action
+from zerospof.aws.probes import alb_target_health, cloudwatch_alarm, route53_health_check
+from zerospof.aws.route53_health import Route53HealthChecks
+from zerospof.aws.run import preflight, runner_subnet_ids
+from zerospof.aws.scenarios import plan_faults
+from zerospof.aws.target import AwsTarget, Cluster
+from zerospof.errors import ConfigError, TargetError, ZerospofError
+from zerospof.faults import Fault
+from zerospof.faults.composite import AllOf
+from zerospof.k8s import probes as k8s_probes
+from zerospof.k8s.clients import KubeClients
+from zerospof.monitors import HttpProbe, ProbeFailed, Sampler
+from zerospof.objectives import Objectives
+from zerospof.scenario import AVAILABILITY, WRITE_CANARY, Monitoring
+from zerospof.timeline import Timeline
+
+__all__ = ["AwsDriver", "FAILOVER_SIGNALS"]
+
+Reader = Callable[[], dict[str, Any]]
+
+SIGNAL_INTERVAL_S = 1.0  # AWS and Kubernetes API reads: well inside their rate limits
+CANARY_INTERVAL_S = 0.2
+MAX_OBSERVATION_S = 30 * 60  # every sampler stops by itself after this
+USER_CONCURRENCY = 64  # open-loop users: slow answers must not lower the rate
+CONNECT_TIMEOUT_S = 1.0
+REQUEST_TIMEOUT_S = 2.0
+SERVING_ROUNDS = 3
+DATA_SCENARIOS = ("az-failure", "region-failure")  # where the data canary's RPO is the scenario's RPO
+FAILOVER_SIGNALS = frozenset({"signal:alb-target-health", "signal:route53-health-check", "signal:node-ready",
+                              "signal:lease-holder"})
+_REQUEST_ERRORS = (OSError, ProbeFailed, http.client.HTTPException)
+
+
+def _refuse_options(options: dict[str, Any] | None) -> None:
+    if options:
+        raise ConfigError("experiment", "configuration.zerospof_fault_options",
+                          "an AWS target takes its faults from the target file's scenarios section; leave this out",
+                          options)
+
+
+class AwsDriver:
+    """Scenarios on the AWS + EKS environment a target file describes."""
+
+    def __init__(self, target: AwsTarget) -> None:
+        self.target = target
+        self.clients = AwsClients(target.endpoint_url)
+        self._endpoints = {endpoint.name: HttpProbe(endpoint.url, connect_timeout_s=CONNECT_TIMEOUT_S,
+                                                    timeout_s=REQUEST_TIMEOUT_S) for endpoint in target.endpoints}
+        self._kube_clients: dict[str, KubeClients] = {}
+        self._failover: dict[str, dict[str, Reader]] = {}
+
+    # -- readiness ------------------------------------------------------------------------------
+    def check_ready(self) -> None:
+        """Refuse an account or kube context off the allow-lists; raise TargetError naming every unhealthy part.
+
+        Ready means: every endpoint answers, no detection signal already reports a fault (ALB
+        targets, Route 53 checks, alarms, node readiness, Argo CD Applications) and the data
+        canary's DSN is set when the target has one.
+        """
+        preflight(self.target, self.clients)
+        problems = []
+        if not self._endpoints:
+            problems.append("the target file lists no endpoints: users cannot be simulated")
+        for name, probe in self._endpoints.items():
+            try:
+                probe()
+            except _REQUEST_ERRORS as exc:
+                problems.append(f"endpoint {name} ({probe.url}) does not answer: {type(exc).__name__}: {exc}")
+        for name, read in self._steady_signals().items():
+            try:
+                view = read()
+            except ZerospofError as exc:
+                problems.append(f"{name}: {exc}")
+                continue
+            if view["detected"]:
+                problems.append(f"{name} already reports a fault: {view}")
+        try:
+            self._canary("readiness")  # connects to nothing; fails when the DSN's variable is not set
+        except TargetError as exc:
+            problems.append(str(exc))
+        if problems:
+            raise TargetError(f"target {self.target.name} ({self.target.path}) is not ready: " + "; ".join(problems))
+
+    def healthy(self) -> bool:
+        try:
+            self.check_ready()
+        except ZerospofError:
+            return False
+        return True
+
+    def restore(self) -> bool:
+        """Report the target back in its reference state: zerospof changes nothing on AWS beyond its reverted faults.
+
+        The documented DR action (a manual Aurora failover) is recovery, not a fault: failing back
+        is the operators' decision and is not done here.
+        """
+        return True
+
+    def serving(self) -> bool:
+        for _ in range(SERVING_ROUNDS):
+            try:
+                self._users()
+            except ProbeFailed:
+                return False
+        return True
+
+    def _users(self) -> dict[str, Any]:
+        """One request to every endpoint; raise ProbeFailed naming the first that fails."""
+        seen = {}
+        for name, probe in self._endpoints.items():
+            try:
+                answer = probe()
+            except _REQUEST_ERRORS as exc:
+                raise ProbeFailed(f"{name}: {type(exc).__name__}: {exc}") from exc
+            seen[name] = {"status": answer["status"], "address": answer["address"],
+                          "latency_s": round(answer["latency_s"], 4)}
+        if not seen:
+            raise ProbeFailed("the target file lists no endpoints")
+        return seen
+
+    # -- faults ---------------------------------------------------------------------------------
+    def fault(self, scenario: str, options: dict[str, Any]) -> Fault:
+        """The scenario's faults from the target file, as one fault (:class:`AllOf` when there are several)."""
+        _refuse_options(options)
+        faults = plan_faults(self.target, scenario, runner_subnet_ids(self.target))
+        return faults[0] if len(faults) == 1 else AllOf.of(faults)
+
+    def dr_action(self, scenario: str) -> dict[str, Any] | None:
+        """Run the documented DR action (region failure, ``recovery: manual``); None when there is none. Not reverted."""
+        return documented_dr_action(self.target, self.clients) if scenario == "region-failure" else None
+
+    # -- monitoring -----------------------------------------------------------------------------
+    def monitoring(self, scenario: str, timeline: Timeline, objectives: Objectives, run_id: str,
+                   options: dict[str, Any] | None = None) -> Monitoring:
+        _refuse_options(options)
+        plan_faults(self.target, scenario)  # ConfigError when the target file does not describe the scenario
+        readers = self._signals(scenario, since_wall=time.time())
+        if not readers:
+            raise ConfigError(self.target.path, "detection", f"names no detection signal the {scenario} scenario reads "
+                              "(see zerospof/aws/driver.py): detection could not be measured")
+        samplers = [Sampler(AVAILABILITY, self._users, timeline, interval_s=1 / objectives.availability_rate_hz,
+                            max_duration_s=MAX_OBSERVATION_S, concurrency=USER_CONCURRENCY)]
+        samplers += [Sampler(name, read, timeline, interval_s=SIGNAL_INTERVAL_S, max_duration_s=MAX_OBSERVATION_S)
+                     for name, read in readers.items()]
+        wants_rpo = scenario in DATA_SCENARIOS and "rpo_s" in objectives.scenario(scenario).limits
+        canary = self._canary(run_id) if wants_rpo else None
+        if canary is not None:
+            samplers.append(Sampler(WRITE_CANARY, canary.write, timeline, interval_s=CANARY_INTERVAL_S,
+                                    max_duration_s=MAX_OBSERVATION_S))
+        return Monitoring(samplers, list(readers), [canary.close] if canary is not None else [],
+                          abort_floor=self.target.safety.availability_floor_percent / 100,
+                          abort_after_s=self.target.safety.availability_limit_s)
+
+    def recovered(self, scenario: str, options: dict[str, Any] | None = None) -> bool:
+        """Users are served and a failover signal reports the fault.
+
+        Signals are set up at this driver's first call (``wait_for_recovery`` makes it right
+        after t0): alarms count from then, Lease holders are compared with the holders then.
+        A signal that cannot be read counts as not reporting.
+        """
+        _refuse_options(options)
+        if scenario not in self._failover:
+            readers = self._signals(scenario, since_wall=time.time())
+            self._failover[scenario] = {n: r for n, r in readers.items() if n in FAILOVER_SIGNALS} or readers
+        detected = False
+        for read in self._failover[scenario].values():
+            try:
+                detected = detected or bool(read()["detected"])
+            except ZerospofError:
+                continue
+        return detected and self.serving()
+
+    # -- canaries -------------------------------------------------------------------------------
+    def _canary(self, run_id: str) -> PostgresCanary | None:
+        canary = self.target.data_canary
+        if canary is None:
+            return None
+        dsn = os.environ.get(canary.postgres_dsn_env)
+        if not dsn:
+            raise TargetError(f"{canary.postgres_dsn_env} is not set (the data canary's PostgreSQL DSN is read from it)")
+        return PostgresCanary(dsn, canary.postgres_table, run_id)
+
+    def read_back(self, run_id: str) -> list[int]:
+        canary = self._canary(run_id)
+        if canary is None:
+            raise TargetError(f"target {self.target.name} ({self.target.path}) has no data_canary: RPO cannot be measured")
+        return canary.read_back()
+
+    def commit_canary(self, run_id: str) -> str:
+        raise TargetError(f"the AWS target {self.target.name} ({self.target.path}) has no GitOps canary configured "
+                          "(the target file has no key for one): deployment delay cannot be measured on it")
+
+    # -- signal readers -------------------------------------------------------------------------
+    def _signals(self, scenario: str, since_wall: float) -> dict[str, Reader]:
+        """The scenario's detection signals (see the module docstring); clients are built here, not in samplers."""
+        target, detection = self.target, self.target.detection
+        readers: dict[str, Reader] = {}
+        if scenario == "az-failure" and detection.alb_target_groups and target.az_failure is not None:
+            readers["signal:alb-target-health"] = self._alb(target.az_failure.availability_zone)
+        elif scenario == "region-failure":
+            if detection.route53_health_check_ids:
+                readers["signal:route53-health-check"] = self._route53()
+            if detection.cloudwatch_alarms:
+                readers["signal:cloudwatch-alarm"] = self._alarms(since_wall)
+        elif scenario == "control-plane" and target.control_plane is not None:
+            cluster = target.cluster(target.control_plane.cluster)
+            readers["signal:node-ready"] = self._nodes([cluster])
+            leases = [(namespace, name) for name_of_cluster, namespace, name in detection.leases
+                      if name_of_cluster == cluster.name]
+            if leases:
+                readers["signal:lease-holder"] = self._leases(cluster, leases)
+        elif scenario == "gitops" and target.gitops is not None:
+            if target.argo_applications:
+                readers["signal:argocd-application"] = self._argo()
+            controller = target.controller(target.gitops.controller)
+            if controller.lease_name:
+                readers["signal:lease-holder"] = self._leases(
+                    target.cluster(controller.cluster), [(controller.lease_namespace or controller.namespace,
+                                                          controller.lease_name)])
+        return readers
+
+    def _steady_signals(self) -> dict[str, Reader]:
+        """Every absolute signal of the target, over all its resources (Lease changes need a baseline)."""
+        detection = self.target.detection
+        readers: dict[str, Reader] = {}
+        if detection.alb_target_groups:
+            readers["alb-target-health"] = self._alb(None)
+        if detection.route53_health_check_ids:
+            readers["route53-health-check"] = self._route53()
+        if detection.cloudwatch_alarms:
+            readers["cloudwatch-alarm"] = self._alarms(0.0)
+        if self.target.clusters:
+            readers["node-ready"] = self._nodes(list(self.target.clusters))
+        if self.target.argo_applications:
+            readers["argocd-application"] = self._argo()
+        return readers
+
+    def _kube(self, cluster: Cluster) -> KubeClients:
+        if cluster.name not in self._kube_clients:
+            self._kube_clients[cluster.name] = KubeClients(cluster.context, self.target.allowed_contexts, cluster.kubeconfig)
+        return self._kube_clients[cluster.name]
+
+    def _alb(self, zone: str | None) -> Reader:
+        groups = self.target.detection.alb_target_groups
+        for region, _ in groups:
+            self.clients.client("elbv2", region)
+
+        def read() -> dict[str, Any]:
+            views = {arn: alb_target_health(self.clients, region, arn, zone) for region, arn in groups}
+            return {"target_groups": views, "detected": any(view["detected"] for view in views.values())}
+        return read
+
+    def _route53(self) -> Reader:
+        source = Route53HealthChecks(self.clients.client("route53", "us-east-1"))  # a global service
+        checks = self.target.detection.route53_health_check_ids
+
+        def read() -> dict[str, Any]:
+            views = {check: route53_health_check(source, check) for check in checks}
+            return {"health_checks": views, "detected": any(view["detected"] for view in views.values())}
+        return read
+
+    def _alarms(self, since_wall: float) -> Reader:
+        alarms = self.target.detection.cloudwatch_alarms
+        for region, _ in alarms:
+            self.clients.client("cloudwatch", region)
+
+        def read() -> dict[str, Any]:
+            views = {name: cloudwatch_alarm(self.clients, region, name, since_wall) for region, name in alarms}
+            return {"alarms": views, "detected": any(view["detected"] for view in views.values())}
+        return read
+
+    def _nodes(self, clusters: list[Cluster]) -> Reader:
+        kubes = {cluster.name: (self._kube(cluster), cluster.node_label_selector) for cluster in clusters}
+        for kube, _ in kubes.values():
+            kube.core  # noqa: B018 - build the client here, not in a sampler thread
+
+        def read() -> dict[str, Any]:
+            views = {name: k8s_probes.node_readiness(kube, selector) for name, (kube, selector) in kubes.items()}
+            return {"clusters": views, "detected": any(view["detected"] for view in views.values())}
+        return read
+
+    def _leases(self, cluster: Cluster, leases: list[tuple[str, str]]) -> Reader:
+        kube = self._kube(cluster)
+        baseline = {(namespace, name): k8s_probes.lease_holder(kube, namespace, name)["holder"]
+                    for namespace, name in leases}
+
+        def read() -> dict[str, Any]:
+            views = {f"{namespace}/{name}": k8s_probes.lease_holder(kube, namespace, name, holder)
+                     for (namespace, name), holder in baseline.items()}
+            return {"cluster": cluster.name, "leases": views,
+                    "detected": any(view["detected"] for view in views.values())}
+        return read
+
+    def _argo(self) -> Reader:
+        apps = [(self._kube(self.target.cluster(app.cluster)), app) for app in self.target.argo_applications]
+        for kube, _ in apps:
+            kube.custom  # noqa: B018 - build the client here, not in a sampler thread
+
+        def read() -> dict[str, Any]:
+            views = {f"{app.cluster}/{app.namespace}/{app.name}": k8s_probes.argocd_application(kube, app.namespace, app.name)
+                     for kube, app in apps}
+            return {"applications": views, "detected": any(view["detected"] for view in views.values())}
+        return read
