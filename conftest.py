@@ -1,22 +1,43 @@
-"""Fixtures shared by the suite's tests and the scenarios."""
+"""Fixtures shared by the suite's own tests and the scenarios (the CI gate).
+
+The scenarios (``scenarios/test_*.py``) run their Chaos Toolkit experiment through chaoslib
+against ``--target`` (``lab`` by default: brought up for the session and down afterwards
+unless ``--keep-lab``), then assert each objective of ``objectives.yaml`` separately.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from zerospof.chaos.runner import ScenarioResult, experiment_path, run_experiment_file
+from zerospof.chaos.settings import new_run_id
 from zerospof.faults import Ledger
 from zerospof.objectives import Objectives, load_objectives
+from zerospof.targets import LabTarget, resolve_target
 from zerospof.timeline import Timeline
 
 REPO = Path(__file__).resolve().parent
+LAYERS = {"az-failure": "data plane", "region-failure": "data plane", "control-plane": "control plane",
+          "gitops": "gitops"}
+CONDITIONS = ("steady-state-before", "fault-in-effect", "method-succeeded", "rollbacks-succeeded",
+              "fault-reverted", "not-aborted", "steady-state-after")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("zerospof")
+    group.addoption("--target", default="lab", help="scenario target: 'lab' (default) or a target file")
+    group.addoption("--objectives", default=str(REPO / "objectives.yaml"), help="objectives file")
+    group.addoption("--keep-lab", action="store_true", help="leave the lab up after the session")
 
 
 @pytest.fixture(scope="session")
-def objectives() -> Objectives:
-    """The repository's objectives file, validated."""
-    return load_objectives(REPO / "objectives.yaml")
+def objectives(pytestconfig: pytest.Config) -> Objectives:
+    """The objectives file (``--objectives``, default the repository's), validated."""
+    return load_objectives(pytestconfig.getoption("--objectives"))
 
 
 @pytest.fixture
@@ -29,3 +50,91 @@ def timeline() -> Timeline:
 def ledger(tmp_path: Path) -> Ledger:
     """A ledger in the test's own directory, so tests never see each other's records."""
     return Ledger(tmp_path / "ledger")
+
+
+@pytest.fixture(scope="session")
+def target(pytestconfig: pytest.Config) -> Iterator[str]:
+    """The scenario target; the lab is brought up once and always brought down (unless ``--keep-lab``)."""
+    name = pytestconfig.getoption("--target")
+    resolved = resolve_target(name)
+    if not isinstance(resolved, LabTarget):
+        yield name
+        return
+    from zerospof.lab import Lab
+
+    lab = Lab()
+    try:
+        lab.up()
+        yield name
+    finally:
+        if not pytestconfig.getoption("--keep-lab"):
+            lab.down()
+
+
+@pytest.fixture(scope="session")
+def game_day_dir() -> Path:
+    """``reports/<run-id>/`` of this pytest session."""
+    return REPO / "reports" / f"pytest-{new_run_id()}"
+
+
+@pytest.fixture(scope="session")
+def run_scenario(target: str, objectives: Objectives, pytestconfig: pytest.Config,
+                 game_day_dir: Path) -> Callable[..., ScenarioResult]:
+    """Run one scenario's experiment on the target and return its result (journal, report, timeline)."""
+    kind = "lab" if isinstance(resolve_target(target), LabTarget) else "aws"
+
+    def run(scenario: str, **configuration: object) -> ScenarioResult:
+        run_dir = game_day_dir / scenario
+        result = run_experiment_file(experiment_path(kind, scenario), {
+            "zerospof_target": target, "zerospof_objectives": pytestconfig.getoption("--objectives"),
+            "zerospof_run_id": f"{game_day_dir.name}-{scenario}", "zerospof_run_dir": str(run_dir),
+            **configuration,
+        })
+        _attach(result)
+        return result
+    return run
+
+
+def _attach(result: ScenarioResult) -> None:
+    """Allure: steps for inject / detect / recover / revert, the chart, journal and measurements."""
+    import allure
+
+    from zerospof.report import timeline_chart
+
+    report = result.report
+    allure.dynamic.epic(LAYERS.get(result.scenario, "platform"))
+    allure.dynamic.feature(result.scenario)
+    allure.dynamic.severity(allure.severity_level.CRITICAL)
+    measurements = report.get("measurements", {})
+    phases = report.get("phases") or {}
+    for title, value in (("inject: fault verified in effect (t0)", 0.0),
+                         ("detect", measurements.get("detection_s", {}).get("value")),
+                         ("fail over", phases.get("fail_over_s")),
+                         ("recover (sustained success)", measurements.get("rto_s", {}).get("value"))):
+        with allure.step(f"{title}: {'not observed' if value is None else f't0 + {value:.2f}s'}"):
+            pass
+    with allure.step("revert: " + ("every fault reverted" if _condition(report, "fault-reverted") else "NOT reverted")):
+        pass
+    if (result.run_dir / "timeline.jsonl").exists():
+        chart = timeline_chart(result.timeline(), result.run_dir / "timeline.png", result.scenario, report)
+        allure.attach.file(str(chart), "timeline", allure.attachment_type.PNG)
+        allure.attach.file(str(result.run_dir / "timeline.jsonl"), "timeline.jsonl", allure.attachment_type.TEXT)
+    allure.attach(json.dumps(result.journal, indent=2, default=str), "journal", allure.attachment_type.JSON)
+    allure.attach(json.dumps(report, indent=2, default=str), "measurements", allure.attachment_type.JSON)
+
+
+def _condition(report: dict, name: str) -> bool:
+    return any(c["name"] == name and c["passed"] for c in report.get("conditions", []))
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Scenario modules (with ``SCENARIO``) get one test per objective and per experiment condition."""
+    scenario = getattr(metafunc.module, "SCENARIO", None)
+    if scenario is None:
+        return
+    if "objective" in metafunc.fixturenames:
+        path = metafunc.config.getoption("--objectives")
+        names = list(load_objectives(path).scenario(scenario).limits)
+        metafunc.parametrize("objective", names, ids=names)
+    if "condition" in metafunc.fixturenames:
+        metafunc.parametrize("condition", CONDITIONS, ids=CONDITIONS)

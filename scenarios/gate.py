@@ -1,0 +1,28 @@
+"""Assertion helpers of the scenario gate: one objective or condition per test, read like a sentence."""
+
+from __future__ import annotations
+
+from zerospof.chaos.runner import ScenarioResult
+
+__all__ = ["assert_objective", "assert_condition"]
+
+
+def assert_objective(result: ScenarioResult, measurement: str) -> None:
+    """Fail unless the objective on ``measurement`` passed; the message gives measured, target and margin."""
+    __tracebackhide__ = True
+    checks = [check for check in result.report.get("checks", []) if check["measurement"] == measurement]
+    if not checks:
+        raise AssertionError(f"{result.scenario}: {measurement} was not judged "
+                             f"({result.report.get('error', 'no such objective in the report')})")
+    for check in checks:
+        assert check["passed"], f"{result.scenario}: {check['message']}"
+
+
+def assert_condition(result: ScenarioResult, name: str) -> None:
+    """Fail unless the experiment condition ``name`` held (chaoslib's own status is not trusted alone)."""
+    __tracebackhide__ = True
+    conditions = {c["name"]: c for c in result.report.get("conditions", [])}
+    if name not in conditions:
+        raise AssertionError(f"{result.scenario}: condition {name} was not evaluated "
+                             f"({result.report.get('error', 'the run produced no conditions')})")
+    assert conditions[name]["passed"], f"{result.scenario}: {name}: {conditions[name]['message']}"
