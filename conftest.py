@@ -128,9 +128,9 @@ def _condition(report: dict, name: str) -> bool:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Scenario modules (with ``SCENARIO``) get one test per objective and per experiment condition."""
-    scenario = getattr(metafunc.module, "SCENARIO", None)
-    if scenario is None:
+    """Scenario gates (classes with ``SCENARIO``) get one test per objective and per experiment condition."""
+    scenario = getattr(metafunc.cls, "SCENARIO", None)
+    if not scenario:
         return
     if "objective" in metafunc.fixturenames:
         path = metafunc.config.getoption("--objectives")

@@ -1,10 +1,16 @@
-"""Assertion helpers of the scenario gate: one objective or condition per test, read like a sentence."""
+"""The scenario gate: one test per objective and per experiment condition, each read like a sentence.
+
+A scenario module subclasses :class:`ScenarioGate` and names its ``SCENARIO``; ``conftest.py``
+parametrizes ``objective`` from ``objectives.yaml`` and ``condition`` from the experiment conditions.
+"""
 
 from __future__ import annotations
 
+import pytest
+
 from zerospof.chaos.runner import ScenarioResult
 
-__all__ = ["assert_objective", "assert_condition"]
+__all__ = ["ScenarioGate", "assert_objective", "assert_condition"]
 
 
 def assert_objective(result: ScenarioResult, measurement: str) -> None:
@@ -26,3 +32,19 @@ def assert_condition(result: ScenarioResult, name: str) -> None:
         raise AssertionError(f"{result.scenario}: condition {name} was not evaluated "
                              f"({result.report.get('error', 'the run produced no conditions')})")
     assert conditions[name]["passed"], f"{result.scenario}: {name}: {conditions[name]['message']}"
+
+
+class ScenarioGate:
+    """Run ``SCENARIO``'s experiment once for the class, then judge each objective and condition separately."""
+
+    SCENARIO: str = ""
+
+    @pytest.fixture(scope="class")
+    def result(self, run_scenario) -> ScenarioResult:
+        return run_scenario(self.SCENARIO)
+
+    def test_the_experiment_ran_as_designed(self, result: ScenarioResult, condition: str) -> None:
+        assert_condition(result, condition)
+
+    def test_the_objective_is_met(self, result: ScenarioResult, objective: str) -> None:
+        assert_objective(result, objective)
