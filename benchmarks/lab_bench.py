@@ -39,6 +39,7 @@ def main() -> int:
             memory = pss_by_component(lab.supervisor.pid())
             memories.append(memory["total"])
             print(f"round {round_number}: up {ups[-1]:.2f}s; idle PSS {memory['total']} MiB {json.dumps(memory)}")
+            print(f"  start steps (s since up started): {json.dumps(result.get('steps_s', {}))}")
             print("  per-component healthy at (s since up started):")
             for name, seconds in sorted(result["components_s"].items(), key=lambda item: item[1]):
                 print(f"    {name:<14} {seconds:6.2f}")

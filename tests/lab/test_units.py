@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -46,3 +47,75 @@ def test_az_loss_names_its_zone_and_rejects_unknown_ones() -> None:
 
 def test_region_loss_covers_every_az_of_the_region() -> None:
     assert RegionLoss({"region": "r2"}).params["zones"] == ["r2-a", "r2-b", "r2-c"]
+
+
+def test_git_hosts_are_places_of_their_own_outside_every_zone() -> None:
+    primary, mirror = t.GIT_HOSTS
+    assert (primary.name, primary.address, mirror.name, mirror.address) == ("git1", "10.77.6.1", "git2", "10.77.6.2")
+    assert primary in t.all_places() and mirror in t.all_places()
+    assert primary.region is None and mirror.region is None  # an AZ or region loss does not cut them
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="write_all hands PostgreSQL's directories to the postgres user")
+def test_the_spec_names_every_component_and_region_1_lbs_carry_the_api_lb(tmp_path: Path) -> None:
+    os.chmod(tmp_path, 0o755)
+    spec = configs.write_all(tmp_path)
+    assert sorted(spec) == sorted(configs.component_names())
+    for kind, count in (("cp-etcd", 3), ("cp-api", 3), ("cp-scheduler", 2), ("git", 3), ("gitops", 3)):
+        assert len(configs.component_names(kind)) == count, kind
+    assert spec["git-primary"]["namespace"] == "zs-git1" and spec["git-mirror"]["namespace"] == "zs-git2"
+    assert "--enable=receive-pack" in spec["git-mirror"]["argv"]  # the backup provider takes pushes too
+    assert (tmp_path / "data" / "git-primary" / "platform.git" / "HEAD").exists()
+    assert (tmp_path / "data" / "git-mirror").is_dir()
+    for zone in t.LB_ZONES["r1"]:
+        assert "bind " + t.place(zone).address + ":7443" in (tmp_path / f"lb-{zone}.cfg").read_text()
+    for zone in t.LB_ZONES["r2"]:
+        assert ":7443" not in (tmp_path / f"lb-{zone}.cfg").read_text()
+
+
+def test_the_driver_watches_the_control_planes_own_signals_and_writes_through_the_api_lb() -> None:
+    from zerospof.lab.driver import LabDriver
+    from zerospof.objectives import load_objectives
+    from zerospof.timeline import Timeline
+
+    objectives = load_objectives(configs.PROJECT_ROOT / "objectives.yaml")
+    monitoring = LabDriver().monitoring("control-plane", Timeline(), objectives, "unit")
+    assert monitoring.signal_probes == ["signal:etcd-leader", "signal:scheduler-lease", "signal:api-lb-health-check"]
+    assert [s.name for s in monitoring.samplers if not s.name.startswith("signal:")] == [
+        "availability", "control-plane-api"]
+
+
+def test_the_gitops_run_measures_deployment_and_rpo_with_git_pushes_not_database_writes() -> None:
+    from zerospof.lab.driver import LabDriver
+    from zerospof.lab.gitops.probes import PushCanary
+    from zerospof.objectives import load_objectives
+    from zerospof.timeline import Timeline
+
+    objectives = load_objectives(configs.PROJECT_ROOT / "objectives.yaml")
+    monitoring = LabDriver().monitoring("gitops", Timeline(), objectives, "unit")
+    try:
+        assert monitoring.signal_probes == ["signal:reconciler-lease"]
+        by_name = {s.name: s for s in monitoring.samplers}
+        assert set(by_name) == {"availability", "signal:reconciler-lease", "served-revision", "write-canary"}
+        assert isinstance(by_name["write-canary"].probe, PushCanary)
+    finally:
+        for hook in monitoring.stop_hooks:
+            hook()
+
+
+def test_the_driver_builds_each_scenarios_fault_against_the_labs_supervisor(tmp_path: Path) -> None:
+    from zerospof.lab import Lab
+    from zerospof.lab.controlplane.faults import ControlPlaneFailure
+    from zerospof.lab.driver import LabDriver
+    from zerospof.lab.gitops.faults import GitOpsFailure
+
+    driver = LabDriver(Lab(tmp_path))
+    cp = driver.fault("control-plane", {"api_replica": {"component": "cp-api-r1-b"}})
+    assert isinstance(cp, ControlPlaneFailure)
+    assert cp._part("api_replica").params["component"] == "cp-api-r1-b"
+    assert cp.params["processes"]["state_dir"] == str(tmp_path)
+    gitops = driver.fault("gitops", {})
+    assert isinstance(gitops, GitOpsFailure)
+    assert gitops._part("git_host").params["links"] == [{"namespace": "zs-git1", "device": "eth0"}]
+    with pytest.raises(Exception, match="no 'flood' scenario"):
+        driver.fault("flood", {})

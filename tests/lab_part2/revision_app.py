@@ -1,4 +1,4 @@
-"""A stand-in app replica implementing only the revision contract (``zerospof/lab/app.py`` should add it).
+"""A stand-in app replica implementing only the revision contract (the one :mod:`zerospof.lab.app` serves).
 
 Run as ``python -m tests.lab_part2.revision_app --zone NAME --listen ADDR:PORT``.
 

@@ -43,7 +43,7 @@ def _up(args: argparse.Namespace) -> int:
         return 1
     print(f"lab up in {result['up_s']:.1f}s")
     for name, seconds in sorted(result["components_s"].items(), key=lambda item: item[1]):
-        print(f"  {name:<14} healthy at {seconds:5.2f}s")
+        print(f"  {name:<18} healthy at {seconds:5.2f}s")
     return 0
 
 
@@ -71,7 +71,7 @@ def _status(args: argparse.Namespace) -> int:
     else:
         for name, state in status["components"].items():
             mark = "ok  " if state["healthy"] else "FAIL"
-            print(f"{mark} {name:<14} {state['detail'][:110]}")
+            print(f"{mark} {name:<18} {state['detail'][:110]}")
         print("healthy" if status["healthy"] else "NOT healthy")
     return 0 if status["healthy"] else 1
 

@@ -2,7 +2,10 @@
 
 :func:`write_all` returns the supervisor spec: ``{name: {"namespace", "argv", "user", "env", "cwd",
 "zone", "kind"}}``. Component names: ``app-r1-a``, ``lb-r1-a``, ``dns1``, ``etcd-witness``, ``pg-r1-a``
-(the Patroni process, which runs PostgreSQL as its child).
+(the Patroni process, which runs PostgreSQL as its child); the control plane's ``cp-etcd-r1-a``,
+``cp-api-r1-a``, ``cp-sched-r1-a`` (see :mod:`zerospof.lab.controlplane.layout`); GitOps'
+``git-primary``, ``git-mirror``, ``git-mirror-sync``, ``gitops-primary`` ... (see
+:mod:`zerospof.lab.gitops.layout`).
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ import yaml
 
 from zerospof.lab import topology as t
 
-__all__ = ["PROJECT_ROOT", "component_names", "haproxy_socket", "postgres_python", "write_all"]
+__all__ = ["ETCD_ENV", "PROJECT_ROOT", "component_names", "daemon_python", "haproxy_socket", "postgres_python",
+           "write_all"]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PG_BIN_DIR = "/usr/lib/postgresql/15/bin"
@@ -36,6 +40,12 @@ defaults
     option redispatch 1
     default-server inter 500ms fastinter 250ms downinter 500ms fall 2 rise 2
 """
+
+
+# Go's garbage collector at 25% instead of 100%: under the lab's request rate (health checks, lease
+# keepalives, campaigns) an etcd member's heap then stays near half the size (measured: three members
+# under load 90 MiB with the default, 48 MiB with GOGC=25).
+ETCD_ENV = {"GOGC": "25"}
 
 
 def postgres_python() -> tuple[list[str], dict[str, str]]:
@@ -54,24 +64,49 @@ def postgres_python() -> tuple[list[str], dict[str, str]]:
     return [sys.executable], {}
 
 
+def daemon_python() -> tuple[list[str], dict[str, str]]:
+    """Return the argv prefix and environment that run the lab's own Python daemons (app, API, reconcilers ...).
+
+    ``-S`` skips ``site`` (about 2 MiB per process: the lab runs fifteen of them); the project and
+    the venv's site-packages (e.g. PyYAML) come from ``PYTHONPATH`` instead.
+    """
+    paths = [str(PROJECT_ROOT), sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]
+    return [sys.executable, "-S"], {"PYTHONPATH": ":".join(dict.fromkeys(paths)), "PYTHONDONTWRITEBYTECODE": "1",
+                                    "MALLOC_ARENA_MAX": "2"}
+
+
 def haproxy_socket(state_dir: Path, zone: str) -> Path:
     """Path of the admin stats socket of the LB node in ``zone``."""
     return state_dir / "run" / f"lb-{zone}.sock"
 
 
 def component_names(kind: str | None = None) -> list[str]:
-    """Names of the lab's components, optionally only those of ``kind`` (app, lb, dns, etcd, pg)."""
+    """Names of the lab's components, optionally only those of ``kind``.
+
+    Kinds: app, lb, dns, etcd, pg; cp-etcd, cp-api, cp-scheduler (control plane); git, gitops.
+    """
+    from zerospof.lab.controlplane import layout as cp
+    from zerospof.lab.gitops import layout as gitops
+
     names = (
         [("etcd", f"etcd-{p}") for p in t.ETCD_PLACES]
         + [("dns", p.name) for p in t.DNS_SERVERS]
         + [("lb", f"lb-{z}") for zones in t.LB_ZONES.values() for z in zones]
         + [("app", f"app-{z.name}") for z in t.ZONES]
         + [("pg", f"pg-{z}") for z in t.PG_ZONES]
+        + [("cp-etcd", f"cp-etcd-{z}") for z in cp.CP_ZONES]
+        + [("cp-api", f"cp-api-{z}") for z in cp.CP_ZONES]
+        + [("cp-scheduler", f"cp-sched-{z}") for z in cp.SCHEDULER_ZONES]
+        + [("git", name) for name in ("git-primary", "git-mirror", "git-mirror-sync")]
+        + [("gitops", name) for name in gitops.RECONCILERS]
     )
     return [name for k, name in names if kind is None or k == kind]
 
 
 def _haproxy(state_dir: Path, zone: str) -> str:
+    """The LB node's config: the app, PostgreSQL's write and read ports and, in region 1, the control plane's API."""
+    from zerospof.lab.controlplane import layout as cp
+
     me = t.place(zone)
     region = me.region or ""
     apps = "".join(
@@ -112,7 +147,7 @@ listen pg_read
     bind {me.address}:{t.DB_READ_PORT}
     option httpchk GET /read-only
     http-check expect status 200
-{pg_servers("")}"""
+{pg_servers("")}""" + (f"\n{cp.api_lb_sections(zone)}" if region == t.REGIONS[0] else "")
 
 
 def _lb_hosts_for(zone: t.Place) -> list[str]:
@@ -183,6 +218,7 @@ def _etcd_argv(state_dir: Path, where: str) -> list[str]:
         f"--initial-advertise-peer-urls=http://{me.address}:{t.ETCD_PEER_PORT}",
         f"--initial-cluster={cluster}", "--initial-cluster-state=new",
         "--initial-cluster-token=zerospof-lab", "--heartbeat-interval=50", "--election-timeout=500",
+        "--pre-vote=true",  # a member cut off by an AZ or region loss must not depose the leader when it returns
         "--quota-backend-bytes=104857600", "--log-level=warn", "--logger=zap",
     ]
 
@@ -252,6 +288,17 @@ def _patroni(state_dir: Path, zone: str) -> Path:
     return path
 
 
+def _control_plane_and_gitops(state_dir: Path) -> dict[str, dict[str, Any]]:
+    """Spec entries of the control plane and GitOps; creates the primary's repository and the mirror's directory."""
+    from zerospof.lab.controlplane import layout as cp
+    from zerospof.lab.gitops import layout as gitops
+    from zerospof.lab.gitops.repo import init_repository
+
+    init_repository(gitops.primary_repository(state_dir))
+    gitops.mirror_repository(state_dir).parent.mkdir(parents=True, exist_ok=True)
+    return {**cp.components(state_dir), **gitops.components(state_dir)}
+
+
 def write_all(state_dir: Path) -> dict[str, dict[str, Any]]:
     """Write every config under ``state_dir`` and return the supervisor spec (see module doc)."""
     (state_dir / "run").mkdir(parents=True, exist_ok=True)
@@ -259,7 +306,7 @@ def write_all(state_dir: Path) -> dict[str, dict[str, Any]]:
     (state_dir / "logs").mkdir(parents=True, exist_ok=True)
     os.chmod(state_dir, 0o755)
     os.chmod(state_dir / "data", 0o755)
-    python_env = {"PYTHONPATH": str(PROJECT_ROOT), "PYTHONDONTWRITEBYTECODE": "1"}
+    python, python_env = daemon_python()
     spec: dict[str, dict[str, Any]] = {}
 
     def add(name: str, kind: str, place: t.Place, argv: list[str], user: str = "root",
@@ -268,7 +315,7 @@ def write_all(state_dir: Path) -> dict[str, dict[str, Any]]:
                       "user": user, "env": {"MALLOC_ARENA_MAX": "2", **(env or {})}, "cwd": str(state_dir)}
 
     for where in t.ETCD_PLACES:
-        add(f"etcd-{where}", "etcd", t.place(where), _etcd_argv(state_dir, where))
+        add(f"etcd-{where}", "etcd", t.place(where), _etcd_argv(state_dir, where), env=ETCD_ENV)
     for server in t.DNS_SERVERS:
         directory = _pdns(state_dir, server)
         add(server.name, "dns", server, [shutil.which("pdns_server") or "pdns_server",
@@ -280,7 +327,7 @@ def write_all(state_dir: Path) -> dict[str, dict[str, Any]]:
             add(f"lb-{zone}", "lb", t.place(zone), [shutil.which("haproxy") or "haproxy", "-db", "-f", str(config)])
     for zone in t.ZONES:
         add(f"app-{zone.name}", "app", zone, [
-            sys.executable, "-m", "zerospof.lab.app", f"--zone={zone.name}",
+            *python, "-m", "zerospof.lab.app", f"--zone={zone.name}",
             f"--listen={zone.address}:{t.APP_PORT}", f"--db-hosts={','.join(_lb_hosts_for(zone))}",
             f"--db-write-port={t.DB_WRITE_PORT}", f"--db-read-port={t.DB_READ_PORT}",
         ], env=python_env)
@@ -289,5 +336,8 @@ def write_all(state_dir: Path) -> dict[str, dict[str, Any]]:
         config = _patroni(state_dir, zone)
         add(f"pg-{zone}", "pg", t.place(zone), [*interpreter, "-m", "patroni", str(config)],
             user="postgres", env={**extra_env, "PYTHONDONTWRITEBYTECODE": "1"})
+    spec.update(_control_plane_and_gitops(state_dir))
+    if sorted(spec) != sorted(component_names()):  # health checks and status walk component_names()
+        raise ValueError(f"the spec and component_names() disagree: {sorted(set(spec) ^ set(component_names()))}")
     (state_dir / "spec.json").write_text(json.dumps({"components": spec}, indent=2))
     return spec

@@ -65,6 +65,10 @@ class SupervisorClient:
     def kill(self, names: list[str]) -> dict[str, Any]:
         return self.request("kill", names=names)
 
+    def terminate(self, names: list[str], timeout_s: float = 5.0) -> dict[str, Any]:
+        """SIGTERM the named components; SIGKILL those still running after ``timeout_s``."""
+        return self.request("terminate", names=names, timeout_s=timeout_s)
+
     def kill_namespaces(self, namespaces: list[str]) -> dict[str, Any]:
         return self.request("kill_namespaces", namespaces=namespaces)
 

@@ -1,12 +1,26 @@
 """The lab's side of a scenario (see :class:`zerospof.scenario.Driver`).
 
 Users are simulated from the ``zs-client`` namespace through the lab's real DNS servers and
-HAProxy nodes. Detection signals are the components' own views, read from the host:
+HAProxy nodes (``availability``, every scenario: workloads must keep serving). Detection signals
+are the components' own views, read from the host:
 
 - ``signal:lb-health-check``: an HAProxy node has marked an app server of a lost zone DOWN;
 - ``signal:dns-health-check``: a DNS server stopped answering a lost zone's LB node
   (AZ loss) or answers only with the DR region (region loss);
-- ``signal:patroni-failover``: Patroni's leader moved out of the lost region.
+- ``signal:patroni-failover``: Patroni's leader moved out of the lost region;
+- ``control-plane``: ``signal:etcd-leader`` (a leader in a new raft term), ``signal:scheduler-lease``
+  (the standby took the lease), ``signal:api-lb-health-check`` (the API LB marked the killed replica
+  DOWN); the ``control-plane-api`` sampler writes through the API LB (shown, not judged);
+- ``gitops``: ``signal:reconciler-lease`` (another reconciler took the GitOps lease).
+
+GitOps canaries push where the platform's users push: to the primary git host, else to the mirror
+(the backup provider, which accepts pushes while the primary is out; its sync loop carries them back
+afterwards). :meth:`LabDriver.commit_canary` pushes a new desired revision after the fault is in
+effect, so it lands on the mirror, and deployment delay counts from that acknowledged push to the
+moment every app replica serves it (``served-revision``). GitOps RPO: the ``write-canary`` sampler
+pushes a sequenced commit every 0.5 s the same way; :meth:`LabDriver.read_back` lists which of them
+the git host the leading reconciler reads now has, so a push acknowledged by the primary host but not
+yet mirrored when the primary became unreachable counts as lost.
 """
 
 from __future__ import annotations
@@ -22,11 +36,19 @@ from zerospof.errors import LabError, ZerospofError
 from zerospof.faults import Fault
 from zerospof.lab import client, signals
 from zerospof.lab import topology as t
+from zerospof.lab.controlplane import layout as cp_layout
+from zerospof.lab.controlplane import probes as cp_probes
+from zerospof.lab.controlplane.faults import ControlPlaneFailure
+from zerospof.lab.controlplane.processes import DEFAULT_FACTORY
 from zerospof.lab.faults import AzLoss, RegionLoss
+from zerospof.lab.gitops import layout as gitops_layout
+from zerospof.lab.gitops import probes as gitops_probes
+from zerospof.lab.gitops.faults import GitOpsFailure
+from zerospof.lab.gitops.signals import reconciler_holder
 from zerospof.lab.lab import Lab
 from zerospof.monitors import ProbeFailed, Sampler
 from zerospof.objectives import Objectives
-from zerospof.scenario import AVAILABILITY, WRITE_CANARY, Monitoring
+from zerospof.scenario import AVAILABILITY, SERVED_REVISION, WRITE_CANARY, Monitoring
 from zerospof.timeline import Timeline
 
 __all__ = ["LabDriver", "DEFAULT_FAULTS"]
@@ -34,16 +56,29 @@ __all__ = ["LabDriver", "DEFAULT_FAULTS"]
 DEFAULT_FAULTS: dict[str, dict[str, Any]] = {
     "az-failure": {"region": "r1", "az": "a", "mode": "partition"},
     "region-failure": {"region": "r1", "mode": "partition"},
+    "control-plane": {"api_replica": {"component": f"cp-api-{cp_layout.CP_ZONES[0]}"}},
+    "gitops": {},
 }
+ZONE_SCENARIOS = ("az-failure", "region-failure")
 MAX_OBSERVATION_S = 15 * 60  # every sampler stops by itself after this
 SIGNAL_INTERVAL_S = 0.1
 CANARY_INTERVAL_S = 0.2
+GIT_CANARY_INTERVAL_S = 0.5  # one RPO canary push every 0.5 s: the GitOps RPO's resolution
+REVISION_INTERVAL_S = 0.2
+API_WRITE_INTERVAL_S = 0.25
 CANARY_PREFIX = "canary"
 USER_CONCURRENCY = 64  # open-loop users: slow answers (up to the client's 3 s timeout) must not lower the rate
+PRIMARY_SIDE_RECONCILERS = tuple(name for name in gitops_layout.RECONCILERS if gitops_layout.reader_of(name) == "primary")
+
+
+def _merged(scenario: str, options: dict[str, Any] | None) -> dict[str, Any]:
+    if scenario not in DEFAULT_FAULTS:
+        raise LabError(f"the lab has no {scenario!r} scenario; known: {', '.join(DEFAULT_FAULTS)}")
+    return {**DEFAULT_FAULTS[scenario], **(options or {})}
 
 
 def _lost_zones(scenario: str, options: dict[str, Any]) -> list[str]:
-    merged = {**DEFAULT_FAULTS.get(scenario, {}), **options}
+    merged = _merged(scenario, options)
     if scenario == "az-failure":
         return [t.zone(merged["region"], merged["az"]).name]
     if scenario == "region-failure":
@@ -144,11 +179,20 @@ class LabDriver:
         return True
 
     def restore(self) -> bool:
-        """Move the database primary back to its reference place (Patroni switchover); True once it is there.
+        """Bring the lab back to its reference state; True once it is there. Idempotent.
 
-        Failover does not fail back by itself; scenarios start from the reference state, so the
-        next region failure really loses the primary. Idempotent.
+        Reference state: the database primary in its reference place (failover does not fail back
+        by itself: a Patroni switchover) and a reconciler that reads the primary git host holding
+        the GitOps lease (after a GitOps or region failure the backup keeps it: it is asked to stop
+        with SIGTERM, so it resigns at once, and is started again as a standby). Scenarios start
+        from this state, so the next region failure really loses the primary and the next GitOps
+        failure really loses the primary-side reconciler and git host.
         """
+        database = self._restore_database()
+        gitops = self._restore_gitops()
+        return database and gitops
+
+    def _restore_database(self) -> bool:
         leader = signals.patroni_leader(timeout_s=1.0)
         reference = f"pg-{t.PG_INITIAL_PRIMARY}"
         if leader["leader"] == reference:
@@ -166,15 +210,45 @@ class LabDriver:
             return False
         return False
 
-    def fault(self, scenario: str, options: dict[str, Any]) -> Fault:
-        merged = {**DEFAULT_FAULTS.get(scenario, {}), **options, "state_dir": str(self.lab.state_dir)}
-        if scenario == "az-failure":
-            return AzLoss(merged)
-        if scenario == "region-failure":
-            return RegionLoss(merged)
-        raise LabError(f"the lab has no {scenario!r} scenario yet")
+    def _restore_gitops(self) -> bool:
+        holder = reconciler_holder(gitops_layout.etcd_endpoints(), timeout_s=1.0)
+        if not holder["ok"]:
+            return False
+        if holder["holder"] in PRIMARY_SIDE_RECONCILERS:
+            return True
+        try:
+            states = self.lab.supervisor.status()
+            ready = [name for name in PRIMARY_SIDE_RECONCILERS if states.get(name, {}).get("running")]
+            if holder["holder"] is None or not ready or not self.healthy():
+                return False  # a primary-side reconciler takes a vacant lease by itself; or not healed yet
+            self.lab.supervisor.terminate([holder["holder"]], timeout_s=5.0)
+            self.lab.supervisor.start([holder["holder"]])
+        except LabError:
+            return False
+        return False
 
-    def _signals(self, scenario: str, lost: list[str]) -> dict[str, Callable[[], dict[str, Any]]]:
+    def fault(self, scenario: str, options: dict[str, Any]) -> Fault:
+        merged = _merged(scenario, options)
+        processes = {"factory": DEFAULT_FACTORY, "state_dir": str(self.lab.state_dir)}
+        if scenario == "az-failure":
+            return AzLoss({**merged, "state_dir": str(self.lab.state_dir)})
+        if scenario == "region-failure":
+            return RegionLoss({**merged, "state_dir": str(self.lab.state_dir)})
+        if scenario == "control-plane":
+            return ControlPlaneFailure({"endpoints": cp_layout.etcd_endpoints(), "processes": processes, **merged})
+        return GitOpsFailure({"endpoints": gitops_layout.etcd_endpoints(), "processes": processes, **merged})
+
+    def _signals(self, scenario: str, options: dict[str, Any] | None) -> dict[str, Callable[[], dict[str, Any]]]:
+        if scenario == "control-plane":
+            default = f"cp-api-{cp_layout.CP_ZONES[0]}"
+            replica = _merged(scenario, options).get("api_replica", {}).get("component", default)
+            return {"signal:etcd-leader": cp_probes.etcd_leader_signal(),
+                    "signal:scheduler-lease": cp_probes.scheduler_lease_signal(),
+                    "signal:api-lb-health-check": cp_probes.api_lb_signal(Path(self.lab.state_dir), replica)}
+        if scenario == "gitops":
+            _merged(scenario, options)
+            return {"signal:reconciler-lease": gitops_probes.reconciler_lease_signal()}
+        lost = _lost_zones(scenario, options or {})
         found = {"signal:dns-health-check": _dns_signal(scenario, lost)}
         if scenario == "az-failure":
             found["signal:lb-health-check"] = _lb_signal(lost, Path(self.lab.state_dir))
@@ -184,23 +258,58 @@ class LabDriver:
 
     def monitoring(self, scenario: str, timeline: Timeline, objectives: Objectives, run_id: str,
                    options: dict[str, Any] | None = None) -> Monitoring:
-        lost = _lost_zones(scenario, options or {})
-        probes = self._signals(scenario, lost)
-        samplers = [Sampler(AVAILABILITY, read_app, timeline, interval_s=1 / objectives.availability_rate_hz,
-                            max_duration_s=MAX_OBSERVATION_S, concurrency=USER_CONCURRENCY)]
-        samplers += [Sampler(name, probe, timeline, interval_s=SIGNAL_INTERVAL_S, max_duration_s=MAX_OBSERVATION_S)
-                     for name, probe in probes.items()]
+        probes = self._signals(scenario, options)
+
+        def sampler(name: str, probe: Callable[[], Any], interval_s: float, concurrency: int = 1) -> Sampler:
+            return Sampler(name, probe, timeline, interval_s=interval_s, max_duration_s=MAX_OBSERVATION_S,
+                           concurrency=concurrency)
+        samplers = [sampler(AVAILABILITY, read_app, 1 / objectives.availability_rate_hz, USER_CONCURRENCY)]
+        samplers += [sampler(name, probe, SIGNAL_INTERVAL_S) for name, probe in probes.items()]
+        stop_hooks: list[Callable[[], None]] = []
+        if scenario == "control-plane":
+            samplers.append(sampler("control-plane-api", cp_probes.api_write, API_WRITE_INTERVAL_S, 4))
+        if scenario == "gitops":
+            samplers.append(sampler(SERVED_REVISION, gitops_probes.served_revision, REVISION_INTERVAL_S))
         if "rpo_s" in objectives.scenario(scenario).limits:
-            samplers.append(Sampler(WRITE_CANARY, _write_canary(run_id), timeline, interval_s=CANARY_INTERVAL_S,
-                                    max_duration_s=MAX_OBSERVATION_S, concurrency=3))
-        return Monitoring(samplers, list(probes))
+            if scenario == "gitops":
+                canary = gitops_probes.PushCanary(run_id)
+                stop_hooks.append(canary.close)
+                samplers.append(sampler(WRITE_CANARY, canary, GIT_CANARY_INTERVAL_S))
+            else:
+                samplers.append(sampler(WRITE_CANARY, _write_canary(run_id), CANARY_INTERVAL_S, 3))
+        return Monitoring(samplers, list(probes), stop_hooks)
 
     def recovered(self, scenario: str, options: dict[str, Any] | None = None) -> bool:
-        lost = _lost_zones(scenario, options or {})
-        views = [probe() for probe in self._signals(scenario, lost).values()]
+        """Return whether the lab's own view says failover finished.
+
+        AZ and region failure: every detection signal reports the fault and users are served.
+        Control plane: etcd has a leader and a quorum, a scheduler holds the lease, an API write
+        through the API LB succeeds, and users are served. GitOps: a reconciler holds the lease, its
+        git host answers and every app replica serves the revision ``main`` asks for there (so a
+        canary committed after the fault is deployed), and users are served.
+        """
+        if scenario == "control-plane":
+            return cp_probes.recovered()["recovered"] and self.serving()
+        if scenario == "gitops":
+            return gitops_probes.recovered(Path(self.lab.state_dir))["recovered"] and self.serving()
+        views = [probe() for probe in self._signals(scenario, options).values()]
         return all(view["detected"] for view in views) and self.serving()
 
     def read_back(self, run_id: str) -> list[int]:
+        """Return the sequence numbers of the run's canary writes present where the platform reads now.
+
+        GitOps runs: the RPO canary pushes on the git host the leading reconciler reads (the mirror
+        while the primary host is out). Other runs: the database canary rows on Patroni's current
+        primary. A run writes only one of the two kinds, so the first that has any is the run's.
+        """
+        host = gitops_probes.current_source() or "primary"
+        try:
+            pushed = gitops_probes.canary_seqs(host, run_id)
+        except LabError:
+            pushed = []
+        return pushed or self._read_back_database(run_id)
+
+    def _read_back_database(self, run_id: str) -> list[int]:
         import psycopg
 
         leader = signals.patroni_leader(timeout_s=1.0)
@@ -214,4 +323,11 @@ class LabDriver:
         return sorted(int(key.rsplit(":", 1)[1]) for (key,) in rows)
 
     def commit_canary(self, run_id: str) -> str:
-        raise LabError("the lab has no GitOps canary yet")
+        """Commit a new desired revision where users push (the primary git host, else the mirror); return it.
+
+        In the ``gitops`` scenario this runs after the fault is in effect, so the primary host does
+        not answer (within 1 s) and the push goes to the mirror, the backup provider: deployment
+        delay counts from that acknowledged push. Not idempotent: every call adds a commit.
+        """
+        revision, _host = gitops_probes.commit_canary(run_id)
+        return revision

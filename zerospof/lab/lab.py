@@ -18,10 +18,14 @@ from zerospof.errors import LabError
 from zerospof.lab import configs, health, network, preflight
 from zerospof.lab import topology as t
 from zerospof.lab.control import SupervisorClient
+from zerospof.lab.controlplane import layout as cp_layout
+from zerospof.lab.gitops import layout as gitops_layout
+from zerospof.lab.gitops.signals import reconciler_holder
 
-__all__ = ["Lab", "default_state_dir"]
+__all__ = ["Lab", "REFERENCE_RECONCILER", "default_state_dir"]
 
 _LOG_TAIL_LINES = 8
+REFERENCE_RECONCILER = "gitops-primary"  # leads in the reference state (reads the primary git host)
 
 
 def default_state_dir() -> Path:
@@ -35,12 +39,14 @@ class Lab:
     def __init__(self, state_dir: str | Path | None = None) -> None:
         self.state_dir = Path(state_dir) if state_dir is not None else default_state_dir()
         self.supervisor = SupervisorClient(self.state_dir)
+        self.steps_s: dict[str, float] = {}  # the last fresh start's waits, for benchmarks
 
     # -- up ----------------------------------------------------------------------------
     def up(self, timeout_s: float = 60.0) -> dict[str, Any]:
         """Bring the whole lab up and wait until every component is healthy. Idempotent.
 
-        Returns ``{"up_s", "components_s": {name: seconds until healthy}}``. A lab that is
+        Returns ``{"up_s", "components_s": {name: seconds until healthy}, "steps_s": {what was
+        waited for: seconds until it held}}`` (steps only after a fresh start). A lab that is
         already running is completed (missing components started) rather than rebuilt.
         Raises LabError naming the components that did not become healthy (with log tails).
         """
@@ -53,9 +59,10 @@ class Lab:
                 self.supervisor.start(missing)
         else:
             self.down()
+            self.steps_s = {}
             self._fresh_start(started)
         ready = self._wait_healthy(started, timeout_s)
-        return {"up_s": round(time.monotonic() - started, 2), "components_s": ready}
+        return {"up_s": round(time.monotonic() - started, 2), "components_s": ready, "steps_s": dict(self.steps_s)}
 
     def _fresh_start(self, started: float) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -65,14 +72,58 @@ class Lab:
         configs.write_all(self.state_dir)
         network.create()
         self._launch_supervisor()
-        first = [name for name in configs.component_names() if not name.startswith("pg-")]
-        first.append(f"pg-{t.PG_INITIAL_PRIMARY}")
-        self.supervisor.start(first)
-        # The others may only start once the intended primary holds the initialize key,
-        # or one of them could bootstrap the cluster instead.
-        self._wait_for(lambda: _etcd_has_key(f"/service/{t.PATRONI_SCOPE}/initialize"),
-                       "Patroni initialize key in etcd", started, 30.0, [f"pg-{t.PG_INITIAL_PRIMARY}"])
-        self.supervisor.start([f"pg-{z}" for z in t.PG_ZONES])
+        first_pg = f"pg-{t.PG_INITIAL_PRIMARY}"
+        later_pg = [f"pg-{z}" for z in t.PG_ZONES if z != t.PG_INITIAL_PRIMARY]
+        later_reconcilers = [name for name in configs.component_names("gitops") if name != REFERENCE_RECONCILER]
+        etcd = [(f"etcd-{p}", t.place(p).address, t.ETCD_PEER_PORT) for p in t.ETCD_PLACES]
+        cp_etcd = [(f"cp-etcd-{z}", t.place(z).address, cp_layout.CP_ETCD_PEER_PORT) for z in cp_layout.CP_ZONES]
+        later = {*later_pg, *later_reconcilers, *(name for name, _, _ in etcd + cp_etcd)}
+        # Stages, each once the one before it holds:
+        # - the DNS servers, the LB nodes and Patroni's etcd, one member after the other: a new member first
+        #   asks its peers whether the cluster exists, waiting up to 1 s for each peer that listens but does
+        #   not serve yet, so members started together elect after 0.2-3 s, one by one after ~0.2 s;
+        # - once it has a leader, everything else but the later Patroni members and reconcilers (a Patroni
+        #   that asks an etcd without a leader waits 5 s before it asks again), the control plane's etcd
+        #   again one member after the other;
+        # - the other Patroni members once the intended primary holds the initialize key, or one of them
+        #   could bootstrap the cluster instead;
+        # - the other reconcilers once the reference one (it reads the primary git host) holds the GitOps
+        #   lease, so that it leads.
+        stages: list[tuple[str, Any, list[str], list[str]]] = [
+            ("the start", lambda: True,
+             [*configs.component_names("dns"), *configs.component_names("lb"), etcd[0][0]], []),
+        ]
+        stages += _one_by_one(etcd)
+        stages.append(("Patroni's etcd to elect a leader", _etcd_healthy,
+                       [name for name in configs.component_names() if name not in later] + [cp_etcd[0][0]],
+                       [name for name, _, _ in etcd]))
+        stages += _one_by_one(cp_etcd)
+        stages += [
+            ("Patroni's initialize key", lambda: _etcd_has_key(f"/service/{t.PATRONI_SCOPE}/initialize"),
+             later_pg, [first_pg]),
+            (f"{REFERENCE_RECONCILER} to hold the GitOps lease",
+             lambda: reconciler_holder(gitops_layout.etcd_endpoints())["holder"] == REFERENCE_RECONCILER,
+             later_reconcilers, [REFERENCE_RECONCILER, "git-primary"]),
+        ]
+        self._start_in_stages(stages, started, 30.0)
+
+    def _start_in_stages(self, stages: list[tuple[str, Any, list[str], list[str]]], started: float,
+                         timeout_s: float) -> None:
+        """For each ``(what, predicate, names, blame)`` in turn: wait until ``predicate()``, then start ``names``.
+
+        Records in ``self.steps_s`` when each stage started its components (seconds since ``started``).
+        """
+        deadline = time.monotonic() + timeout_s
+        for what, predicate, names, blame in stages:
+            for _ in range(int(timeout_s / 0.1) + 1):
+                if predicate():
+                    break
+                if time.monotonic() >= deadline:
+                    raise LabError(f"timed out after {time.monotonic() - started:.1f}s waiting for {what}; "
+                                   + self._blame(blame))
+                time.sleep(0.1)
+            self.supervisor.start(names)
+            self.steps_s[what] = round(time.monotonic() - started, 2)
 
     def _launch_supervisor(self) -> None:
         (self.state_dir / "logs").mkdir(parents=True, exist_ok=True)
@@ -84,17 +135,6 @@ class Lab:
         if result.returncode != 0:
             raise LabError(f"lab supervisor did not start: {result.stderr.strip() or result.stdout.strip()} "
                            f"(see {self.state_dir / 'logs' / 'supervisor.log'})")
-
-    def _wait_for(self, predicate: Any, what: str, started: float, timeout_s: float, blame: list[str]) -> None:
-        deadline = time.monotonic() + timeout_s
-        for _ in range(int(timeout_s / 0.1) + 1):
-            if predicate():
-                return
-            if time.monotonic() >= deadline:
-                break
-            time.sleep(0.1)
-        raise LabError(f"timed out after {time.monotonic() - started:.1f}s waiting for {what}; "
-                       + self._blame(blame))
 
     def _wait_healthy(self, started: float, timeout_s: float) -> dict[str, float]:
         ready: dict[str, float] = {}
@@ -223,6 +263,34 @@ def _alive(pid: int) -> bool:
             return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
     except (OSError, IndexError):
         return False
+
+
+def _one_by_one(members: list[tuple[str, str, int]]) -> list[tuple[str, Any, list[str], list[str]]]:
+    """Stages that start each etcd member of ``[(name, address, peer port)]`` once the one before serves its peers."""
+    return [(f"{before} to serve its peers", lambda address=address, port=port: _serves_peers(address, port),
+             [name], [before])
+            for (before, address, port), (name, _, _) in zip(members, members[1:])]
+
+
+def _serves_peers(address: str, port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://{address}:{port}/members", timeout=0.3) as reply:
+            return reply.status == 200
+    except OSError:
+        return False
+
+
+def _etcd_healthy() -> bool:
+    """Return True when a member of Patroni's etcd says it is healthy (it has a leader)."""
+    for where in t.ETCD_PLACES:
+        url = f"http://{t.place(where).address}:{t.ETCD_CLIENT_PORT}/health"
+        try:
+            with urllib.request.urlopen(url, timeout=0.3) as reply:
+                if json.load(reply).get("health") == "true":
+                    return True
+        except (OSError, ValueError):
+            continue
+    return False
 
 
 def _etcd_has_key(key: str) -> bool:

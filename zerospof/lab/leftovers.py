@@ -12,8 +12,10 @@ from zerospof.lab import topology as t
 
 __all__ = ["find", "DAEMON_NAMES"]
 
-DAEMON_NAMES = ("etcd", "haproxy", "pdns_server", "postgres", "patroni")
-_OUR_MARKERS = ("zerospof.lab.supervisor", "zerospof.lab.app", f"postgres: {t.PATRONI_SCOPE}:")
+DAEMON_NAMES = ("etcd", "haproxy", "pdns_server", "postgres", "patroni", "git", "git-daemon", "git-upload-pack",
+                "git-receive-pack")
+_OUR_MARKERS = ("zerospof.lab.supervisor", "zerospof.lab.app", "zerospof.lab.controlplane", "zerospof.lab.gitops",
+                f"postgres: {t.PATRONI_SCOPE}:")
 
 
 def _processes(state_dir: Path | None) -> list[dict[str, Any]]:
@@ -41,9 +43,10 @@ def _processes(state_dir: Path | None) -> list[dict[str, Any]]:
 def find(state_dir: str | Path | None = None) -> dict[str, list[Any]]:
     """Return what is left: ``{"processes", "namespaces", "links", "iptables"}`` (all empty when clean).
 
-    Processes count when they are the lab's: the supervisor, app replicas, PostgreSQL of the
-    lab's Patroni cluster, or any process whose command line names ``state_dir`` (every daemon's
-    config lives there). Other projects' etcd or HAProxy on loopback are not the lab's.
+    Processes count when they are the lab's: the supervisor, app replicas, API replicas,
+    schedulers, reconcilers, the mirror's sync loop, PostgreSQL of the lab's Patroni cluster, or
+    any process whose command line names ``state_dir`` (every daemon's config or data lives there,
+    e.g. etcd's data dir, ``git daemon --base-path``). Other projects' etcd or HAProxy on loopback are not the lab's.
     Zombies are not counted: they are dead and only wait for PID 1 to reap them.
     """
     links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True, timeout=10).stdout

@@ -8,7 +8,6 @@ read text values, close. libpq5 comes with the postgresql-15 package.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 from collections.abc import Sequence
 
 __all__ = ["Connection", "PQError", "connect"]
@@ -17,7 +16,18 @@ _CONNECTION_OK = 0
 _PGRES_COMMAND_OK = 1
 _PGRES_TUPLES_OK = 2
 
-_lib = ctypes.CDLL(ctypes.util.find_library("pq") or "libpq.so.5")
+
+
+def _load() -> ctypes.CDLL:
+    try:
+        return ctypes.CDLL("libpq.so.5")  # the dynamic linker finds it; ctypes.util costs ~1 MiB per app
+    except OSError:
+        from ctypes.util import find_library
+
+        return ctypes.CDLL(find_library("pq") or "libpq.so.5")
+
+
+_lib = _load()
 _lib.PQconnectdb.restype = ctypes.c_void_p
 _lib.PQconnectdb.argtypes = [ctypes.c_char_p]
 _lib.PQstatus.argtypes = [ctypes.c_void_p]

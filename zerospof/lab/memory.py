@@ -8,6 +8,13 @@ from zerospof.lab import network
 
 __all__ = ["pss_by_component"]
 
+_LABELS = (  # command-line marker -> label (first match wins)
+    (b"patroni", "patroni"), (b"zerospof.lab.app", "app"), (b"zerospof.lab.supervisor", "supervisor"),
+    (b"zerospof.lab.controlplane.api_server", "cp-api"), (b"zerospof.lab.controlplane.scheduler", "cp-scheduler"),
+    (b"zerospof.lab.gitops.reconciler", "gitops-reconciler"), (b"zerospof.lab.gitops.mirror", "git-mirror-sync"),
+    (b"--name=cp-etcd-", "cp-etcd"),
+)
+
 
 def _pss_kib(pid: int) -> int:
     try:
@@ -31,12 +38,10 @@ def pss_by_component(supervisor_pid: int | None = None) -> dict[str, float]:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
             continue
-        if b"patroni" in cmdline:
-            comm = "patroni"
-        elif b"zerospof.lab.app" in cmdline:
-            comm = "app"
-        elif b"zerospof.lab.supervisor" in cmdline:
-            comm = "supervisor"
+        for marker, name in _LABELS:
+            if marker in cmdline:
+                comm = name
+                break
         totals[comm] = totals.get(comm, 0) + _pss_kib(pid)
     result = {name: round(kib / 1024, 1) for name, kib in sorted(totals.items())}
     result["total"] = round(sum(totals.values()) / 1024, 1)

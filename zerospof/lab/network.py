@@ -33,12 +33,16 @@ def _link_exists(device: str, namespace: str | None = None) -> bool:
 
 
 def existing_namespaces() -> list[str]:
-    """Names of the lab's (``zs-``) network namespaces that exist now."""
+    """Names of the lab's network namespaces (one per place of the topology) that exist now.
+
+    Other ``zs-`` namespaces (e.g. a test's scratch namespace) are not the lab's and are left alone.
+    """
     try:
         names = os.listdir(NETNS_DIR)
     except FileNotFoundError:
         return []
-    return sorted(name for name in names if name.startswith("zs-"))
+    ours = {place.namespace for place in topology.all_places()}
+    return sorted(name for name in names if name in ours)
 
 
 def _create_place(place: Place) -> None:

@@ -8,6 +8,8 @@ starts nothing by itself, and obeys one-line JSON requests on the unix socket
 - ``{"op": "ping"}``
 - ``{"op": "start", "names": [...]}``: start the named components that are not running
 - ``{"op": "kill", "names": [...]}``: SIGKILL the named components' main processes
+- ``{"op": "terminate", "names": [...], "timeout_s": 5}``: SIGTERM them (a clean stop: e.g. a
+  leader releases its lease), SIGKILL those still running after ``timeout_s``
 - ``{"op": "kill_namespaces", "namespaces": [...]}``: SIGKILL every process in those namespaces
   (a power loss: daemons and the processes they spawned, e.g. PostgreSQL under Patroni)
 - ``{"op": "status"}``: per component ``running``, ``pid``, ``exit_code``, ``starts``
@@ -151,6 +153,19 @@ class Supervisor:
         self._wait_gone(list(killed.values()))
         return {"ok": True, "killed": killed}
 
+    def terminate(self, names: list[str], timeout_s: float = 5.0) -> dict[str, Any]:
+        stopped = {}
+        for name in names:
+            pid = self.pids.get(name)
+            if pid is not None:
+                with_errors_ignored(os.kill, pid, signal.SIGTERM)
+                stopped[name] = pid
+        self._wait_gone(list(stopped.values()), timeout_s=min(max(timeout_s, 0.0), 30.0))
+        forced = {name: pid for name, pid in stopped.items() if _alive(pid)}
+        if forced:
+            self.kill(list(forced))
+        return {"ok": True, "terminated": stopped, "killed_after_timeout": forced}
+
     def kill_namespaces(self, namespaces: list[str]) -> dict[str, Any]:
         killed: list[int] = []
         for _ in range(20):  # bounded: processes may fork while we kill
@@ -196,6 +211,8 @@ class Supervisor:
             return self.start(list(request.get("names", [])))
         if op == "kill":
             return self.kill(list(request.get("names", [])))
+        if op == "terminate":
+            return self.terminate(list(request.get("names", [])), float(request.get("timeout_s", 5.0)))
         if op == "kill_namespaces":
             return self.kill_namespaces(list(request.get("namespaces", [])))
         if op == "status":

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "APP_NAME", "APP_PORT", "BRIDGE", "BRIDGE_ADDRESS", "CLIENT", "DB_READ_PORT", "DB_WRITE_PORT",
-    "DNS_SERVERS", "DNS_ZONE", "ETCD_CLIENT_PORT", "ETCD_PEER_PORT", "ETCD_PLACES", "LB_PORT",
+    "DNS_SERVERS", "DNS_ZONE", "ETCD_CLIENT_PORT", "ETCD_PEER_PORT", "ETCD_PLACES", "GIT_HOSTS", "GIT_PORT", "LB_PORT",
     "LB_ZONES", "PATRONI_PORT", "PATRONI_SCOPE", "PG_INITIAL_PRIMARY", "PG_PORT", "PG_ZONES",
     "PREFIX_LENGTH", "REGIONS", "AZS", "Place", "SUBNET", "WITNESS", "ZONES", "all_places",
     "place", "zone", "zones_of_region",
@@ -34,6 +34,7 @@ PATRONI_PORT = 8008
 ETCD_CLIENT_PORT = 2379
 ETCD_PEER_PORT = 2380
 DNS_PORT = 53
+GIT_PORT = 9418
 
 DNS_ZONE = "zerospof.lab"
 APP_NAME = f"app.{DNS_ZONE}"
@@ -71,6 +72,9 @@ ZONES = tuple(
 CLIENT = Place("client", "10.77.9.1")
 WITNESS = Place("witness", "10.77.8.1")
 DNS_SERVERS = (Place("dns1", "10.77.7.1"), Place("dns2", "10.77.7.2"))  # primary, backup provider
+# The primary git host and the mirror (the backup provider), each alone in its namespace, so that
+# "the primary git host is unreachable" cuts only that host.
+GIT_HOSTS = (Place("git1", "10.77.6.1"), Place("git2", "10.77.6.2"))
 
 LB_ZONES = {"r1": ("r1-a", "r1-b"), "r2": ("r2-a", "r2-b")}  # redundant LB nodes per region
 PG_ZONES = ("r1-a", "r1-b", "r2-a")
@@ -80,7 +84,7 @@ ETCD_PLACES = ("r1-c", "r2-c", "witness")  # Patroni's DCS survives the loss of 
 
 def all_places() -> tuple[Place, ...]:
     """Every namespace of the lab, zones first."""
-    return ZONES + (WITNESS, CLIENT) + DNS_SERVERS
+    return ZONES + (WITNESS, CLIENT) + DNS_SERVERS + GIT_HOSTS
 
 
 def place(name: str) -> Place:

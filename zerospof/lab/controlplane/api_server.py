@@ -17,18 +17,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
-import secrets
 import signal
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from zerospof.lab.controlplane.etcd_http import EtcdClient, EtcdUnavailable
+from zerospof.lab.http_lite import Handler, JsonServer
 
-__all__ = ["OBJECTS_PREFIX", "main", "object_key"]
+__all__ = ["OBJECTS_PREFIX", "main", "make_handler", "object_key"]
 
 OBJECTS_PREFIX = "/zerospof/objects/"
 HEALTH_KEY = "/zerospof/health"
@@ -40,82 +40,68 @@ def object_key(kind: str, object_id: str) -> str:
     return f"{OBJECTS_PREFIX}{kind}/{object_id}"
 
 
-def make_handler(name: str, etcd: EtcdClient, health_timeout_s: float) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "zerospof-lab-api"
-        protocol_version = "HTTP/1.1"
+def _route(target: str) -> tuple[str, str | None] | None:
+    parts = target.split("?", 1)[0].strip("/").split("/")
+    if len(parts) in (2, 3) and parts[0] == "objects" and _KIND.match(parts[1]):
+        object_id = parts[2] if len(parts) == 3 else None
+        if object_id is None or _ID.match(object_id):
+            return parts[1], object_id
+    return None
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-            pass
 
-        def _reply(self, status: int, body: dict[str, Any]) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+def make_handler(name: str, etcd: EtcdClient, health_timeout_s: float) -> Handler:
+    """Return the request handler of the API replica ``name`` (see module doc)."""
+    def unavailable(exc: EtcdUnavailable) -> tuple[int, Any]:
+        return 503, {"name": name, "error": str(exc)[:300]}
 
-        def _route(self) -> tuple[str, str | None] | None:
-            parts = self.path.split("?", 1)[0].strip("/").split("/")
-            if len(parts) in (2, 3) and parts[0] == "objects" and _KIND.match(parts[1]):
-                object_id = parts[2] if len(parts) == 3 else None
-                if object_id is None or _ID.match(object_id):
-                    return parts[1], object_id
-            return None
-
-        def do_GET(self) -> None:  # noqa: N802 - stdlib naming
-            if self.path.split("?", 1)[0] == "/health":
-                try:
-                    etcd.get(HEALTH_KEY, timeout_s=health_timeout_s)
-                except EtcdUnavailable as exc:
-                    self._reply(503, {"name": name, "error": str(exc)[:300]})
-                    return
-                self._reply(200, {"name": name, "etcd": etcd.last_endpoint})
-                return
-            route = self._route()
-            if route is None:
-                self._reply(404, {"name": name, "error": "not found"})
-                return
-            kind, object_id = route
+    def get(target: str) -> tuple[int, Any]:
+        if target.split("?", 1)[0] == "/health":
             try:
-                if object_id is None:
-                    items = [json.loads(kv.value) for kv in etcd.get_prefix(f"{OBJECTS_PREFIX}{kind}/")]
-                    self._reply(200, {"name": name, "items": items})
-                    return
-                found = etcd.get(object_key(kind, object_id))
+                etcd.get(HEALTH_KEY, timeout_s=health_timeout_s)
             except EtcdUnavailable as exc:
-                self._reply(503, {"name": name, "error": str(exc)[:300]})
-                return
-            if found is None:
-                self._reply(404, {"name": name, "error": f"no {kind}/{object_id}"})
-            else:
-                self._reply(200, json.loads(found.value))
+                return unavailable(exc)
+            return 200, {"name": name, "etcd": etcd.last_endpoint}
+        route = _route(target)
+        if route is None:
+            return 404, {"name": name, "error": "not found"}
+        kind, object_id = route
+        try:
+            if object_id is None:
+                return 200, {"name": name, "items": [json.loads(kv.value)
+                                                     for kv in etcd.get_prefix(f"{OBJECTS_PREFIX}{kind}/")]}
+            found = etcd.get(object_key(kind, object_id))
+        except EtcdUnavailable as exc:
+            return unavailable(exc)
+        if found is None:
+            return 404, {"name": name, "error": f"no {kind}/{object_id}"}
+        return 200, json.loads(found.value)
 
-        def do_POST(self) -> None:  # noqa: N802 - stdlib naming
-            route = self._route()
-            if route is None or route[1] is not None:
-                self._reply(404, {"name": name, "error": "not found"})
-                return
-            kind = route[0]
-            try:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(length) or b"{}")
-                if not isinstance(body, dict):
-                    raise ValueError("the body must be a JSON object")
-            except ValueError as exc:
-                self._reply(400, {"name": name, "error": f"bad request: {exc}"})
-                return
-            object_id = f"{time.time_ns() // 1_000_000:013d}-{secrets.token_hex(4)}"
-            item = {**body, "id": object_id, "kind": kind, "created_at": time.time(), "created_by": name}
-            try:
-                etcd.put(object_key(kind, object_id), json.dumps(item))
-            except EtcdUnavailable as exc:
-                self._reply(503, {"name": name, "error": str(exc)[:300]})
-                return
-            self._reply(201, item)
+    def post(target: str, raw: bytes) -> tuple[int, Any]:
+        route = _route(target)
+        if route is None or route[1] is not None:
+            return 404, {"name": name, "error": "not found"}
+        try:
+            body = json.loads(raw or b"{}")
+            if not isinstance(body, dict):
+                raise ValueError("the body must be a JSON object")
+        except ValueError as exc:
+            return 400, {"name": name, "error": f"bad request: {exc}"}
+        object_id = f"{time.time_ns() // 1_000_000:013d}-{os.urandom(4).hex()}"
+        item = {**body, "id": object_id, "kind": route[0], "created_at": time.time(), "created_by": name}
+        try:
+            etcd.put(object_key(route[0], object_id), json.dumps(item))
+        except EtcdUnavailable as exc:
+            return unavailable(exc)
+        return 201, item
 
-    return Handler
+    def handle(method: str, target: str, body: bytes) -> tuple[int, Any]:
+        if method in ("GET", "HEAD"):
+            return get(target)
+        if method == "POST":
+            return post(target, body)
+        return 405, {"name": name, "error": f"method {method} not allowed"}
+
+    return handle
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,8 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     address, _, port = args.listen.rpartition(":")
     etcd = EtcdClient(args.etcd.split(","), timeout_s=args.etcd_timeout)
-    server = ThreadingHTTPServer((address, int(port)), make_handler(args.name, etcd, args.health_timeout))
-    server.daemon_threads = True
+    server = JsonServer((address, int(port)), make_handler(args.name, etcd, args.health_timeout), "zerospof-lab-api")
     def stop(signum: int, frame: object) -> None:
         threading.Thread(target=server.shutdown, daemon=True).start()
     signal.signal(signal.SIGTERM, stop)

@@ -1,4 +1,6 @@
-"""A small etcd v3 client over the JSON gRPC gateway (stdlib only), failing over between endpoints.
+"""A small etcd v3 client over the JSON gRPC gateway, failing over between endpoints.
+
+Stdlib only, over :mod:`zerospof.lab.http_lite` (it runs in the lab's API replicas and schedulers).
 
 Keys and values are ``str`` here and base64 on the wire; int64 fields arrive as strings and
 are returned as ``int``. Every call tries the endpoint that answered last first, then the others,
@@ -9,13 +11,10 @@ An etcd error reply (e.g. ``etcdserver: leader changed``) counts as "did not ans
 from __future__ import annotations
 
 import base64
-import json
-import urllib.error
-import urllib.request
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from zerospof.errors import LabError
+from zerospof.lab.http_lite import request_json
 
 __all__ = ["EtcdClient", "EtcdUnavailable", "KeyValue", "member_status"]
 
@@ -24,9 +23,11 @@ class EtcdUnavailable(LabError):
     """No etcd endpoint answered the request."""
 
 
-@dataclass(frozen=True)
-class KeyValue:
-    """One key as etcd stores it."""
+class KeyValue(NamedTuple):
+    """One key as etcd stores it.
+
+    (A NamedTuple, not a dataclass: ``dataclasses`` imports ``inspect``, about 1 MiB in each lab daemon.)
+    """
 
     key: str
     value: str
@@ -55,15 +56,14 @@ def _kv(raw: dict[str, Any]) -> KeyValue:
 
 
 def _post(url: str, body: dict[str, Any], timeout_s: float) -> dict[str, Any]:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as response:
-            reply = json.load(response)
-    except urllib.error.HTTPError as exc:
-        raise EtcdUnavailable(f"{url}: HTTP {exc.code} {exc.read(200).decode(errors='replace')}") from exc
+        status, reply = request_json("POST", url, body, timeout_s)
     except (OSError, ValueError) as exc:
         raise EtcdUnavailable(f"{url}: {type(exc).__name__}: {exc}") from exc
+    if status >= 400:
+        raise EtcdUnavailable(f"{url}: HTTP {status} {str(reply)[:200]}")
+    if not isinstance(reply, dict):
+        raise EtcdUnavailable(f"{url}: unexpected answer {str(reply)[:200]}")
     if "error" in reply:
         raise EtcdUnavailable(f"{url}: {reply.get('message') or reply['error']}")
     return reply.get("result", reply)  # streaming RPCs (lease keepalive) wrap their reply

@@ -1,4 +1,4 @@
-"""Where the control plane runs in the lab (a proposal for the lab's topology and supervisor spec).
+"""Where the control plane runs in the lab: its supervisor spec entries and the API load balancer sections.
 
 Pure data plus argv builders; nothing here starts anything. One etcd member, one API replica per
 region-1 AZ; the scheduler pair in r1-a and r1-b; the API load balancer on region 1's HAProxy
@@ -8,12 +8,11 @@ Component names double as etcd member names and scheduler candidate names.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 from zerospof.lab import topology as t
-from zerospof.lab.configs import PROJECT_ROOT
+from zerospof.lab.configs import ETCD_ENV, daemon_python
 from zerospof.lab.controlplane.api_lb import api_lb_config
 from zerospof.lab.controlplane.etcd_cluster import EtcdMember, client_urls, cluster_argvs
 
@@ -45,24 +44,23 @@ def api_lb_sections(lb_zone: str) -> str:
     return api_lb_config(f"{t.place(lb_zone).address}:{API_LB_PORT}", replicas)
 
 
-def components(state_dir: Path, python: str = sys.executable) -> dict[str, dict[str, Any]]:
+def components(state_dir: Path) -> dict[str, dict[str, Any]]:
     """Supervisor spec entries (same shape as :func:`zerospof.lab.configs.write_all`'s)."""
-    env = {"MALLOC_ARENA_MAX": "2", "PYTHONPATH": str(PROJECT_ROOT),
-           "PYTHONDONTWRITEBYTECODE": "1"}
+    interpreter, env = daemon_python()
     etcd = ",".join(etcd_endpoints())
     spec: dict[str, dict[str, Any]] = {}
 
-    def add(name: str, kind: str, zone: str, argv: list[str]) -> None:
+    def add(name: str, kind: str, zone: str, argv: list[str], extra_env: dict[str, str] | None = None) -> None:
         spec[name] = {"kind": kind, "namespace": t.place(zone).namespace, "zone": zone, "argv": argv,
-                      "user": "root", "env": env, "cwd": str(state_dir)}
+                      "user": "root", "env": {**env, **(extra_env or {})}, "cwd": str(state_dir)}
 
     for member, argv in cluster_argvs(etcd_members(state_dir)).items():
-        add(member, "cp-etcd", member.removeprefix("cp-etcd-"), argv)
+        add(member, "cp-etcd", member.removeprefix("cp-etcd-"), argv, ETCD_ENV)
     for zone in CP_ZONES:
         add(f"cp-api-{zone}", "cp-api", zone, [
-            python, "-m", "zerospof.lab.controlplane.api_server", f"--listen={t.place(zone).address}:{API_PORT}",
+            *interpreter, "-m", "zerospof.lab.controlplane.api_server", f"--listen={t.place(zone).address}:{API_PORT}",
             f"--etcd={etcd}", f"--name=cp-api-{zone}"])
     for zone in SCHEDULER_ZONES:
         add(f"cp-sched-{zone}", "cp-scheduler", zone, [
-            python, "-m", "zerospof.lab.controlplane.scheduler", f"--name=cp-sched-{zone}", f"--etcd={etcd}"])
+            *interpreter, "-m", "zerospof.lab.controlplane.scheduler", f"--name=cp-sched-{zone}", f"--etcd={etcd}"])
     return spec

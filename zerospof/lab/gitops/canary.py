@@ -1,4 +1,4 @@
-"""The GitOps canary: commit a new desired revision to the primary git host; read what apps serve.
+"""The GitOps canary: commit a new desired revision to a git host (see :mod:`.probes` for which); read what apps serve.
 
 Deployment delay = from :attr:`CanaryCommit.pushed_monotonic` to the first moment every app replica
 serves :attr:`CanaryCommit.revision` (see :func:`served_revisions`).

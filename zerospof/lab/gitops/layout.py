@@ -1,28 +1,30 @@
-"""Where GitOps runs in the lab (a proposal for the lab's topology and supervisor spec).
+"""Where GitOps runs in the lab: the supervisor spec entries of the git hosts and the reconcilers.
 
-Two new places, so that "the primary git host is unreachable" cuts only that host:
-``git1`` (10.77.6.1, the primary host) and ``git2`` (10.77.6.2, the mirror and its sync loop).
-Reconcilers: primary in r1-a, secondary in r1-b (both read git1), backup in r2-a (reads git2).
-Their leases live in the lab's existing etcd (``r1-c``, ``r2-c``, ``witness``: it survives the
-loss of either region, so the backup can take over when region 1 is lost). They apply to every app
-replica. Component names double as reconciler candidate names.
+Two places of :mod:`zerospof.lab.topology` (``GIT_HOSTS``), so that "the primary git host is
+unreachable" cuts only that host: ``git1`` (10.77.6.1, the primary host, where users push) and
+``git2`` (10.77.6.2, the mirror, i.e. the backup provider, and its sync loop). Both accept pushes:
+users push to the mirror while the primary is out, and the sync loop carries those commits back
+(fast-forward only, see :mod:`.mirror`). Reconcilers: primary in r1-a, secondary in r1-b (both
+read git1), backup in r2-a (reads git2). Their leases live in the lab's existing etcd (``r1-c``,
+``r2-c``, ``witness``: it survives the loss of either region, so the backup can take over when
+region 1 is lost). They apply to every app replica. Component names double as reconciler
+candidate names.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 from zerospof.lab import topology as t
-from zerospof.lab.configs import PROJECT_ROOT
+from zerospof.lab.configs import daemon_python
 from zerospof.lab.gitops.repo import daemon_argv
 
 __all__ = ["GIT_PLACES", "GIT_PORT", "REPOSITORY", "RECONCILERS", "app_urls", "components", "etcd_endpoints",
-           "git_url", "mirror_status_path", "primary_repository"]
+           "git_url", "mirror_repository", "mirror_status_path", "primary_repository", "reader_of"]
 
-GIT_PLACES = {"primary": t.Place("git1", "10.77.6.1"), "mirror": t.Place("git2", "10.77.6.2")}
-GIT_PORT = 9418
+GIT_PLACES = {"primary": t.GIT_HOSTS[0], "mirror": t.GIT_HOSTS[1]}
+GIT_PORT = t.GIT_PORT
 REPOSITORY = "platform.git"
 RECONCILERS = {"gitops-primary": ("primary", "r1-a", "primary"), "gitops-secondary": ("secondary", "r1-b", "primary"),
                "gitops-backup": ("backup", "r2-a", "mirror")}  # name: (role, zone, git host)
@@ -45,14 +47,23 @@ def primary_repository(state_dir: Path) -> Path:
     return state_dir / "data" / "git-primary" / REPOSITORY
 
 
+def mirror_repository(state_dir: Path) -> Path:
+    """The mirror's bare repo (the sync loop creates it; its directory must exist before the daemon starts)."""
+    return state_dir / "data" / "git-mirror" / REPOSITORY
+
+
+def reader_of(reconciler_name: str) -> str:
+    """Return the git host (``primary`` or ``mirror``) the reconciler ``reconciler_name`` reads."""
+    return RECONCILERS[reconciler_name][2]
+
+
 def mirror_status_path(state_dir: Path) -> Path:
     return state_dir / "run" / "git-mirror-status.json"
 
 
-def components(state_dir: Path, python: str = sys.executable) -> dict[str, dict[str, Any]]:
+def components(state_dir: Path) -> dict[str, dict[str, Any]]:
     """Supervisor spec entries (same shape as :func:`zerospof.lab.configs.write_all`'s)."""
-    env = {"MALLOC_ARENA_MAX": "2", "PYTHONPATH": str(PROJECT_ROOT),
-           "PYTHONDONTWRITEBYTECODE": "1"}
+    interpreter, env = daemon_python()
     spec: dict[str, dict[str, Any]] = {}
 
     def add(name: str, kind: str, where: t.Place, argv: list[str]) -> None:
@@ -60,16 +71,16 @@ def components(state_dir: Path, python: str = sys.executable) -> dict[str, dict[
                       "user": "root", "env": env, "cwd": str(state_dir)}
 
     primary, mirror = GIT_PLACES["primary"], GIT_PLACES["mirror"]
-    mirror_base = state_dir / "data" / "git-mirror"
+    mirror_base = mirror_repository(state_dir).parent
     add("git-primary", "git", primary, daemon_argv(primary_repository(state_dir).parent, primary.address, GIT_PORT,
                                                    receive_pack=True))
-    add("git-mirror", "git", mirror, daemon_argv(mirror_base, mirror.address, GIT_PORT, receive_pack=False))
+    add("git-mirror", "git", mirror, daemon_argv(mirror_base, mirror.address, GIT_PORT, receive_pack=True))
     add("git-mirror-sync", "git", mirror, [
-        python, "-m", "zerospof.lab.gitops.mirror", f"--source={git_url('primary')}",
+        *interpreter, "-m", "zerospof.lab.gitops.mirror", f"--source={git_url('primary')}",
         f"--mirror={mirror_base / REPOSITORY}", f"--status={mirror_status_path(state_dir)}"])
     for name, (role, zone, host) in RECONCILERS.items():
         add(name, "gitops", t.place(zone), [
-            python, "-m", "zerospof.lab.gitops.reconciler", f"--name={name}", f"--role={role}",
+            *interpreter, "-m", "zerospof.lab.gitops.reconciler", f"--name={name}", f"--role={role}",
             f"--git-url={git_url(host)}", f"--etcd={','.join(etcd_endpoints())}", f"--apps={','.join(app_urls())}",
             f"--work-dir={state_dir / 'data' / name}"])
     return spec

@@ -27,16 +27,14 @@ import signal
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from zerospof.lab.controlplane.election import LeaseElection
 from zerospof.lab.controlplane.etcd_http import EtcdClient, EtcdUnavailable
 from zerospof.lab.gitops.repo import BRANCH, DESIRED_FILE, GitError, git, parse_desired
+from zerospof.lab.http_lite import request_json
 
 __all__ = ["APPLIED_KEY", "CAMPAIGN_DELAY_S", "LEADER_KEY", "Desired", "app_revision", "fetch_desired", "main",
            "set_app_revision"]
@@ -46,9 +44,11 @@ APPLIED_KEY = "/zerospof/gitops/applied"
 CAMPAIGN_DELAY_S = {"primary": 0.0, "secondary": 0.25, "backup": 0.5}
 
 
-@dataclass(frozen=True)
-class Desired:
-    """The desired state read from git."""
+class Desired(NamedTuple):
+    """The desired state read from git.
+
+    (A NamedTuple, not a dataclass: ``dataclasses`` imports ``inspect``, about 1 MiB in each lab daemon.)
+    """
 
     revision: str
     commit: str
@@ -65,10 +65,9 @@ def fetch_desired(url: str, cache: Path, timeout_s: float) -> Desired:
 
 
 def _request(method: str, url: str, body: dict[str, Any] | None, timeout_s: float) -> dict[str, Any]:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=timeout_s) as response:
-        reply = json.load(response)
+    status, reply = request_json(method, url, body, timeout_s)
+    if status != 200:
+        raise OSError(f"{method} {url}: HTTP {status}")
     return reply if isinstance(reply, dict) else {}
 
 
@@ -76,7 +75,7 @@ def app_revision(app_url: str, timeout_s: float = 0.5) -> str | None:
     """Return the revision the app replica at ``app_url`` serves, None when it does not answer."""
     try:
         revision = _request("GET", f"{app_url}/revision", None, timeout_s).get("revision")
-    except (OSError, ValueError, urllib.error.URLError):
+    except (OSError, ValueError):
         return None
     return None if revision is None else str(revision)
 
@@ -86,8 +85,25 @@ def set_app_revision(app_url: str, desired: Desired, applied_by: str, timeout_s:
     body = {"revision": desired.revision, "commit": desired.commit, "applied_by": applied_by}
     try:
         return _request("PUT", f"{app_url}/revision", body, timeout_s).get("revision") == desired.revision
-    except (OSError, ValueError, urllib.error.URLError):
+    except (OSError, ValueError):
         return False
+
+
+def _each(function: Callable[[str], Any], apps: list[str]) -> list[Any]:
+    """``[function(app) for app in apps]``, all at once, one thread each (each call bounded by its own timeout).
+
+    (Threads, not ``concurrent.futures``: its import costs each reconciler most of a MiB.)
+    """
+    results: list[Any] = [None] * len(apps)
+
+    def run(index: int) -> None:
+        results[index] = function(apps[index])
+    threads = [threading.Thread(target=run, args=(index,), daemon=True) for index in range(len(apps))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
 
 
 class Reconciler:
@@ -106,7 +122,6 @@ class Reconciler:
         self.desired: Desired | None = None
         self.failures = 0
         self.recorded: Desired | None = None
-        self.pool = ThreadPoolExecutor(max(1, min(8, len(self.apps))))
 
     def log(self, message: str) -> None:
         print(f"reconciler {self.name} ({self.role}): {message}", flush=True)
@@ -155,13 +170,13 @@ class Reconciler:
             return False
 
     def apply(self, desired: Desired) -> None:
-        served = list(self.pool.map(app_revision, self.apps))
+        served = _each(app_revision, self.apps)
         drifted = [app for app, revision in zip(self.apps, served) if revision != desired.revision]
         if drifted and self.behind_last_applied(desired):
             self.log(f"not applying {desired.commit[:12]}: older than the last applied commit")
             return
         if drifted and self.election.is_leader():
-            confirmed = list(self.pool.map(lambda app: set_app_revision(app, desired, self.name), drifted))
+            confirmed = _each(lambda app: set_app_revision(app, desired, self.name), drifted)
             self.log(f"applied {desired.revision} to {sum(confirmed)}/{len(drifted)} drifted replicas")
             drifted = [app for app, ok in zip(drifted, confirmed) if not ok]
         if drifted or desired == self.recorded:
@@ -179,7 +194,6 @@ class Reconciler:
 
     def close(self) -> None:
         self.election.close()
-        self.pool.shutdown(wait=False)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,7 +14,7 @@ from zerospof.lab.controlplane.signals import lease_holder
 from zerospof.lab.gitops.canary import served_revisions
 from zerospof.lab.gitops.mirror import read_status
 from zerospof.lab.gitops.reconciler import LEADER_KEY
-from zerospof.lab.gitops.repo import BRANCH, GitError, git
+from zerospof.lab.gitops.repo import BRANCH, GitError, ls_remote
 
 __all__ = ["applied_revisions", "mirror_lag", "reconciler_holder"]
 
@@ -56,8 +56,7 @@ def mirror_lag(status_path: str | Path, primary_url: str | None = None, timeout_
     }
     if primary_url is not None:
         try:
-            line = git("ls-remote", primary_url, f"refs/heads/{BRANCH}", timeout_s=timeout_s).split()
-            result["primary_commit"] = line[0] if line else None
+            result["primary_commit"] = ls_remote(primary_url, timeout_s).get(f"refs/heads/{BRANCH}")
             result["in_sync"] = result["primary_commit"] == result["synced_commit"]
         except GitError as exc:
             result.update(primary_commit=None, in_sync=None, primary_error=str(exc)[:200])

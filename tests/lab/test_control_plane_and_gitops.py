@@ -1,0 +1,247 @@
+"""The lab's control plane and GitOps under real faults: process kills and a cut git host, in the running lab.
+
+Every test starts from the reference state (a primary-side reconciler leads, everything healthy)
+and prints the figures it measured.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from lab_helpers import Probe, wait_for
+from zerospof.faults import Ledger, injected
+from zerospof.faults.link import link_is_up
+from zerospof.faults.runner import apply
+from zerospof.lab import Lab
+from zerospof.lab.controlplane import layout as cp_layout
+from zerospof.lab.controlplane import probes as cp_probes
+from zerospof.lab.controlplane import scheduler
+from zerospof.lab.controlplane.etcd_http import EtcdClient
+from zerospof.lab.controlplane.faults import ActiveSchedulerKill, EtcdLeaderKill
+from zerospof.lab.controlplane.processes import DEFAULT_FACTORY
+from zerospof.lab.controlplane.signals import etcd_leader, lease_holder
+from zerospof.lab.driver import LabDriver
+from zerospof.lab.gitops import layout as gitops_layout
+from zerospof.lab.gitops import probes as gitops_probes
+from zerospof.lab.gitops import reconciler
+from zerospof.lab.gitops.faults import ActiveReconcilerKill, GitHostUnreachable
+from zerospof.lab.gitops.signals import reconciler_holder
+from zerospof.monitors import ProbeFailed
+
+pytestmark = [pytest.mark.lab, pytest.mark.slow]
+
+CP_ETCD = cp_layout.etcd_endpoints()
+GITOPS_ETCD = gitops_layout.etcd_endpoints()
+
+
+@dataclass
+class ApiWrites:
+    """Write through the API load balancer every ``interval_s`` in a thread; keep (sent, answered, ok, detail)."""
+
+    interval_s: float = 0.05
+    results: list[tuple[float, float, bool, str]] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                detail = cp_probes.api_write(timeout_s=2.0)["served_by"]
+                self.results.append((started, time.monotonic(), True, str(detail)))
+            except ProbeFailed as exc:
+                self.results.append((started, time.monotonic(), False, str(exc)[:200]))
+            self._stop.wait(max(0.0, self.interval_s - (time.monotonic() - started)))
+
+    def __enter__(self) -> ApiWrites:
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def failed_since(self, since: float) -> list[tuple[float, float, bool, str]]:
+        return [result for result in self.results if result[0] >= since and not result[2]]
+
+    def first_ok_answered_after(self, since: float) -> float | None:
+        """When the first write answered after ``since`` was acknowledged (None: none yet)."""
+        return min((answered for _, answered, ok, _ in self.results if answered >= since and ok), default=None)
+
+    def slowest_since(self, since: float) -> float:
+        return max((answered - sent for sent, answered, _, _ in self.results if sent >= since), default=0.0)
+
+
+@pytest.fixture
+def driver(lab: Lab) -> Iterator[LabDriver]:
+    """The lab's driver; every test starts and ends in the reference state."""
+    instance = LabDriver(lab)
+    assert wait_for(lambda: instance.restore() and instance.healthy(), timeout_s=60)[0], lab.status()
+    yield instance
+    restored, _ = wait_for(lambda: instance.restore() and instance.healthy(), timeout_s=60)
+    assert restored, {name: s["detail"] for name, s in lab.status()["components"].items() if not s["healthy"]}
+
+
+def _processes(lab: Lab) -> dict[str, str]:
+    return {"factory": DEFAULT_FACTORY, "state_dir": str(lab.state_dir)}
+
+
+def _api(method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    import urllib.error
+    import urllib.request
+
+    data = None if body is None else json.dumps(body).encode()
+    url = cp_probes.api_lb_urls()[0] + path
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=3) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as exc:
+        return exc.code, None
+    except OSError as exc:
+        return 0, str(exc)
+
+
+def _serving(revision: str) -> bool:
+    return gitops_probes.served_revision()["revision"] == revision
+
+
+def _applied_record() -> dict[str, Any]:
+    found = EtcdClient(GITOPS_ETCD).get(reconciler.APPLIED_KEY)
+    return json.loads(found.value) if found is not None else {}
+
+
+def test_killing_the_etcd_leader_elects_a_new_one_and_api_writes_succeed_while_users_are_served(
+        lab: Lab, driver: LabDriver, tmp_path) -> None:
+    baseline = etcd_leader(CP_ETCD)
+    fault = EtcdLeaderKill({"endpoints": CP_ETCD, "processes": _processes(lab)})
+    with Probe(interval_s=0.05, workers=2) as reads, ApiWrites() as writes:
+        time.sleep(1.0)
+        with injected(fault, ledger=Ledger(tmp_path / "ledger")):
+            t0 = time.monotonic()
+            elected, detection_s = wait_for(lambda: etcd_leader(CP_ETCD, baseline)["detected"], 10, 0.02)
+            assert elected, f"no new etcd leader: {etcd_leader(CP_ETCD)}"
+            written, _ = wait_for(lambda: writes.first_ok_answered_after(t0 + detection_s), 10, 0.05)
+            assert written, writes.results[-5:]
+            time.sleep(1.0)
+            new = etcd_leader(CP_ETCD)
+        first_write_s = writes.first_ok_answered_after(t0) - t0
+        slowest_s = writes.slowest_since(t0 - 1.0)
+        failed_writes = writes.failed_since(t0 - 1.0)
+        failed_reads = reads.failed
+    assert new["leader"] != baseline["leader"] and new["raft_term"] > baseline["raft_term"]
+    print(f"\netcd leader {baseline['leader']} SIGKILLed: new leader {new['leader']} after {detection_s:.2f}s; "
+          f"first API write through the LB acknowledged {first_write_s:.2f}s after t0 (slowest write "
+          f"{slowest_s:.2f}s); {len(failed_writes)}/{len(writes.results)} API writes failed; "
+          f"{len(failed_reads)}/{len(reads.results)} user reads failed (goal 0)")
+    assert detection_s < 3.0
+    assert not failed_reads, failed_reads[:5]
+    assert len(failed_writes) <= 5, failed_writes[:5]
+
+
+def test_killing_the_active_scheduler_lets_the_standby_take_the_lease_and_continue(
+        lab: Lab, driver: LabDriver, tmp_path) -> None:
+    status, before = _api("POST", "/objects/deployments", {"name": "before-the-fault"})
+    assert status == 201, before
+    baseline = lease_holder(CP_ETCD, scheduler.LEADER_KEY)
+    assigned = wait_for(lambda: _api("GET", f"/objects/deployments/{before['id']}")[1].get("assigned_by"), 5, 0.1)[0]
+    assert assigned == baseline["holder"]
+    with injected(ActiveSchedulerKill({"endpoints": CP_ETCD, "processes": _processes(lab)}),
+                  ledger=Ledger(tmp_path / "ledger")):
+        t0 = time.monotonic()
+        status, pending = _api("POST", "/objects/deployments", {"name": "after-the-fault"})
+        assert status == 201, pending
+        took, takeover_s = wait_for(lambda: lease_holder(CP_ETCD, scheduler.LEADER_KEY, baseline)["detected"], 10, 0.02)
+        assert took, "the standby never took the scheduler lease"
+        holder = lease_holder(CP_ETCD, scheduler.LEADER_KEY)["holder"]
+        assigned_by, _ = wait_for(lambda: _api("GET", f"/objects/deployments/{pending['id']}")[1].get("assigned_by"),
+                                  10, 0.05)
+        assigned_s = time.monotonic() - t0
+    print(f"\nactive scheduler {baseline['holder']} SIGKILLed: {holder} took the lease after {takeover_s:.2f}s "
+          f"(lease TTL 2 s) and assigned a deployment created after the kill {assigned_s:.2f}s after it")
+    assert holder != baseline["holder"] and assigned_by == holder
+    assert takeover_s < 4.0
+
+
+def test_killing_the_active_reconciler_hands_over_and_a_canary_pushed_after_the_fault_is_served(
+        lab: Lab, driver: LabDriver, tmp_path) -> None:
+    baseline = reconciler_holder(GITOPS_ETCD)
+    assert baseline["holder"] in ("gitops-primary", "gitops-secondary")
+    fault = ActiveReconcilerKill({"processes": _processes(lab)})
+    with injected(fault, ledger=Ledger(tmp_path / "ledger")):
+        pushed_at = time.monotonic()
+        revision, host = gitops_probes.commit_canary("test-reconciler-kill")
+        pushed_s = time.monotonic() - pushed_at
+        acknowledged = time.monotonic()
+        took, takeover_s = wait_for(lambda: reconciler_holder(GITOPS_ETCD, baseline)["detected"], 10, 0.02)
+        assert took, "no reconciler took the GitOps lease"
+        served, _ = wait_for(lambda: _serving(revision), 15, 0.05)
+        delay_s = time.monotonic() - acknowledged
+        holder = reconciler_holder(GITOPS_ETCD)["holder"]
+    print(f"\nactive reconciler {baseline['holder']} SIGKILLed: {holder} took the lease after {takeover_s:.2f}s; "
+          f"canary pushed to the {host} host in {pushed_s:.2f}s, served by every replica {delay_s:.2f}s after the "
+          f"push was acknowledged (deployment delay)")
+    assert served, gitops_probes.served_revision()
+    assert fault.undo["killed"] == [baseline["holder"]] and holder != baseline["holder"] and host == "primary"
+    assert delay_s < 10.0
+
+
+def test_with_the_primary_git_host_unreachable_the_backup_applies_from_the_mirror(
+        lab: Lab, driver: LabDriver, tmp_path) -> None:
+    primary = gitops_layout.GIT_PLACES["primary"]
+    with injected(GitHostUnreachable({}), ledger=Ledger(tmp_path / "ledger")):
+        t0 = time.monotonic()
+        assert link_is_up(primary.namespace, primary.device) is False
+        backup, takeover_s = wait_for(lambda: reconciler_holder(GITOPS_ETCD)["holder"] == "gitops-backup", 20, 0.05)
+        assert backup, f"the backup never led: {reconciler_holder(GITOPS_ETCD)}"
+        pushed_at = time.monotonic()
+        revision, host = gitops_probes.commit_canary("test-git-host-cut")
+        acknowledged = time.monotonic()
+        served, _ = wait_for(lambda: _serving(revision), 15, 0.05)
+        delay_s = time.monotonic() - acknowledged
+        assert served, gitops_probes.served_revision()
+        record = _applied_record()
+    print(f"\nprimary git host cut: gitops-backup leads {takeover_s:.2f}s after t0; canary pushed to the {host} "
+          f"(primary tried first, {acknowledged - pushed_at:.2f}s to the acknowledged push) and served "
+          f"{delay_s:.2f}s later, applied from {record.get('source')}")
+    assert host == "mirror"
+    assert record["by"] == "gitops-backup" and record["source"] == gitops_layout.git_url("mirror")
+    assert record["revision"] == revision
+    assert link_is_up(primary.namespace, primary.device) is True
+    # the mirror carries the commit users pushed to it back to the primary once it answers again
+    back, back_s = wait_for(lambda: gitops_probes.head_revision(lab.state_dir, "primary")[1] == revision, 15, 0.1)
+    print(f"the canary reached the primary host {back_s:.2f}s after the revert")
+    assert back
+
+
+def test_revert_from_the_ledger_restarts_every_killed_member_and_the_lab_heals(
+        lab: Lab, driver: LabDriver, tmp_path) -> None:
+    ledger = Ledger(tmp_path / "ledger")
+    records = [apply(driver.fault(scenario, {}), ledger) for scenario in ("control-plane", "gitops")]
+    killed = [name for record in records for part in record.data["undo"].values()
+              if isinstance(part, dict) for name in part.get("killed", [])]
+    try:
+        states = lab.supervisor.status()
+        assert len(killed) == 4 and not any(states[name]["running"] for name in killed), killed
+        assert not lab.status()["healthy"]
+    finally:
+        reports = ledger.revert_open()  # from the records alone, as `zerospof revert` would
+    assert all(report.reverted for report in reports), reports
+    started = time.monotonic()
+    healthy, healthy_s = wait_for(driver.healthy, 60, 0.25)
+    restored, _ = wait_for(lambda: driver.restore() and driver.healthy(), 60, 0.25)
+    states = lab.supervisor.status()
+    print(f"\nkilled {killed} and cut git1; after the revert every member runs again and the lab is healthy "
+          f"after {healthy_s:.1f}s, back in its reference state after {time.monotonic() - started:.1f}s")
+    assert healthy and restored
+    assert all(states[name]["running"] for name in killed)
+    assert reconciler_holder(GITOPS_ETCD)["holder"] in ("gitops-primary", "gitops-secondary")
