@@ -80,9 +80,11 @@ class Timeline:
         self.add_sample(sample)
         return sample
 
-    def event(self, kind: str, source: str = "", t_mono: float | None = None, **data: Any) -> Event:
-        """Append an event that happens now (or at ``t_mono``) and return it."""
-        event = Event(str(kind), time.monotonic() if t_mono is None else t_mono, time.time(), source, data)
+    def event(self, kind: str, source: str = "", t_mono: float | None = None, t_wall: float | None = None,
+              **data: Any) -> Event:
+        """Append an event that happens now (or happened at ``t_mono`` / ``t_wall``) and return it."""
+        event = Event(str(kind), time.monotonic() if t_mono is None else t_mono,
+                      time.time() if t_wall is None else t_wall, source, data)
         with self._lock:
             self._events.append(event)
         return event

@@ -89,7 +89,7 @@ def read_back_canary(configuration: dict[str, Any] | None = None) -> dict[str, A
     """Action: read the write canary's records back from the current primary (for RPO)."""
     settings = _settings(configuration)
     present = driver_for(settings.target).read_back(settings.run_id)
-    event = {"kind": str(EventKind.CANARY_READBACK), "t_mono": time.monotonic(),
+    event = {"kind": str(EventKind.CANARY_READBACK), "t_mono": time.monotonic(), "t_wall": time.time(),
              "data": {"probe": "write-canary", "present_seqs": sorted(present)}}
     return {"present": len(present), "zerospof_event": event}
 
@@ -98,7 +98,7 @@ def commit_canary(configuration: dict[str, Any] | None = None) -> dict[str, Any]
     """Action: commit a new revision to the GitOps source (for deployment delay)."""
     settings = _settings(configuration)
     revision = driver_for(settings.target).commit_canary(settings.run_id)
-    event = {"kind": str(EventKind.CANARY_COMMIT), "t_mono": time.monotonic(), "data": {"revision": revision}}
+    event = {"kind": str(EventKind.CANARY_COMMIT), "t_mono": time.monotonic(), "t_wall": time.time(), "data": {"revision": revision}}
     return {"revision": revision, "zerospof_event": event}
 
 

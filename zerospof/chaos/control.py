@@ -143,7 +143,8 @@ def _add_fault_events(run: _Run) -> None:
         for step in record.data.get("steps", []):
             kind = _STEP_EVENTS.get(step["state"])
             if kind is not None and "t_mono" in step:
-                run.timeline.event(kind, record.data["description"], t_mono=step["t_mono"], record=record.id)
+                run.timeline.event(kind, record.data["description"], t_mono=step["t_mono"], t_wall=step["t_wall"],
+                                   record=record.id)
 
 
 def _add_journal_events(timeline: Timeline, journal: dict[str, Any]) -> None:
@@ -152,4 +153,4 @@ def _add_journal_events(timeline: Timeline, journal: dict[str, Any]) -> None:
         if isinstance(output, dict) and isinstance(output.get("zerospof_event"), dict):
             event = output["zerospof_event"]
             timeline.event(event["kind"], activity_run["activity"].get("name", ""), t_mono=event["t_mono"],
-                           **event.get("data", {}))
+                           t_wall=event.get("t_wall"), **event.get("data", {}))

@@ -48,15 +48,21 @@ defaults
 ETCD_ENV = {"GOGC": "25"}
 
 
+PATRONI_RUNTIME = Path("/opt/zerospof/patroni")
+
+
 def postgres_python() -> tuple[list[str], dict[str, str]]:
     """Return the interpreter and environment that run Patroni as the ``postgres`` user.
 
     The project's venv interpreter may live where ``postgres`` cannot read it (e.g. under
-    ``/root/.pyenv``). The system ``/usr/bin/python3`` of the same minor version can import the
-    venv's site-packages directly, which only need to be world-readable. It runs with ``-S``
+    ``/root/.pyenv``). The system ``/usr/bin/python3`` of the same minor version imports Patroni
+    from ``/opt/zerospof/patroni`` (``bin/setup`` installs it there, world-readable), else from the
+    venv's site-packages, which then must be world-readable. It runs with ``-S``
     so Debian's ``dist-packages`` (an old pyOpenSSL that breaks on import) stay out of the way.
     """
     site = [sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]
+    if (PATRONI_RUNTIME / ".complete").exists():  # installed by bin/setup where postgres can always read it
+        site = [str(PATRONI_RUNTIME)]
     system = "/usr/bin/python3"
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
     if os.path.exists(system) and os.path.realpath(system).endswith(version):

@@ -140,11 +140,11 @@ def _dns_signal(scenario: str, lost: list[str]) -> Callable[[], dict[str, Any]]:
 
 
 def _patroni_signal(lost: list[str]) -> Callable[[], dict[str, Any]]:
-    lost_regions = {t.place(zone).region for zone in lost}
+    lost_members = {f"pg-{zone}" for zone in lost}
 
     def probe() -> dict[str, Any]:
         leader = signals.patroni_leader(timeout_s=0.3)
-        moved = leader["leader"] is not None and leader["region"] not in lost_regions
+        moved = leader["leader"] is not None and leader["leader"] not in lost_members
         return {"detected": moved, "leader": leader["leader"], "timeline": leader["timeline"]}
     return probe
 
