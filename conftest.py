@@ -21,8 +21,6 @@ from zerospof.targets import LabTarget, resolve_target
 from zerospof.timeline import Timeline
 
 REPO = Path(__file__).resolve().parent
-LAYERS = {"az-failure": "data plane", "region-failure": "data plane", "control-plane": "control plane",
-          "gitops": "gitops"}
 CONDITIONS = ("steady-state-before", "fault-in-effect", "method-succeeded", "rollbacks-succeeded",
               "fault-reverted", "not-aborted", "steady-state-after")
 
@@ -96,15 +94,13 @@ def run_scenario(target: str, objectives: Objectives, pytestconfig: pytest.Confi
 
 
 def _attach(result: ScenarioResult) -> None:
-    """Allure: steps for inject / detect / recover / revert, the chart, journal and measurements."""
+    """Allure (the scenario's set-up, shared by its tests): steps for inject / detect / recover / revert,
+    the chart, journal and measurements."""
     import allure
 
     from zerospof.report import timeline_chart
 
     report = result.report
-    allure.dynamic.epic(LAYERS.get(result.scenario, "platform"))
-    allure.dynamic.feature(result.scenario)
-    allure.dynamic.severity(allure.severity_level.CRITICAL)
     measurements = report.get("measurements", {})
     phases = report.get("phases") or {}
     for title, value in (("inject: fault verified in effect (t0)", 0.0),

@@ -6,11 +6,15 @@ parametrizes ``objective`` from ``objectives.yaml`` and ``condition`` from the e
 
 from __future__ import annotations
 
+import allure
 import pytest
 
 from zerospof.chaos.runner import ScenarioResult
 
-__all__ = ["ScenarioGate", "assert_objective", "assert_condition"]
+__all__ = ["LAYERS", "ScenarioGate", "assert_objective", "assert_condition"]
+
+LAYERS = {"az-failure": "data plane", "region-failure": "data plane", "control-plane": "control plane",
+          "gitops": "gitops"}
 
 
 def assert_objective(result: ScenarioResult, measurement: str) -> None:
@@ -38,6 +42,13 @@ class ScenarioGate:
     """Run ``SCENARIO``'s experiment once for the class, then judge each objective and condition separately."""
 
     SCENARIO: str = ""
+
+    @pytest.fixture(autouse=True)
+    def _allure_labels(self) -> None:
+        """Label every test (epic = layer, feature = scenario, severity) for the Allure report."""
+        allure.dynamic.epic(LAYERS.get(self.SCENARIO, "platform"))
+        allure.dynamic.feature(self.SCENARIO)
+        allure.dynamic.severity(allure.severity_level.CRITICAL)
 
     @pytest.fixture(scope="class")
     def result(self, run_scenario) -> ScenarioResult:

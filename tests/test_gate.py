@@ -1,0 +1,102 @@
+"""The gate's figures are real: the same scenario passes on the normal lab and fails, with the right
+figure, when the lab is made worse on purpose; and the pytest scenario layer writes JUnit and Allure."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from zerospof.chaos.runner import ScenarioResult, experiment_path, run_experiment_file
+from zerospof.chaos.settings import new_run_id
+from zerospof.lab import Lab
+
+pytestmark = pytest.mark.lab
+REPO = Path(__file__).resolve().parents[1]
+REPLICATION_CAP_KBIT = 8  # far below what the write canary produces: the DR replica falls behind
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[Lab]:
+    instance = Lab()
+    try:
+        instance.up()
+        yield instance
+    finally:
+        instance.down()
+
+
+@pytest.fixture(scope="module")
+def strict_objectives(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The repository's objectives with region failure tightened to lose nothing (RPO exactly 0)."""
+    data = yaml.safe_load((REPO / "objectives.yaml").read_text())
+    data["scenarios"]["region-failure"]["rpo"] = "0"
+    path = tmp_path_factory.mktemp("objectives") / "objectives.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def run_region_failure(objectives: Path, run_dir: Path) -> ScenarioResult:
+    return run_experiment_file(experiment_path("lab", "region-failure"), {
+        "zerospof_objectives": str(objectives), "zerospof_run_id": new_run_id(), "zerospof_run_dir": str(run_dir),
+        "zerospof_ledger_dir": str(run_dir / "ledger"), "zerospof_baseline": "6s",
+    })
+
+
+def check(result: ScenarioResult, measurement: str) -> dict:
+    (found,) = [c for c in result.report["checks"] if c["measurement"] == measurement]
+    return found
+
+
+def test_region_failure_passes_a_zero_rpo_gate_on_the_normal_lab(lab, strict_objectives, tmp_path):
+    result = run_region_failure(strict_objectives, tmp_path / "normal")
+    rpo = check(result, "rpo_s")
+    assert rpo["measured"] == 0, rpo["message"]
+    assert result.passed, [c["message"] for c in result.report["checks"] if not c["passed"]]
+    print(f"\nnormal lab: {rpo['message']}; acked before t0: "
+          f"{result.report['measurements']['rpo_s']['detail']['acked_before_t0']}")
+
+
+def test_region_failure_fails_the_gate_with_the_real_rpo_when_replication_is_throttled(
+        lab, strict_objectives, tmp_path):
+    lab.set_replication_cap(REPLICATION_CAP_KBIT)
+    try:
+        result = run_region_failure(strict_objectives, tmp_path / "throttled")
+    finally:
+        lab.set_replication_cap(None)
+    rpo = check(result, "rpo_s")
+    detail = result.report["measurements"]["rpo_s"]["detail"]
+    print(f"\nthrottled lab: {rpo['message']}; lost before t0: {detail['lost_seqs_before_t0']}")
+    assert not result.passed
+    assert rpo["passed"] is False and rpo["measured"] > 0, rpo["message"]
+    assert detail["lost_seqs_before_t0"], "an RPO above 0 must name the acknowledged writes that were lost"
+    conditions = {c["name"]: c["passed"] for c in result.report["conditions"]}
+    assert conditions["fault-reverted"] and conditions["fault-in-effect"]
+
+
+def test_the_pytest_gate_writes_junit_and_allure_results(lab, tmp_path):
+    junit = tmp_path / "junit.xml"
+    allure_dir = tmp_path / "allure"
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", "scenarios/test_az_failure.py", "-q", "--keep-lab",
+         f"--junitxml={junit}", f"--alluredir={allure_dir}", "-p", "no:cacheprovider"],
+        cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-2000:]
+    cases = ElementTree.parse(junit).getroot().iter("testcase")
+    names = [case.get("name") for case in cases]
+    assert "test_the_objective_is_met[detection_s]" in names
+    assert "test_the_experiment_ran_as_designed[fault-reverted]" in names
+    results = [json.loads(path.read_text()) for path in allure_dir.glob("*-result.json")]
+    assert len(results) == len(names)
+    for result in results:
+        labels = {(label["name"], label["value"]) for label in result["labels"]}
+        assert {("feature", "az-failure"), ("epic", "data plane"), ("severity", "critical")} <= labels
+    set_up = "\n".join(path.read_text() for path in allure_dir.glob("*-container.json"))
+    assert "inject: fault verified in effect" in set_up and "revert: every fault reverted" in set_up
+    assert ".png" in {path.suffix for path in allure_dir.glob("*-attachment*")}
