@@ -123,6 +123,7 @@ def after_experiment_control(context: dict[str, Any], state: dict[str, Any],
     settings.run_dir.mkdir(parents=True, exist_ok=True)
     run.timeline.write_jsonl(settings.run_dir / "timeline.jsonl")
     (settings.run_dir / "measurements.json").write_text(json.dumps(report, indent=2, default=str))
+    report.update(run_id=settings.run_id, run_dir=str(settings.run_dir))
     state["zerospof"] = report
     if not report["passed"]:
         state["status"] = "failed"
