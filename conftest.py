@@ -69,6 +69,19 @@ def target(pytestconfig: pytest.Config) -> Iterator[str]:
             lab.down()
 
 
+@pytest.fixture(scope="module")
+def running_lab() -> Iterator[object]:
+    """The default lab (the one scenarios use), up for the module's tests and always down afterwards."""
+    from zerospof.lab import Lab
+
+    lab = Lab()
+    try:
+        lab.up()
+        yield lab
+    finally:
+        lab.down()
+
+
 @pytest.fixture(scope="session")
 def game_day_dir() -> Path:
     """``reports/<run-id>/`` of this pytest session."""

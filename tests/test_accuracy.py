@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -16,16 +15,6 @@ from zerospof.lab import Lab
 pytestmark = pytest.mark.lab
 POLL_LATENCY_S = 0.3  # a signal read takes up to this long on top of the sampling interval
 PROMOTED = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) INFO: promoted self to leader")
-
-
-@pytest.fixture(scope="module")
-def lab() -> Iterator[Lab]:
-    instance = Lab()
-    try:
-        instance.up()
-        yield instance
-    finally:
-        instance.down()
 
 
 def run(scenario: str, run_dir: Path) -> ScenarioResult:
@@ -48,7 +37,7 @@ def patroni_promotions_wall(lab: Lab, after_wall: float) -> list[float]:
 
 
 @pytest.mark.parametrize("scenario", ["az-failure", "region-failure"])
-def test_patroni_failover_detection_agrees_with_patronis_promotion_log(lab, tmp_path, scenario):
+def test_patroni_failover_detection_agrees_with_patronis_promotion_log(running_lab, tmp_path, scenario):
     result = run(scenario, tmp_path)
     report = result.report
     detection = report["measurements"]["detection_s"]
@@ -56,7 +45,7 @@ def test_patroni_failover_detection_agrees_with_patronis_promotion_log(lab, tmp_
     assert measured_s is not None, "the monitors never saw Patroni fail over"
     resolution_s = detection["resolution_s"]
     t0_wall = report["t0_wall"]
-    (promoted_wall, *_) = patroni_promotions_wall(lab, t0_wall)
+    (promoted_wall, *_) = patroni_promotions_wall(running_lab, t0_wall)
     truth_s = promoted_wall - t0_wall
     print(f"\n{scenario}: Patroni promotion measured at t0 + {measured_s:.3f}s, logged at t0 + {truth_s:.3f}s "
           f"(resolution {resolution_s:.3f}s)")

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from zerospof.lab import Lab
 from zerospof.objectives import SCENARIOS
 
 pytestmark = pytest.mark.lab
@@ -17,18 +15,8 @@ REPO = Path(__file__).resolve().parents[1]
 CHAOS = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "chaos"
 
 
-@pytest.fixture(scope="module")
-def lab() -> Iterator[Lab]:
-    instance = Lab()
-    try:
-        instance.up()
-        yield instance
-    finally:
-        instance.down()
-
-
 @pytest.mark.parametrize("scenario", SCENARIOS)
-def test_chaos_run_measures_and_judges_the_experiment(lab, tmp_path, scenario):
+def test_chaos_run_measures_and_judges_the_experiment(running_lab, tmp_path, scenario):
     journal_path = tmp_path / "journal.json"
     completed = subprocess.run(
         [str(CHAOS), "--log-file", str(tmp_path / "chaostoolkit.log"), "run", "--journal-path", str(journal_path),

@@ -7,7 +7,6 @@ import json
 import subprocess
 import sys
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,21 +14,10 @@ import yaml
 
 from zerospof.chaos.runner import ScenarioResult, experiment_path, run_experiment_file
 from zerospof.chaos.settings import new_run_id
-from zerospof.lab import Lab
 
 pytestmark = pytest.mark.lab
 REPO = Path(__file__).resolve().parents[1]
 REPLICATION_CAP_KBIT = 8  # far below what the write canary produces: the DR replica falls behind
-
-
-@pytest.fixture(scope="module")
-def lab() -> Iterator[Lab]:
-    instance = Lab()
-    try:
-        instance.up()
-        yield instance
-    finally:
-        instance.down()
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +42,7 @@ def check(result: ScenarioResult, measurement: str) -> dict:
     return found
 
 
-def test_region_failure_passes_a_zero_rpo_gate_on_the_normal_lab(lab, strict_objectives, tmp_path):
+def test_region_failure_passes_a_zero_rpo_gate_on_the_normal_lab(running_lab, strict_objectives, tmp_path):
     result = run_region_failure(strict_objectives, tmp_path / "normal")
     rpo = check(result, "rpo_s")
     assert rpo["measured"] == 0, rpo["message"]
@@ -80,7 +68,7 @@ def test_region_failure_fails_the_gate_with_the_real_rpo_when_replication_is_thr
     assert conditions["fault-reverted"] and conditions["fault-in-effect"]
 
 
-def test_the_pytest_gate_writes_junit_and_allure_results(lab, tmp_path):
+def test_the_pytest_gate_writes_junit_and_allure_results(running_lab, tmp_path):
     junit = tmp_path / "junit.xml"
     allure_dir = tmp_path / "allure"
     completed = subprocess.run(
