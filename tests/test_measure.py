@@ -500,3 +500,26 @@ def test_detection_is_none_or_not_negative(signals: list[tuple[float, bool]], t0
     result = detection_s(timeline, ["lb-health"])
     assert result.value is None or result.value >= 0.0
     assert result.resolution_s is None or result.resolution_s > 0.0
+
+
+def test_delivery_rto_counts_until_a_change_committed_after_t0_is_served():
+    from zerospof.measure import delivery_rto_s
+
+    timeline = Timeline()
+    timeline.event(EventKind.CANARY_COMMIT, t_mono=5.0, revision="before")
+    timeline.event(EventKind.FAULT_VERIFIED, t_mono=10.0)
+    timeline.event(EventKind.CANARY_COMMIT, t_mono=10.5, revision="after")
+    for t, served in ((11.0, "before"), (12.0, "before"), (13.5, "after"), (14.0, "after")):
+        timeline.record("served-revision", True, served, t_mono=t)
+    rto = delivery_rto_s(timeline)
+    assert rto.value == 3.5 and rto.resolution_s == 1.5
+
+
+def test_delivery_rto_is_none_when_the_change_is_never_served():
+    from zerospof.measure import delivery_rto_s
+
+    timeline = Timeline()
+    timeline.event(EventKind.FAULT_VERIFIED, t_mono=10.0)
+    timeline.event(EventKind.CANARY_COMMIT, t_mono=10.5, revision="after")
+    timeline.record("served-revision", True, "before", t_mono=12.0)
+    assert delivery_rto_s(timeline).value is None

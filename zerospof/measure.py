@@ -25,6 +25,7 @@ __all__ = [
     "rto_phases",
     "rpo",
     "deployment_delay_s",
+    "delivery_rto_s",
 ]
 
 
@@ -269,6 +270,32 @@ def deployment_delay_s(timeline: Timeline, revision_probe: str = "served-revisio
         return _not_measured(name, unit, reason, _median_interval_s(samples), **detail)
     sample, resolution = last
     return Measurement(name, sample.t_mono - commits[-1].t_mono, unit, resolution, detail)
+
+
+def delivery_rto_s(timeline: Timeline, revision_probe: str = "served-revision", t0: float | None = None) -> Measurement:
+    """Measure the RTO of a delivery pipeline (GitOps): t0 until a change committed after t0 is served.
+
+    Users may see no failure at all while deployments are stuck, so the user-facing RTO would
+    say 0; this says how long nothing new could be deployed. None when no commit followed t0 or
+    it was never served.
+    """
+    name, unit = "rto_s", "s"
+    samples = timeline.samples_of(revision_probe)
+    t0 = _resolve_t0(timeline, t0)
+    if t0 is None:
+        return _not_measured(name, unit, "the fault was never verified in effect (no t0)", _median_interval_s(samples))
+    commits = [e for e in timeline.events
+               if e.kind == EventKind.CANARY_COMMIT and "revision" in e.data and e.t_mono >= t0]
+    if not commits:
+        return _not_measured(name, unit, "no canary commit after t0", _median_interval_s(samples))
+    hit = _first_serving(samples, commits[0])
+    detail = {"definition": "t0 to the first change committed after t0 being served", "probe": revision_probe,
+              "revision": commits[0].data["revision"], "t0": t0}
+    if hit is None:
+        return _not_measured(name, unit, f"revision {commits[0].data['revision']!r} was never served",
+                             _median_interval_s(samples), **detail)
+    sample, resolution = hit
+    return Measurement(name, sample.t_mono - t0, unit, resolution, detail)
 
 
 def _first_serving(samples: list[Sample], commit: Event) -> tuple[Sample, float | None] | None:

@@ -85,15 +85,19 @@ def measure_scenario(timeline: Timeline, signal_probes: list[str], sustained_s: 
 
     Downtime counts from the start of the injection; detection and RTO count from t0.
 
-    RPO is included when the write canary ran, deployment delay when a GitOps canary committed.
+    RPO is included when the write canary ran. When a GitOps canary committed, deployment delay is
+    included and ``rto_s`` is the delivery pipeline's (t0 until a change committed after t0 is
+    served; users may never see a failure) while the user-facing RTO moves to ``user_rto_s``.
     """
     found: dict[str, Measurement] = {"detection_s": measure.detection_s(timeline, signal_probes)}
     found.update(measure.downtime(timeline, AVAILABILITY, observation_window(timeline)))
     found["rto_s"] = measure.rto(timeline, AVAILABILITY, sustained_s=sustained_s)
     if timeline.samples_of(WRITE_CANARY):
         found.update(measure.rpo(timeline, WRITE_CANARY))
-    if any(event.kind == "canary-commit" for event in timeline.events):
+    if any(event.kind == EventKind.CANARY_COMMIT for event in timeline.events):
         found["deployment_delay_s"] = measure.deployment_delay_s(timeline, SERVED_REVISION)
+        found["user_rto_s"] = found["rto_s"]
+        found["rto_s"] = measure.delivery_rto_s(timeline, SERVED_REVISION)
     return found
 
 
