@@ -52,12 +52,12 @@ def test_region_failure_passes_a_zero_rpo_gate_on_the_normal_lab(running_lab, st
 
 
 def test_region_failure_fails_the_gate_with_the_real_rpo_when_replication_is_throttled(
-        lab, strict_objectives, tmp_path):
-    lab.set_replication_cap(REPLICATION_CAP_KBIT)
+        running_lab, strict_objectives, tmp_path):
+    running_lab.set_replication_cap(REPLICATION_CAP_KBIT)
     try:
         result = run_region_failure(strict_objectives, tmp_path / "throttled")
     finally:
-        lab.set_replication_cap(None)
+        running_lab.set_replication_cap(None)
     rpo = check(result, "rpo_s")
     detail = result.report["measurements"]["rpo_s"]["detail"]
     print(f"\nthrottled lab: {rpo['message']}; lost before t0: {detail['lost_seqs_before_t0']}")
