@@ -6,7 +6,6 @@ endpoint (nor the EC2 metadata service) can be reached by accident.
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 import threading
 from collections.abc import Iterator
@@ -21,26 +20,12 @@ from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
 from tests.aws.moto_world import REGION, make_staging_vpc
-
-_real_connect = socket.socket.connect
-
-
-def _loopback_only(self: socket.socket, address: Any) -> Any:
-    if self.family in (socket.AF_INET, socket.AF_INET6):
-        host = address[0]
-        try:
-            loopback = ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            loopback = host == "localhost"
-        if not loopback:
-            raise AssertionError(f"test tried to reach {address!r}: only loopback is allowed")
-    return _real_connect(self, address)
-
+from tests.helpers import loopback_only_connect
 
 @pytest.fixture(autouse=True)
 def loopback_only_network(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail any connection to a non-loopback address during each test of this directory (only)."""
-    monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+    monkeypatch.setattr(socket.socket, "connect", loopback_only_connect)
 
 
 @pytest.fixture(autouse=True)

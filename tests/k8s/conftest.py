@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,28 +9,15 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import loopback_only_connect
 from zerospof.k8s.clients import KubeClients
 from zerospof.k8s.fake_apiserver import FakeKubeApiServer
 
 CONTEXT = "fake"
-_real_connect = socket.socket.connect
-
-
-def _loopback_only(self: socket.socket, address: Any) -> Any:
-    if self.family in (socket.AF_INET, socket.AF_INET6):
-        try:
-            loopback = ipaddress.ip_address(address[0]).is_loopback
-        except ValueError:
-            loopback = address[0] == "localhost"
-        if not loopback:
-            raise AssertionError(f"test tried to reach {address!r}: only loopback is allowed")
-    return _real_connect(self, address)
-
-
 @pytest.fixture(autouse=True)
 def loopback_only_network(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail any connection to a non-loopback address during each test of this directory (only)."""
-    monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+    monkeypatch.setattr(socket.socket, "connect", loopback_only_connect)
 
 
 @pytest.fixture(scope="session")

@@ -71,13 +71,3 @@ class Probe:
         return bool(recent) and all(result[1] for result in recent)
 
 
-def wait_for(predicate: Callable[[], Any], timeout_s: float, interval_s: float = 0.5) -> tuple[Any, float]:
-    """Poll ``predicate`` (bounded in count and time); return (last value, seconds waited)."""
-    started = time.monotonic()
-    value = predicate()
-    for _ in range(int(timeout_s / interval_s) + 1):
-        if value or time.monotonic() - started >= timeout_s:
-            break
-        time.sleep(interval_s)
-        value = predicate()
-    return value, time.monotonic() - started

@@ -15,7 +15,9 @@ from typing import Any
 
 import pytest
 
-from lab_helpers import Probe, wait_for
+from lab_helpers import Probe
+
+from tests.helpers import wait_for
 from zerospof.faults import Ledger, injected
 from zerospof.faults.link import link_is_up
 from zerospof.faults.runner import apply
@@ -85,9 +87,9 @@ class ApiWrites:
 def driver(lab: Lab) -> Iterator[LabDriver]:
     """The lab's driver; every test starts and ends in the reference state."""
     instance = LabDriver(lab)
-    assert wait_for(lambda: instance.restore() and instance.healthy(), timeout_s=60)[0], lab.status()
+    assert wait_for(lambda: instance.restore() and instance.healthy(), timeout_s=60, interval_s=0.5)[0], lab.status()
     yield instance
-    restored, _ = wait_for(lambda: instance.restore() and instance.healthy(), timeout_s=60)
+    restored, _ = wait_for(lambda: instance.restore() and instance.healthy(), timeout_s=60, interval_s=0.5)
     assert restored, {name: s["detail"] for name, s in lab.status()["components"].items() if not s["healthy"]}
 
 

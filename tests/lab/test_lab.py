@@ -8,7 +8,9 @@ import uuid
 import psycopg
 import pytest
 
-from lab_helpers import Probe, wait_for
+from lab_helpers import Probe
+
+from tests.helpers import wait_for
 from zerospof.faults import Ledger, injected
 from zerospof.lab import Lab, client, signals
 from zerospof.lab import topology as t
@@ -74,7 +76,7 @@ def test_az_power_loss_keeps_reads_served_and_heals_after_revert(lab: Lab, tmp_p
             assert dns_moved, f"DNS still answers the lost LB node: {signals.dns_answers()}"
             time.sleep(3.0)
         reverted_at = time.monotonic()
-        healthy, heal_s = wait_for(lambda: _healthy(lab), timeout_s=60)
+        healthy, heal_s = wait_for(lambda: _healthy(lab), timeout_s=60, interval_s=0.5)
     print(f"\nAZ power loss r1-b: {len(probe.results)} reads at {probe.rate_hz:.1f} Hz, {len(probe.failed)} failed "
           f"(goal 0); LB detection {detect_s:.2f}s, DNS {dns_s:.2f}s; healthy {heal_s:.1f}s after revert")
     assert healthy, lab.status()
@@ -101,7 +103,7 @@ def test_region_loss_fails_over_to_region_2_and_region_1_rejoins(lab: Lab, tmp_p
                                   interval_s=0.2)
             writes_s = time.monotonic() - t0
             assert resumed, writes.results[-5:]
-        healthy, heal_s = wait_for(lambda: _healthy(lab), timeout_s=90)
+        healthy, heal_s = wait_for(lambda: _healthy(lab), timeout_s=90, interval_s=0.5)
     print(f"\nregion loss r1: DNS -> r2 {dns_s:.1f}s, Patroni promoted r2 {leader_s:.1f}s, "
           f"writes resumed {writes_s:.1f}s after t0; {len(writes.failed)}/{len(writes.results)} writes failed; "
           f"healthy {heal_s:.1f}s after revert")

@@ -11,13 +11,13 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
-__all__ = ["Probe", "free_ports", "http_json", "scratch_place", "wait_for"]
+__all__ = ["Probe", "free_ports", "http_json", "scratch_place"]
 
 
 def free_ports(count: int) -> list[int]:
@@ -34,16 +34,6 @@ def free_ports(count: int) -> list[int]:
             sock.close()
 
 
-def wait_for(predicate: Callable[[], Any], timeout_s: float, interval_s: float = 0.05) -> tuple[Any, float]:
-    """Poll ``predicate`` until truthy (bounded in count and time); return (last value, seconds waited)."""
-    started = time.monotonic()
-    value = predicate()
-    for _ in range(int(timeout_s / interval_s) + 1):
-        if value or time.monotonic() - started >= timeout_s:
-            break
-        time.sleep(interval_s)
-        value = predicate()
-    return value, time.monotonic() - started
 
 
 def http_json(method: str, url: str, body: Any = None, timeout_s: float = 2.0) -> tuple[int, Any]:

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.lab_part2.helpers import Probe, free_ports, http_json, wait_for
+from tests.helpers import wait_for
+from tests.lab_part2.helpers import Probe, free_ports, http_json
 from tests.lab_part2.local_processes import LocalProcesses
 from zerospof.faults.ledger import Ledger
 from zerospof.faults.runner import apply, injected

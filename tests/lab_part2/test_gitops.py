@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.lab_part2.helpers import free_ports, http_json, scratch_place, wait_for
+from tests.helpers import wait_for
+from tests.lab_part2.helpers import free_ports, http_json, scratch_place
 from tests.lab_part2.local_processes import LocalProcesses
 from zerospof.faults.ledger import Ledger
 from zerospof.faults.link import link_is_up
