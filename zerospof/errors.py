@@ -10,6 +10,7 @@ __all__ = [
     "LabError",
     "SafetyRefusal",
     "TargetError",
+    "TargetDown",
 ]
 
 
@@ -47,3 +48,7 @@ class SafetyRefusal(ZerospofError):
 
 class TargetError(ZerospofError):
     """A target is not ready for a scenario, or a part of it (endpoint, signal, canary) could not be read."""
+
+
+class TargetDown(TargetError):
+    """The target is not there at all (e.g. the lab is not running): waiting for it to heal does not help."""

@@ -24,7 +24,7 @@ from chaoslib.exceptions import InterruptExecution
 from zerospof.chaos.settings import ScenarioSettings
 from zerospof.chaos.verdict import experiment_conditions, scenario_report
 from zerospof.drivers import driver_for
-from zerospof.errors import ZerospofError
+from zerospof.errors import ConfigError, SafetyRefusal, TargetDown, TargetError, ZerospofError
 from zerospof.faults.runner import Interrupted
 from zerospof.objectives import Objectives, load_objectives
 from zerospof.scenario import AVAILABILITY, Monitoring
@@ -45,6 +45,29 @@ class _Run:
     previous_sigterm: Any = None
 
 
+def _wait_ready(driver: Any, timeout_s: float) -> None:
+    """Wait (bounded) until the target is healthy and in its reference state, e.g. still healing from
+    the previous scenario; then raise, naming what is not ready."""
+    deadline = time.monotonic() + timeout_s
+    in_a_row = 0  # a target that just switched over can look ready for a moment: ask twice, a second apart
+    while True:
+        try:
+            driver.check_ready()
+            ready = driver.restore() and driver.healthy()
+        except (TargetDown, SafetyRefusal, ConfigError):
+            raise  # waiting does not help
+        except ZerospofError:
+            if time.monotonic() >= deadline:
+                raise
+            ready = False
+        in_a_row = in_a_row + 1 if ready else 0
+        if in_a_row == 2:
+            return
+        if time.monotonic() >= deadline:
+            raise TargetError(f"healthy but not back in its reference state after {timeout_s:g}s")
+        time.sleep(1.0 if in_a_row else 0.5)
+
+
 def before_experiment_control(context: dict[str, Any], configuration: dict[str, Any] | None = None,
                               secrets: Any = None, **kwargs: Any) -> None:
     settings = ScenarioSettings.from_configuration(configuration, context.get("title", "experiment"))
@@ -52,7 +75,7 @@ def before_experiment_control(context: dict[str, Any], configuration: dict[str, 
     objectives.scenario(settings.scenario)
     driver = driver_for(settings.target)
     try:
-        driver.check_ready()
+        _wait_ready(driver, settings.ready_timeout_s)
     except ZerospofError as exc:
         raise InterruptExecution(f"the target is not ready, no fault injected: {exc}") from exc
     timeline = Timeline()

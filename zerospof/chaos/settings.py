@@ -17,7 +17,7 @@ __all__ = ["ScenarioSettings", "new_run_id"]
 
 KEYS = ("zerospof_scenario", "zerospof_target", "zerospof_objectives", "zerospof_run_id", "zerospof_run_dir",
         "zerospof_ledger_dir", "zerospof_recovery_timeout", "zerospof_abort_floor", "zerospof_abort_after",
-        "zerospof_fault_options", "zerospof_settle", "zerospof_baseline")
+        "zerospof_fault_options", "zerospof_settle", "zerospof_baseline", "zerospof_ready_timeout")
 
 
 def new_run_id() -> str:
@@ -40,6 +40,7 @@ class ScenarioSettings:
     abort_after_s: float  # ... for longer than this
     settle_s: float  # keep observing this long after the revert
     baseline_s: float  # observe this long before the steady-state check and the fault
+    ready_timeout_s: float  # wait at most this long for a healthy target in its reference state
     fault_options: dict[str, Any]
 
     @property
@@ -82,5 +83,6 @@ class ScenarioSettings:
             abort_after_s=duration("zerospof_abort_after", "6min"),
             settle_s=duration("zerospof_settle", "3s"),
             baseline_s=duration("zerospof_baseline", "3s"),
+            ready_timeout_s=duration("zerospof_ready_timeout", "90s"),
             fault_options=options,
         )

@@ -32,7 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from zerospof.errors import LabError, ZerospofError
+from zerospof.errors import LabError, TargetDown, ZerospofError
 from zerospof.faults import Fault
 from zerospof.lab import client, signals
 from zerospof.lab import topology as t
@@ -44,6 +44,7 @@ from zerospof.lab.faults import AzLoss, RegionLoss
 from zerospof.lab.gitops import layout as gitops_layout
 from zerospof.lab.gitops import probes as gitops_probes
 from zerospof.lab.gitops.faults import GitOpsFailure
+from zerospof.lab.gitops.reconciler import LEASE_TTL_S
 from zerospof.lab.gitops.signals import reconciler_holder
 from zerospof.lab.lab import Lab
 from zerospof.monitors import ProbeFailed, Sampler
@@ -158,7 +159,7 @@ class LabDriver:
     def check_ready(self) -> None:
         status = self.lab.status()
         if not status["supervisor"]:
-            raise LabError("the lab is not running: run 'zerospof lab up'")
+            raise TargetDown("the lab is not running: run 'zerospof lab up'")
         sick = [name for name, state in status["components"].items() if not state["healthy"]]
         if sick:
             raise LabError(f"lab components not healthy: {', '.join(sick)}")
@@ -214,10 +215,12 @@ class LabDriver:
         holder = reconciler_holder(gitops_layout.etcd_endpoints(), timeout_s=1.0)
         if not holder["ok"]:
             return False
-        if holder["holder"] in PRIMARY_SIDE_RECONCILERS:
-            return True
         try:
             states = self.lab.supervisor.status()
+            if holder["holder"] in PRIMARY_SIDE_RECONCILERS:
+                # a key may still name a reconciler killed and restarted within the TTL: its old life's lease
+                uptime = states.get(holder["holder"], {}).get("uptime_s")
+                return uptime is not None and uptime > LEASE_TTL_S
             ready = [name for name in PRIMARY_SIDE_RECONCILERS if states.get(name, {}).get("running")]
             if holder["holder"] is None or not ready or not self.healthy():
                 return False  # a primary-side reconciler takes a vacant lease by itself; or not healed yet

@@ -75,6 +75,7 @@ class Supervisor:
         self.pids: dict[str, int] = {}
         self.exit_codes: dict[str, int | None] = {name: None for name in self.spec}
         self.starts: dict[str, int] = {name: 0 for name in self.spec}
+        self.started_at: dict[str, float] = {}  # CLOCK_MONOTONIC: the same clock in every process
         self.logs = state_dir / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
         self.stopping = False
@@ -115,6 +116,7 @@ class Supervisor:
         self.pids[name] = pid
         self.exit_codes[name] = None
         self.starts[name] += 1
+        self.started_at[name] = time.monotonic()
         return pid
 
     def reap(self) -> None:
@@ -197,6 +199,8 @@ class Supervisor:
                     "pid": self.pids.get(name),
                     "exit_code": self.exit_codes[name],
                     "starts": self.starts[name],
+                    "uptime_s": (round(time.monotonic() - self.started_at[name], 3)
+                                 if name in self.pids else None),
                     "namespace": spec["namespace"],
                 }
                 for name, spec in self.spec.items()

@@ -40,6 +40,7 @@ __all__ = ["APPLIED_KEY", "CAMPAIGN_DELAY_S", "LEADER_KEY", "Desired", "app_revi
            "set_app_revision"]
 
 LEADER_KEY = "/zerospof/leader/gitops"
+LEASE_TTL_S = 2  # a dead leader's key disappears at most this long after its death
 APPLIED_KEY = "/zerospof/gitops/applied"
 CAMPAIGN_DELAY_S = {"primary": 0.0, "secondary": 0.25, "backup": 0.5}
 
@@ -204,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--etcd", required=True, help="comma-separated etcd client URLs")
     parser.add_argument("--apps", required=True, help="comma-separated app replica base URLs")
     parser.add_argument("--work-dir", required=True, type=Path)
-    parser.add_argument("--ttl", type=int, default=2, help="lease TTL, seconds")
+    parser.add_argument("--ttl", type=int, default=LEASE_TTL_S, help="lease TTL, seconds")
     parser.add_argument("--interval", type=float, default=0.5)
     parser.add_argument("--git-timeout", type=float, default=1.0, help="seconds per fetch")
     parser.add_argument("--source-failures", type=int, default=2, help="failed fetches in a row = unhealthy")
