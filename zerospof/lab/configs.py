@@ -32,6 +32,8 @@ PG_BIN_DIR = "/usr/lib/postgresql/15/bin"
 # Health-check settings measured to lose 0 requests when a backend is killed or partitioned.
 _HAPROXY_DEFAULTS = """\
 defaults
+    log global
+    option dontlog-normal
     timeout connect 150ms
     timeout client 30s
     timeout server 10s
@@ -127,7 +129,7 @@ def _haproxy(state_dir: Path, zone: str) -> str:
 global
     maxconn 2000
     stats socket {haproxy_socket(state_dir, zone)} mode 600 level admin
-    log stdout format short local0 info
+    log stdout format iso local0 info
 
 {_HAPROXY_DEFAULTS}
 frontend app

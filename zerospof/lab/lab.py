@@ -66,8 +66,10 @@ class Lab:
 
     def _fresh_start(self, started: float) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        for sub in ("data", "run"):
+        for sub in ("data", "run", "logs.previous"):
             shutil.rmtree(self.state_dir / sub, ignore_errors=True)
+        if (self.state_dir / "logs").is_dir():  # the previous lab's logs stay for one more run, then go
+            (self.state_dir / "logs").rename(self.state_dir / "logs.previous")
         _make_traversable(self.state_dir)
         configs.write_all(self.state_dir)
         network.create()
@@ -200,7 +202,7 @@ class Lab:
     def down(self) -> dict[str, Any]:
         """Remove every lab process, namespace and link; also after the supervisor was SIGKILLed.
 
-        Idempotent. Keeps ``state_dir/logs`` for post-mortems; removes data and configs.
+        Idempotent. Keeps ``state_dir/logs`` for post-mortems (until the next ``up`` but one); removes data and configs.
         """
         started = time.monotonic()
         if self.supervisor.alive():

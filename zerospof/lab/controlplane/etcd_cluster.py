@@ -56,7 +56,8 @@ def etcd_argv(members: list[EtcdMember], name: str, *, token: str = "zerospof-cp
         f"--listen-peer-urls={me.peer_url}", f"--initial-advertise-peer-urls={me.peer_url}",
         f"--initial-cluster={cluster}", "--initial-cluster-state=new", f"--initial-cluster-token={token}",
         f"--heartbeat-interval={HEARTBEAT_MS}", f"--election-timeout={ELECTION_MS}", "--pre-vote=true",
-        "--quota-backend-bytes=104857600", "--log-level=warn", "--logger=zap",
+        # info: each member logs its raft elections ("elected leader ... at term N"), ground truth for tests
+        "--quota-backend-bytes=104857600", "--log-level=info", "--logger=zap",
     ]
 
 
