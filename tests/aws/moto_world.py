@@ -1,7 +1,8 @@
-"""Helpers for AWS tests: a tagged staging VPC in moto, NACL state readers, target documents."""
+"""Helpers for AWS tests: a tagged staging VPC and a FIS template in moto, state readers, target documents."""
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,25 @@ def make_staging_vpc(ec2: Any) -> dict[str, Any]:
             tagged.setdefault(zone, []).append(subnet["SubnetId"])
     untagged = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.20.100.0/24", AvailabilityZone=ZONES[0])["Subnet"]["SubnetId"]
     return {"vpc_id": vpc_id, "tagged": tagged, "untagged": untagged}
+
+
+def make_fis_template(fis: Any) -> str:
+    """Create a FIS experiment template in moto and return its id.
+
+    Its one action only waits: moto keeps experiments' states but runs no FIS action, so no
+    power is interrupted anywhere.
+    """
+    template = fis.create_experiment_template(
+        clientToken=uuid.uuid4().hex, description="AZ Availability: Power Interruption (moto stand-in)",
+        roleArn=f"arn:aws:iam::{ACCOUNT}:role/fis", stopConditions=[{"source": "none"}], targets={},
+        actions={"wait": {"actionId": "aws:fis:wait", "parameters": {"duration": "PT30M"}}})
+    return str(template["experimentTemplate"]["id"])
+
+
+def fis_experiments(fis: Any) -> dict[str, dict[str, Any]]:
+    """Return ``{experiment id: {"status", "tags"}}`` of every FIS experiment in the region."""
+    return {item["id"]: {"status": item["state"]["status"], "tags": item.get("tags", {})}
+            for item in fis.list_experiments()["experiments"]}
 
 
 def associations(ec2: Any) -> dict[str, str]:

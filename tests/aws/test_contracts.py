@@ -1,27 +1,31 @@
 """Contracts for what moto cannot simulate (FIS effects, Route 53 health-check failure, ARC zonal shift).
 
-Every implementation of an interface must pass its contract; the fakes do here. The boto3
-implementations run the same contract only against a real account (``-m real_cluster``).
+Every implementation of an interface must pass its contract; the fakes do here. The FIS engine
+that goes through chaostoolkit-aws runs the same contract against moto, which keeps experiments'
+states (not their effects); the boto3 Route 53 and ARC implementations run it only against a
+real account (``-m real_cluster``).
 """
 
 from __future__ import annotations
 
+import boto3
 import pytest
 
-from tests.aws.moto_world import ACCOUNT, REGION
-from zerospof.aws.fis import ACTIVE_STATES, FakeFis, FisExperiment
+from tests.aws.moto_world import ACCOUNT, REGION, make_fis_template
+from zerospof.aws.fis import ACTIVE_STATES, ChaosAwsFis, FakeFis, FisExperiment
 from zerospof.aws.probes import route53_health_check
 from zerospof.aws.route53_health import FakeHealthChecks
 from zerospof.aws.zonal_shift import FakeZonalShifts
 from zerospof.errors import FaultError
 from zerospof.faults import Ledger, injected
 
-TEMPLATE = "EXTpowerinterrupt1"
-
-
-@pytest.fixture(params=["fake"])
-def engine(request):
-    return FakeFis({TEMPLATE})
+@pytest.fixture(params=["fake", "chaosaws"])
+def fis(request):
+    """``(engine, template id)``: the FAKE in-memory engine, or the chaostoolkit-aws one on moto with a template there."""
+    if request.param == "fake":
+        return FakeFis({"EXTpowerinterrupt1"}), "EXTpowerinterrupt1"
+    request.getfixturevalue("aws")
+    return ChaosAwsFis(REGION), make_fis_template(boto3.client("fis", region_name=REGION))
 
 
 @pytest.fixture(params=["fake"])
@@ -38,28 +42,32 @@ def zonal_shifts(request):
 
 
 # -- ExperimentEngine (FIS) ------------------------------------------------------------
-def test_an_experiment_started_is_active_and_found_by_its_tags(engine):
-    experiment = engine.start(TEMPLATE, {"zerospof:fault": "m1"})
+def test_an_experiment_started_is_active_and_found_by_its_tags(fis):
+    engine, template = fis
+    experiment = engine.start(template, {"zerospof:fault": "m1"})
     assert engine.state(experiment) in ACTIVE_STATES
     assert engine.find({"zerospof:fault": "m1"}) == [experiment]
     assert engine.find({"zerospof:fault": "other"}) == []
 
 
-def test_stopping_an_experiment_makes_it_inactive_and_is_idempotent(engine):
-    experiment = engine.start(TEMPLATE, {"zerospof:fault": "m2"})
+def test_stopping_an_experiment_makes_it_inactive_and_is_idempotent(fis):
+    engine, template = fis
+    experiment = engine.start(template, {"zerospof:fault": "m2"})
     engine.stop(experiment)
     engine.stop(experiment)
     assert engine.state(experiment) not in ACTIVE_STATES
     assert engine.find({"zerospof:fault": "m2"}) == []
 
 
-def test_an_unknown_template_fails_with_fault_error(engine):
+def test_an_unknown_template_fails_with_fault_error(fis):
+    engine, _ = fis
     with pytest.raises(FaultError):
         engine.start("EXTnosuchtemplate", {})
 
 
-def test_the_fis_fault_stops_its_experiment_on_revert_even_from_the_ledger(engine, aws, tmp_path):
-    params = {"region": REGION, "template_id": TEMPLATE, "allowed_account_ids": [ACCOUNT]}
+def test_the_fis_fault_stops_its_experiment_on_revert_even_from_the_ledger(fis, aws, tmp_path):
+    engine, template = fis
+    params = {"region": REGION, "template_id": template, "allowed_account_ids": [ACCOUNT]}
     with injected(FisExperiment(params).use_engine(engine), ledger=Ledger(tmp_path)) as record:
         marker = record.data["undo"]["marker"]
         assert len(engine.find({"zerospof:fault": marker})) == 1

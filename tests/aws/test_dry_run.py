@@ -6,7 +6,7 @@ import io
 
 import boto3
 
-from tests.aws.moto_world import REGION, ZONES, acl_ids, associations, target_document, write_target
+from tests.aws.moto_world import REGION, ZONES, acl_ids, associations, fis_experiments, target_document, write_target
 from zerospof.aws.run import print_dry_run
 from zerospof.faults import Ledger
 
@@ -45,3 +45,16 @@ def test_dry_run_of_a_manual_region_failover_prints_the_dr_call(staging, tmp_pat
     assert len(replaced) == 6  # every tagged subnet of the region, not the untagged one
     assert "DRY-RUN rds FailoverDBCluster" in out.getvalue()
     assert associations(ec2) == before
+
+
+def test_dry_run_of_a_fis_az_failure_prints_the_chaosaws_start_and_starts_nothing(aws, tmp_path):
+    fis = boto3.client("fis", region_name=REGION)
+    document = target_document()
+    document["scenarios"]["az-failure"] = {"availability_zone": ZONES[0], "fis_power_interruption_template_id": "EXTpower1"}
+    out = io.StringIO()
+    [run] = print_dry_run(write_target(tmp_path, document), ["az-failure"], out=out)
+    assert [(call.service, call.operation) for call in run.planned_calls] == [("fis", "chaosaws.fis.actions.start_experiment")]
+    assert run.planned_calls[0].parameters["experiment_template_id"] == "EXTpower1"  # not in moto: running it would fail
+    assert "DRY-RUN fis chaosaws.fis.actions.start_experiment" in out.getvalue()
+    assert fis_experiments(fis) == {}
+    assert Ledger().records() == []

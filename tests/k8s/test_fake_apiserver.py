@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import urllib.error
+import urllib.request
+
 import pytest
 from kubernetes.client import V1Eviction, V1ObjectMeta
 
@@ -20,6 +24,15 @@ def test_label_selectors_follow_kubernetes_semantics(selector, expected):
 
 def test_the_docstring_says_it_is_a_fake():
     assert "FAKE" in (FakeKubeApiServer.__doc__ or "")
+
+
+def test_a_request_without_the_kubeconfigs_token_is_unauthorized(fake_apiserver):
+    with urllib.request.urlopen(f"{fake_apiserver.url}/version", timeout=5) as response:
+        assert json.load(response)["gitVersion"].endswith("-fake")  # /version is open, as on most clusters
+    wrong = urllib.request.Request(f"{fake_apiserver.url}/api/v1/nodes", headers={"Authorization": "Bearer other-token"})
+    with pytest.raises(urllib.error.HTTPError) as raised:
+        urllib.request.urlopen(wrong, timeout=5)
+    assert raised.value.code == 401
 
 
 def test_lists_filter_by_label_and_field_selectors(fake_apiserver, kube):

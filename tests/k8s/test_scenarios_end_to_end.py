@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import io
+import re
 
 import boto3
 
 from tests.aws.conftest import aws, fake_aws_environment  # noqa: F401 - fixtures used by name
 from tests.aws.moto_world import REGION, ZONES, associations, make_staging_vpc, target_document, write_target
 from tests.k8s.conftest import CONTEXT
-from tests.k8s.world import CHAOS_LABEL, build_cluster
+from tests.k8s.world import CHAOS_LABEL, CONTROL_PLANE_COMPONENTS, build_cluster, build_control_plane, pod_uids
 from zerospof.aws.driver import AwsDriver
 from zerospof.aws.run import print_dry_run
 from zerospof.aws.target import load_aws_target
@@ -26,6 +27,41 @@ def full_target(tmp_path, kubeconfig):
     document["scenarios"]["az-failure"] = {"availability_zone": ZONES[0], "drain_nodes": True, "drain_cluster": "primary"}
     document["scenarios"]["gitops"] = {"controller": "argocd-primary"}
     return write_target(tmp_path, document)
+
+
+def self_managed_target(tmp_path, kubeconfig):
+    """A target whose cluster is self-managed: its control-plane scenario kills one pod per component selector."""
+    document = target_document()
+    document["kubernetes"] = {"allowed_contexts": [CONTEXT], "clusters": [
+        {"name": "primary", "context": CONTEXT, "region": REGION, "kubeconfig": kubeconfig, "managed": False}]}
+    document["scenarios"]["control-plane"] = {"cluster": "primary"}
+    return write_target(tmp_path, document)
+
+
+def test_the_self_managed_control_plane_fault_kills_one_etcd_api_server_and_scheduler_pod(
+        aws, fake_apiserver, kubeconfig, tmp_path):  # noqa: F811
+    build_control_plane(fake_apiserver)
+    before = pod_uids(fake_apiserver)
+    fault = AwsDriver(load_aws_target(self_managed_target(tmp_path, kubeconfig))).fault("control-plane", {})
+    apply(fault, Ledger(tmp_path / "ledger"), run_id="control-plane-run")
+    gone = set(before) - set(pod_uids(fake_apiserver))
+    assert gone == {("kube-system", f"{component}-cp-0") for component in CONTROL_PLANE_COMPONENTS}
+    assert len(pod_uids(fake_apiserver)) == 6
+
+
+def test_dry_run_of_the_self_managed_control_plane_prints_the_chaosk8s_calls_and_kills_nothing(
+        aws, fake_apiserver, kubeconfig, tmp_path):  # noqa: F811
+    build_control_plane(fake_apiserver)
+    before = pod_uids(fake_apiserver)
+    out = io.StringIO()
+    [run] = print_dry_run(self_managed_target(tmp_path, kubeconfig), ["control-plane"], out=out)
+    calls = [(call.operation, call.parameters["label_selector"], call.parameters["name_pattern"]) for call in run.planned_calls]
+    assert calls == [("chaosk8s.pod.actions.terminate_pods", f"component={component}", f"^(?:{re.escape(f'{component}-cp-0')})$")
+                     for component in CONTROL_PLANE_COMPONENTS]
+    assert "DRY-RUN kubernetes/fake chaosk8s.pod.actions.terminate_pods" in out.getvalue()
+    assert fake_apiserver.token not in out.getvalue()  # chaosk8s's secrets are never printed
+    assert pod_uids(fake_apiserver) == before
+    assert Ledger().records() == []  # $ZEROSPOF_LEDGER_DIR of this test
 
 
 def test_the_gitops_fault_scales_the_controller_to_zero_and_its_ledger_record_scales_it_back(

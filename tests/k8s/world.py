@@ -59,3 +59,20 @@ def build_cluster(fake: FakeKubeApiServer) -> None:
                       {"app.kubernetes.io/name": "argocd-application-controller"}))
     fake.add(lease("kube-system", "kube-scheduler", "ip-10-0-1-10_3f2a"))
     fake.add(argo_application("platform"))
+
+
+CONTROL_PLANE_COMPONENTS = ("etcd", "kube-apiserver", "kube-scheduler")
+
+
+def build_control_plane(fake: FakeKubeApiServer) -> None:
+    """A self-managed control plane: nodes cp-0..cp-2, each with a static etcd, API server and scheduler pod in kube-system."""
+    for index, zone in enumerate(ZONES):
+        name = f"cp-{index}"
+        fake.add(node(name, zone, chaos=False))
+        for component in CONTROL_PLANE_COMPONENTS:
+            fake.add(pod(f"{component}-{name}", "kube-system", name, {"component": component, "tier": "control-plane"}))
+
+
+def pod_uids(fake: FakeKubeApiServer, namespace: str | None = None) -> dict[tuple[str, str], str]:
+    """Return ``{(namespace, name): uid}`` of every pod stored in the fake (in ``namespace`` when given)."""
+    return {(p["metadata"]["namespace"], p["metadata"]["name"]): p["metadata"]["uid"] for p in fake.objects("pods", namespace)}

@@ -1,8 +1,10 @@
-"""The one place where botocore and kubernetes client errors become zerospof errors.
+"""The one place where botocore, kubernetes and Chaos Toolkit extension errors become zerospof errors.
 
-Every AWS or Kubernetes API call the suite makes runs inside :func:`translated`, so callers
-only ever see :class:`CloudApiError` (a :class:`~zerospof.errors.FaultError`) with the
-service, operation and error code kept as attributes, chained ``from`` the original.
+Every AWS or Kubernetes API call the suite makes, and every chaosaws / chaosk8s activity it
+runs, runs inside :func:`translated`, so callers only ever see :class:`CloudApiError` (a
+:class:`~zerospof.errors.FaultError`) with the service, operation and error code kept as
+attributes, chained ``from`` the original. An extension's ``ActivityFailed`` keeps the code of
+the API error it was raised while handling.
 """
 
 from __future__ import annotations
@@ -44,8 +46,18 @@ def _kubernetes_types() -> tuple[type[BaseException], ...]:
     return ApiException, HTTPError
 
 
+def _activity_failed_type() -> type[BaseException]:
+    from chaoslib.exceptions import ActivityFailed
+    return ActivityFailed
+
+
 def _translate(service: str, operation: str, exc: BaseException) -> CloudApiError:
     from botocore.exceptions import ClientError
+    if isinstance(exc, _activity_failed_type()):
+        origin = exc.__cause__ or exc.__context__  # chaosaws raises ActivityFailed inside `except`, without `from`
+        if isinstance(origin, _botocore_types() + _kubernetes_types()):
+            return _translate(service, operation, origin)
+        return CloudApiError(service, operation, type(exc).__name__, str(exc))
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         return CloudApiError(service, operation, str(error.get("Code", "Unknown")), str(error.get("Message", exc)))
@@ -57,8 +69,8 @@ def _translate(service: str, operation: str, exc: BaseException) -> CloudApiErro
 
 @contextlib.contextmanager
 def translated(service: str, operation: str) -> Iterator[None]:
-    """Run an API call, re-raising botocore/kubernetes errors as :class:`CloudApiError`."""
+    """Run an API call or extension activity, re-raising botocore/kubernetes/``ActivityFailed`` errors as :class:`CloudApiError`."""
     try:
         yield
-    except _botocore_types() + _kubernetes_types() as exc:
+    except _botocore_types() + _kubernetes_types() + (_activity_failed_type(),) as exc:
         raise _translate(service, operation, exc) from exc

@@ -1,10 +1,11 @@
 """Dry run: a client wrapper that lets reads through and records every change instead of making it.
 
-All AWS and Kubernetes calls of the suite go through :class:`ApiProxy`. Without a recorder it
-only translates errors (see :mod:`zerospof.aws.boundary`). With a :class:`CallRecorder` it
-still performs read-only calls (``Describe*``/``Get*``/``List*``, ``read_*``/``list_*``) so the
-plan names the real resources, and turns every other call into a :class:`PlannedCall`:
-printed, never sent.
+All AWS and Kubernetes client calls of the suite go through :class:`ApiProxy` (chaosaws and
+chaosk8s activities through :func:`zerospof.aws.extensions.call_activity`, which records the same
+way). Without a recorder it only translates errors (see :mod:`zerospof.aws.boundary`). With a
+:class:`CallRecorder` it still performs read-only calls (``Describe*``/``Get*``/``List*``,
+``read_*``/``list_*``) so the plan names the real resources, and turns every other call into a
+:class:`PlannedCall`: printed, never sent.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any, TextIO
 
 from zerospof.aws.boundary import translated
 
-__all__ = ["ApiProxy", "CallRecorder", "PlannedCall", "is_read_only"]
+__all__ = ["ApiProxy", "CallRecorder", "DryRunResult", "PlannedCall", "is_read_only"]
 
 _READ_PREFIXES = ("Describe", "Get", "List", "read_", "list_", "get_")
 

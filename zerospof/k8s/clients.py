@@ -1,15 +1,28 @@
-"""Kubernetes API clients for one kube context, every API wrapped in :class:`~zerospof.aws.dry_run.ApiProxy`."""
+"""Kubernetes API clients for one kube context, every API wrapped in :class:`~zerospof.aws.dry_run.ApiProxy`.
+
+chaostoolkit-kubernetes activities run against the same context through :meth:`KubeClients.run_activity`.
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from functools import cached_property
 from typing import Any
 
 from zerospof.aws.dry_run import ApiProxy, CallRecorder
+from zerospof.aws.extensions import call_activity
 from zerospof.aws.safety import check_context_allowed
 from zerospof.errors import ConfigError
 
 __all__ = ["KubeClients"]
+
+# What chaosk8s's create_k8s_api_client reads from the environment besides KUBECONFIG (secrets are looked up first,
+# but an auth variable in the environment picks the auth method, and CHAOSTOOLKIT_IN_POD the in-cluster config).
+_CHAOSK8S_VARIABLES = ("CHAOSTOOLKIT_IN_POD", "KUBERNETES_CONTEXT", "KUBERNETES_HOST", "KUBERNETES_API_KEY",
+                       "KUBERNETES_API_KEY_PREFIX", "KUBERNETES_USERNAME", "KUBERNETES_PASSWORD", "KUBERNETES_CERT_FILE",
+                       "KUBERNETES_KEY_FILE", "KUBERNETES_VERIFY_SSL", "KUBERNETES_CA_CERT_FILE", "KUBERNETES_DEBUG")
+_NO_KUBECONFIG = os.path.join(os.devnull, "kubeconfig")  # never exists: the null device is not a directory
 
 
 class KubeClients:
@@ -43,6 +56,37 @@ class KubeClients:
             return config.new_client_from_config(config_file=self.kubeconfig, context=self.context)
         except config.ConfigException as exc:
             raise ConfigError(self.kubeconfig or "$KUBECONFIG or ~/.kube/config", "contexts", str(exc), self.context) from exc
+
+    def _chaosk8s_access(self) -> tuple[dict[str, Any], dict[str, str | None]]:
+        """Return ``(secrets, environment)`` with which chaosk8s reaches exactly this context.
+
+        The context is resolved here, as for the suite's own clients (kubeconfig, exec credential
+        plugins, client certificates), into chaosk8s's secrets: ``KUBERNETES_HOST``, the token
+        (``KUBERNETES_API_KEY`` and its prefix) or client certificate, the CA and TLS verification.
+        chaosk8s prefers any kubeconfig file it finds (``$KUBECONFIG`` or ``~/.kube/config``, with
+        the kubernetes client's default file and context) and ``KUBERNETES_*`` variables; the
+        environment returned points ``KUBECONFIG`` at a path that cannot exist and unsets those
+        variables, so that only the secrets count.
+        """
+        configuration = self.api_client.configuration
+        secrets: dict[str, Any] = {"KUBERNETES_HOST": configuration.host,
+                                   "KUBERNETES_VERIFY_SSL": bool(configuration.verify_ssl),
+                                   "KUBERNETES_CA_CERT_FILE": configuration.ssl_ca_cert}
+        token = configuration.get_api_key_with_prefix("BearerToken", alias="authorization")  # refreshes exec tokens
+        if token:
+            prefix, _, key = token.rpartition(" ")  # "Bearer <token>", "Basic <credentials>"
+            secrets.update(KUBERNETES_API_KEY=key, KUBERNETES_API_KEY_PREFIX=prefix)
+        elif configuration.cert_file:
+            secrets.update(KUBERNETES_CERT_FILE=configuration.cert_file, KUBERNETES_KEY_FILE=configuration.key_file)
+        environment: dict[str, str | None] = {name: None for name in _CHAOSK8S_VARIABLES}
+        environment["KUBECONFIG"] = _NO_KUBECONFIG
+        return secrets, environment
+
+    def run_activity(self, activity: Callable[..., Any], **arguments: Any) -> Any:
+        """Run a chaostoolkit-kubernetes activity against this context; in dry run an action is recorded, not run."""
+        secrets, environment = self._chaosk8s_access()
+        return call_activity(f"kubernetes/{self.context}", activity, {**arguments, "secrets": secrets},
+                             self.recorder, environment)
 
     def _api(self, name: str) -> ApiProxy:
         from kubernetes import client

@@ -1,13 +1,16 @@
 """``FakeKubeApiServer``: a FAKE Kubernetes API server for tests — not Kubernetes.
 
 It speaks enough of the real REST API over real HTTP on 127.0.0.1 for the real ``kubernetes``
-Python client to work against it: get / list (label and field selectors) / create / replace /
-patch (JSON merge, strategic-merge treated as merge, JSON patch) / delete of pods, nodes,
-deployments, statefulsets, leases and Argo CD Applications; the ``scale`` subresource of
-deployments and statefulsets; and pod eviction. With ``simulate_controllers`` (the default) it
-plays the workload controllers crudely: a scaled workload gets exactly ``replicas`` pods, and a
-deleted or evicted pod of a workload is replaced by a new one. Nothing else of Kubernetes
-(scheduling, admission, watches, RBAC, PodDisruptionBudgets) exists here.
+Python client (and chaostoolkit-kubernetes, which uses it) to work against it: get / list
+(label and field selectors) / create / replace / patch (JSON merge, strategic-merge treated as
+merge, JSON patch) / delete of pods, nodes, deployments, statefulsets, leases and Argo CD
+Applications; the ``scale`` subresource of deployments and statefulsets; and pod eviction. With
+``simulate_controllers`` (the default) it plays the workload controllers crudely: a scaled
+workload gets exactly ``replicas`` pods, and a deleted or evicted pod of a workload is replaced
+by a new one. Every HTTP request but ``/version`` must carry the bearer ``token`` of the
+kubeconfig it writes (else 401), so a client using other credentials fails as on a real
+cluster. Nothing else of Kubernetes (scheduling, admission, watches, RBAC,
+PodDisruptionBudgets) exists here.
 """
 
 from __future__ import annotations
@@ -170,8 +173,9 @@ def _json_patch(document: dict[str, Any], operations: list[dict[str, Any]]) -> d
 class FakeKubeApiServer:
     """A FAKE in-memory Kubernetes API server on 127.0.0.1 for tests (see the module docstring)."""
 
-    def __init__(self, simulate_controllers: bool = True) -> None:
+    def __init__(self, simulate_controllers: bool = True, token: str = "fake-token") -> None:
         self.simulate_controllers = simulate_controllers
+        self.token = token
         self._lock = threading.RLock()
         self._objects: dict[tuple[str, str, str], dict[str, Any]] = {}  # (resource, namespace, name)
         self._versions = itertools.count(1)
@@ -215,7 +219,7 @@ class FakeKubeApiServer:
         path.write_text(yaml.safe_dump({
             "apiVersion": "v1", "kind": "Config", "current-context": context,
             "clusters": [{"name": context, "cluster": {"server": self.url}}],
-            "users": [{"name": context, "user": {"token": "fake-token"}}],
+            "users": [{"name": context, "user": {"token": self.token}}],
             "contexts": [{"name": context, "context": {"cluster": context, "user": context}}],
         }))
         return path
@@ -438,6 +442,8 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         try:
+            if parts.path.rstrip("/") != "/version" and self.headers.get("Authorization") != f"Bearer {self.fake.token}":
+                raise _ApiError(401, "Unauthorized", "Unauthorized")
             body = json.loads(raw) if raw else None
             status, payload = self.fake.handle(self.command, parts.path, parse_qs(parts.query), body,
                                                self.headers.get("Content-Type", ""))

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
+from chaosk8s.pod.actions import terminate_pods
+
 from zerospof.errors import FaultError, FaultNotInEffect
 from zerospof.k8s.fault_base import KubeFault
 
@@ -13,8 +17,11 @@ class PodKill(KubeFault):
 
     With ``lease`` (``{"namespace", "name"}``) only the pod named in the lease's holder identity
     is killed: the active scheduler, the leading controller. ``limit`` kills at most that many
-    (first by name): one member of a quorum, not the quorum. Revert has nothing to undo: the
-    kubelet (static pods) or the workload controller recreates the pods; it is a no-op by design.
+    (first by name): one member of a quorum, not the quorum. ``prepare`` records the chosen pods;
+    ``inject`` deletes exactly those through chaostoolkit-kubernetes
+    (``chaosk8s.pod.actions.terminate_pods``, their names as an anchored pattern within the
+    selector). Revert has nothing to undo: the kubelet (static pods) or the workload controller
+    recreates the pods; it is a no-op by design.
     """
 
     kind = "pod-kill"
@@ -40,8 +47,9 @@ class PodKill(KubeFault):
         self.undo = {"pods": [{"name": p.metadata.name, "uid": p.metadata.uid} for p in pods]}
 
     def inject(self) -> None:
-        for pod in self.undo["pods"]:
-            self.kube.core.delete_namespaced_pod(pod["name"], self.params["namespace"], grace_period_seconds=0)
+        names = "|".join(re.escape(pod["name"]) for pod in self.undo["pods"])
+        self.kube.run_activity(terminate_pods, label_selector=self.params["label_selector"], name_pattern=f"^(?:{names})$",
+                               all=True, grace_period=0, ns=self.params["namespace"])
 
     def verify(self) -> None:
         alive = {p.metadata.uid for p in self.kube.core.list_namespaced_pod(

@@ -1,0 +1,73 @@
+"""PodKill deletes pods through chaostoolkit-kubernetes: exactly the chosen ones, on exactly the target's context.
+
+Every assertion reads the fake API server's state (``FakeKubeApiServer``, a fake), never a mock.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from chaoslib.exceptions import ActivityFailed
+from chaosk8s.pod.actions import terminate_pods
+from kubernetes.config import kube_config
+
+from tests.k8s.conftest import CONTEXT
+from tests.k8s.world import build_cluster, build_control_plane, lease, pod, pod_uids
+from zerospof.aws.boundary import CloudApiError
+from zerospof.aws.dry_run import CallRecorder
+from zerospof.faults import Ledger, injected
+from zerospof.k8s.fake_apiserver import FakeKubeApiServer
+from zerospof.k8s.pod_kill import PodKill
+
+
+def test_pod_kill_with_a_limit_deletes_that_many_members_first_by_name_and_no_other_pod(fake_apiserver, kube_params, tmp_path):
+    build_cluster(fake_apiserver)
+    build_control_plane(fake_apiserver)
+    before = pod_uids(fake_apiserver)
+    fault = PodKill({"kube": kube_params, "namespace": "kube-system", "label_selector": "component=etcd", "limit": 2})
+    with injected(fault, ledger=Ledger(tmp_path)):
+        during = pod_uids(fake_apiserver)
+        assert set(before) - set(during) == {("kube-system", "etcd-cp-0"), ("kube-system", "etcd-cp-1")}
+        assert all(before[key] == uid for key, uid in during.items())  # every other pod is the same pod as before
+
+
+def test_pod_kill_with_a_lease_deletes_only_the_holder_not_a_pod_whose_name_it_prefixes(fake_apiserver, kube_params, tmp_path):
+    for name in ("ctl-1", "ctl-10", "ctl-2"):
+        fake_apiserver.add(pod(name, "ops", "node-x", {"app": "ctl"}))
+    fake_apiserver.add(lease("ops", "ctl-leader", "ctl-1"))
+    fault = PodKill({"kube": kube_params, "namespace": "ops", "label_selector": "app=ctl",
+                     "lease": {"namespace": "ops", "name": "ctl-leader"}})
+    with injected(fault, ledger=Ledger(tmp_path)):
+        assert sorted(name for _, name in pod_uids(fake_apiserver, "ops")) == ["ctl-10", "ctl-2"]
+
+
+def test_chaosk8s_reaches_the_target_files_context_and_credentials_not_the_ambient_ones(
+        fake_apiserver, kube, tmp_path, monkeypatch):
+    build_cluster(fake_apiserver)
+    with FakeKubeApiServer(token="ambient-token") as ambient:
+        build_cluster(ambient)
+        ambient_before = pod_uids(ambient)
+        ambient_kubeconfig = str(ambient.write_kubeconfig(tmp_path / "ambient-kubeconfig", CONTEXT))
+        monkeypatch.setattr(kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", ambient_kubeconfig)  # $KUBECONFIG at import
+        ambient_environment = {"KUBECONFIG": ambient_kubeconfig, "KUBERNETES_CONTEXT": CONTEXT,
+                               "KUBERNETES_HOST": ambient.url, "KUBERNETES_API_KEY": "ambient-token"}
+        for name, value in ambient_environment.items():
+            monkeypatch.setenv(name, value)
+        deleted = kube.run_activity(terminate_pods, label_selector="app=shop", all=True, grace_period=0, ns="shop")
+        assert len(deleted) == 7 and fake_apiserver.objects("pods", "shop") == []
+        assert pod_uids(ambient) == ambient_before
+        assert {name: os.environ.get(name) for name in ambient_environment} == ambient_environment  # restored
+
+
+def test_a_misspelt_activity_argument_fails_even_in_a_dry_run_instead_of_being_printed(fake_apiserver, kube):
+    recorder = CallRecorder()
+    with pytest.raises(TypeError, match="namespace"):
+        kube.dry(recorder).run_activity(terminate_pods, label_selector="app=shop", all=True, namespace="shop")
+    assert recorder.calls == []
+
+
+def test_a_chaosk8s_activity_failure_becomes_a_cloud_api_error(fake_apiserver, kube):
+    with pytest.raises(CloudApiError, match="negative") as raised:
+        kube.run_activity(terminate_pods, label_selector="app=shop", qty=-1, ns="shop")
+    assert raised.value.code == "ActivityFailed" and isinstance(raised.value.__cause__, ActivityFailed)
