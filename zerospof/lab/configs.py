@@ -345,6 +345,11 @@ def write_all(state_dir: Path) -> dict[str, dict[str, Any]]:
         add(f"pg-{zone}", "pg", t.place(zone), [*interpreter, "-m", "patroni", str(config)],
             user="postgres", env={**extra_env, "PYTHONDONTWRITEBYTECODE": "1"})
     spec.update(_control_plane_and_gitops(state_dir))
+    preload = os.environ.get("ZEROSPOF_LAB_PRELOAD", "1") != "0"  # 0: exec them too (a baseline, or to debug)
+    for component in spec.values() if preload else ():  # the lab's own daemons: forked, see zerospof.lab.supervisor
+        argv = component["argv"]
+        if argv[:len(python)] == python and argv[len(python):len(python) + 1] == ["-m"]:
+            component["preload"] = argv[len(python) + 1]
     if sorted(spec) != sorted(component_names()):  # health checks and status walk component_names()
         raise ValueError(f"the spec and component_names() disagree: {sorted(set(spec) ^ set(component_names()))}")
     (state_dir / "spec.json").write_text(json.dumps({"components": spec}, indent=2))

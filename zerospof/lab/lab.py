@@ -131,7 +131,8 @@ class Lab:
         (self.state_dir / "logs").mkdir(parents=True, exist_ok=True)
         result = subprocess.run(
             [sys.executable, "-m", "zerospof.lab.supervisor", "--state-dir", str(self.state_dir), "--daemonize"],
-            cwd=configs.PROJECT_ROOT, env={**os.environ, "PYTHONPATH": str(configs.PROJECT_ROOT)},
+            cwd=configs.PROJECT_ROOT,  # MALLOC_ARENA_MAX: for the daemons it forks without exec, too
+            env={**os.environ, "PYTHONPATH": str(configs.PROJECT_ROOT), "MALLOC_ARENA_MAX": "2"},
             capture_output=True, text=True, timeout=20,
         )
         if result.returncode != 0:

@@ -9,17 +9,20 @@ from typing import Any
 
 from zerospof.lab import network
 from zerospof.lab import topology as t
+from zerospof.lab.supervisor import forked_daemons
 
 __all__ = ["find", "DAEMON_NAMES"]
 
 DAEMON_NAMES = ("etcd", "haproxy", "pdns_server", "postgres", "patroni", "git", "git-daemon", "git-upload-pack",
                 "git-receive-pack")
-_OUR_MARKERS = ("zerospof.lab.supervisor", "zerospof.lab.app", "zerospof.lab.controlplane", "zerospof.lab.gitops",
+_SUPERVISOR = "zerospof.lab.supervisor"  # also the command line of the daemons it forks without exec
+_OUR_MARKERS = (_SUPERVISOR, "zerospof.lab.app", "zerospof.lab.controlplane", "zerospof.lab.gitops",
                 f"postgres: {t.PATRONI_SCOPE}:")
 
 
 def _processes(state_dir: Path | None) -> list[dict[str, Any]]:
     found = []
+    forked = forked_daemons(state_dir)
     for entry in os.listdir("/proc"):
         if not entry.isdigit() or int(entry) == os.getpid():
             continue
@@ -35,8 +38,11 @@ def _processes(state_dir: Path | None) -> list[dict[str, Any]]:
         ours = any(marker in cmdline for marker in _OUR_MARKERS) or (
             state_dir is not None and str(state_dir) in cmdline
         )
-        if ours and (comm in DAEMON_NAMES or "python" in comm or "patroni" in cmdline):
-            found.append({"pid": int(entry), "comm": comm, "cmdline": cmdline.strip()[:160]})
+        if ours and _SUPERVISOR in cmdline and "python" not in comm:
+            cmdline = f"{forked.get(comm, 'a daemon')} forked by {cmdline}"
+        elif not (ours and (comm in DAEMON_NAMES or "python" in comm or "patroni" in cmdline)):
+            continue
+        found.append({"pid": int(entry), "comm": comm, "cmdline": cmdline.strip()[:160]})
     return found
 
 

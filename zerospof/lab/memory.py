@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from zerospof.lab import network
+from zerospof.lab.supervisor import forked_daemons
 
 __all__ = ["pss_by_component"]
 
@@ -26,9 +27,14 @@ def _pss_kib(pid: int) -> int:
     return 0
 
 
-def pss_by_component(supervisor_pid: int | None = None) -> dict[str, float]:
-    """Return PSS in MiB per process name (``etcd``, ``postgres``, ...), plus ``total``."""
+def pss_by_component(supervisor_pid: int | None = None, state_dir: Path | None = None) -> dict[str, float]:
+    """Return PSS in MiB per process name (``etcd``, ``postgres``, ...), plus ``total``.
+
+    With the lab's ``state_dir``, daemons forked from the supervisor count under their own label
+    (``app``, ``cp-api``, ...), not the supervisor's.
+    """
     totals: dict[str, int] = {}
+    forked = {comm: module.encode() for comm, module in forked_daemons(state_dir).items()}
     pids = [pid for ns in network.existing_namespaces() for pid in network.namespace_pids(ns)]
     if supervisor_pid is not None:
         pids.append(supervisor_pid)
@@ -38,6 +44,7 @@ def pss_by_component(supervisor_pid: int | None = None) -> dict[str, float]:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
             continue
+        cmdline = forked.get(comm, cmdline) if pid != supervisor_pid else cmdline
         for marker, name in _LABELS:
             if marker in cmdline:
                 comm = name
