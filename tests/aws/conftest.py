@@ -70,10 +70,11 @@ def moto_server() -> Iterator[str]:
 
 
 class Endpoint(ThreadingHTTPServer):
-    """A real HTTP server on 127.0.0.1 standing in for the user-facing endpoint; ``status`` is what it answers."""
+    """A real HTTP server on 127.0.0.1 standing in for the user-facing endpoint; ``status`` and ``body`` are what it answers."""
 
     daemon_threads = True
     status = 200
+    body = b'{"ok": true}'
     hits = 0
 
     @property
@@ -86,7 +87,7 @@ class _EndpointHandler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802 - BaseHTTPRequestHandler's name
         self.server.hits += 1
-        body = b'{"ok": true}'
+        body = self.server.body
         self.send_response(self.server.status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))

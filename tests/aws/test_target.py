@@ -25,10 +25,28 @@ def test_the_documented_example_loads_with_every_section():
     assert target.controller(target.gitops.controller).workload_kind == "statefulset"
     assert target.data_canary.postgres_dsn_env == "ZEROSPOF_CANARY_DSN"
     assert all(cluster.context in target.allowed_contexts for cluster in target.clusters)
+    canary = target.gitops_canary
+    assert (canary.branch, canary.file, canary.application.name) == ("main", "canary/revision", "platform")
+    assert (canary.endpoint_url, canary.endpoint_field) == ("https://app.staging.example.com/version", "revision")
 
 
 def test_the_generic_target_loader_dispatches_aws_files_here():
     assert load_target(EXAMPLE).name == "staging"
+
+
+def _canary(**changes):
+    """A valid ``gitops.canary`` section with ``changes`` applied (a value of None removes the key)."""
+    section = {"repository": "https://git.example/platform/deploy.git", "branch": "main", "file": "canary/revision",
+               "served": {"argocd_application": {"cluster": "primary", "name": "platform"}}}
+    section.update(changes)
+    return {"canary": {key: value for key, value in section.items() if value is not None}}
+
+
+def test_a_target_without_gitops_canary_has_none_and_a_valid_one_loads(tmp_path):
+    assert load_aws_target(write_target(tmp_path, target_document())).gitops_canary is None
+    target = load_aws_target(write_target(tmp_path, target_document(gitops=_canary(
+        repository="git@git.example:platform/deploy.git", served={"endpoint": {"url": "http://127.0.0.1:8080/v"}}))))
+    assert target.gitops_canary.application is None and target.gitops_canary.endpoint_field == "revision"
 
 
 def _broken(tmp_path, mutate):
@@ -53,6 +71,23 @@ def _broken(tmp_path, mutate):
      "scenarios.region-failure.aurora_failover.cluster_id", None),
     (lambda d: d["safety"].update(abort={"limit": "forever"}), "safety.abort.limit", "forever"),
     (lambda d: d.update(kind="gcp"), "kind", "gcp"),
+    (lambda d: d.update(gitops=_canary(brnch="main")), "gitops.canary.brnch", "brnch"),
+    (lambda d: d.update(gitops=_canary(branch=5)), "gitops.canary.branch", 5),
+    (lambda d: d.update(gitops=_canary(branch="refs/heads/main")), "gitops.canary.branch", "refs/heads/main"),
+    (lambda d: d.update(gitops=_canary(file=None)), "gitops.canary.file", None),
+    (lambda d: d.update(gitops=_canary(file="../secrets.yaml")), "gitops.canary.file", "../secrets.yaml"),
+    (lambda d: d.update(gitops=_canary(file="/etc/passwd")), "gitops.canary.file", "/etc/passwd"),
+    (lambda d: d.update(gitops=_canary(repository="git.example/deploy")), "gitops.canary.repository", "git.example/deploy"),
+    (lambda d: d.update(gitops=_canary(repository="https://bot:s3cret@git.example/deploy.git")),
+     "gitops.canary.repository", "https://bot:***@git.example/deploy.git"),
+    (lambda d: d.update(gitops=_canary(served={})), "gitops.canary.served", None),
+    (lambda d: d.update(gitops=_canary(served=["argocd"])), "gitops.canary.served", ["argocd"]),
+    (lambda d: d.update(gitops=_canary(served={"argocd": {}})), "gitops.canary.served.argocd", "argocd"),
+    (lambda d: d.update(gitops=_canary(served={"argocd_application": {"cluster": "dr", "name": "platform"}})),
+     "gitops.canary.served.argocd_application.cluster", "dr"),
+    (lambda d: d.update(gitops=_canary(served={"endpoint": {"field": "revision"}})), "gitops.canary.served.endpoint.url", None),
+    (lambda d: d.update(gitops=_canary(served={"endpoint": {"url": "ftp://x/v"}})), "gitops.canary.served.endpoint.url",
+     "ftp://x/v"),
 ])
 def test_a_mistake_fails_naming_file_key_path_and_value(tmp_path, mutate, key, value):
     path = _broken(tmp_path, mutate)

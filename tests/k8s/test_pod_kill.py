@@ -13,9 +13,10 @@ from chaosk8s.pod.actions import terminate_pods
 from kubernetes.config import kube_config
 
 from tests.k8s.conftest import CONTEXT
-from tests.k8s.world import build_cluster, build_control_plane, lease, pod, pod_uids
+from tests.k8s.world import build_cluster, build_control_plane, lease, leader_lease, node, pod, pod_uids
 from zerospof.aws.boundary import CloudApiError
 from zerospof.aws.dry_run import CallRecorder
+from zerospof.errors import FaultError
 from zerospof.faults import Ledger, injected
 from zerospof.k8s.fake_apiserver import FakeKubeApiServer
 from zerospof.k8s.pod_kill import PodKill
@@ -32,14 +33,78 @@ def test_pod_kill_with_a_limit_deletes_that_many_members_first_by_name_and_no_ot
         assert all(before[key] == uid for key, uid in during.items())  # every other pod is the same pod as before
 
 
-def test_pod_kill_with_a_lease_deletes_only_the_holder_not_a_pod_whose_name_it_prefixes(fake_apiserver, kube_params, tmp_path):
+@pytest.mark.parametrize("holder, survivors", [
+    ("ctl-1", ["ctl-10", "ctl-2"]),  # a bare name: exactly that pod, not ctl-10 whose name it prefixes
+    ("ctl-10_8f3c2b1a-0000-4000-8000-000000000000", ["ctl-1", "ctl-2"]),  # controller-runtime: <pod hostname>_<uuid>
+])
+def test_pod_kill_with_a_lease_deletes_only_the_pod_its_holder_names(fake_apiserver, kube_params, tmp_path, holder, survivors):
     for name in ("ctl-1", "ctl-10", "ctl-2"):
         fake_apiserver.add(pod(name, "ops", "node-x", {"app": "ctl"}))
-    fake_apiserver.add(lease("ops", "ctl-leader", "ctl-1"))
+    fake_apiserver.add(lease("ops", "ctl-leader", holder))
     fault = PodKill({"kube": kube_params, "namespace": "ops", "label_selector": "app=ctl",
                      "lease": {"namespace": "ops", "name": "ctl-leader"}})
     with injected(fault, ledger=Ledger(tmp_path)):
-        assert sorted(name for _, name in pod_uids(fake_apiserver, "ops")) == ["ctl-10", "ctl-2"]
+        assert sorted(name for _, name in pod_uids(fake_apiserver, "ops")) == survivors
+
+
+def static_schedulers(fake: FakeKubeApiServer) -> None:
+    """Static kube-scheduler pods on node-a/b/c, named as the kubelet names them: ``kube-scheduler-<node>``."""
+    for host in ("node-a", "node-b", "node-c"):
+        fake.add(node(host, "us-west-2a", chaos=False))
+        fake.add(pod(f"kube-scheduler-{host}", "kube-system", host, {"component": "kube-scheduler"}))
+
+
+def scheduler_kill(kube_params) -> PodKill:
+    return PodKill({"kube": kube_params, "namespace": "kube-system", "label_selector": "component=kube-scheduler",
+                    "limit": 1, "lease": {"namespace": "kube-system", "name": "kube-scheduler"}})
+
+
+def test_pod_kill_with_a_real_scheduler_lease_deletes_only_the_pod_on_the_holders_node(fake_apiserver, kube_params, tmp_path):
+    static_schedulers(fake_apiserver)
+    fake_apiserver.add(leader_lease("kube-scheduler", "node-b"))  # holderIdentity node-b_1234abcd-...
+    before = pod_uids(fake_apiserver, "kube-system")
+    fault = scheduler_kill(kube_params)
+    with injected(fault, ledger=Ledger(tmp_path)) as record:
+        assert set(before) - set(pod_uids(fake_apiserver, "kube-system")) == {("kube-system", "kube-scheduler-node-b")}
+        assert record.data["undo"]["holder"].startswith("node-b_")
+    assert pod_uids(fake_apiserver, "kube-system") == {key: uid for key, uid in before.items()
+                                                        if key != ("kube-system", "kube-scheduler-node-b")}
+
+
+@pytest.mark.parametrize("holder, message", [
+    ("node-z_1234abcd-5678-90ef-1234-567890abcdef", "matches none of the 3 selected pods"),
+    ("kube-scheduler-node_1234abcd", "matches none of the 3 selected pods"),  # a prefix of every pod's name
+    ("", "has no holder"),
+])
+def test_pod_kill_fails_before_deleting_anything_when_the_lease_holder_is_no_selected_pod(
+        fake_apiserver, kube_params, tmp_path, holder, message):
+    static_schedulers(fake_apiserver)
+    fake_apiserver.add(lease("kube-system", "kube-scheduler", holder))
+    before = pod_uids(fake_apiserver)
+    with pytest.raises(FaultError, match=message):
+        with injected(scheduler_kill(kube_params), ledger=Ledger(tmp_path)):
+            pass
+    assert pod_uids(fake_apiserver) == before
+
+
+def test_pod_kill_refuses_a_holder_that_matches_several_selected_pods(fake_apiserver, kube_params, tmp_path):
+    static_schedulers(fake_apiserver)
+    fake_apiserver.add(pod("kube-scheduler-node-b-debug", "kube-system", "node-b", {"component": "kube-scheduler"}))
+    fake_apiserver.add(leader_lease("kube-scheduler", "node-b"))
+    before = pod_uids(fake_apiserver)
+    with pytest.raises(FaultError, match=r"matches 2 selected pods \['kube-scheduler-node-b', 'kube-scheduler-node-b-debug'\]"):
+        with injected(scheduler_kill(kube_params), ledger=Ledger(tmp_path)):
+            pass
+    assert pod_uids(fake_apiserver) == before
+
+
+def test_pod_kill_fails_clearly_when_the_lease_does_not_exist(fake_apiserver, kube_params, tmp_path):
+    static_schedulers(fake_apiserver)
+    before = pod_uids(fake_apiserver)
+    with pytest.raises(FaultError, match="Lease kube-system/kube-scheduler does not exist"):
+        with injected(scheduler_kill(kube_params), ledger=Ledger(tmp_path)):
+            pass
+    assert pod_uids(fake_apiserver) == before
 
 
 def test_chaosk8s_reaches_the_target_files_context_and_credentials_not_the_ambient_ones(

@@ -6,14 +6,17 @@ import io
 import re
 
 import boto3
+import pytest
 
 from tests.aws.conftest import aws, fake_aws_environment  # noqa: F401 - fixtures used by name
 from tests.aws.moto_world import REGION, ZONES, associations, make_staging_vpc, target_document, write_target
 from tests.k8s.conftest import CONTEXT
-from tests.k8s.world import CHAOS_LABEL, CONTROL_PLANE_COMPONENTS, build_cluster, build_control_plane, pod_uids
+from tests.k8s.world import (CHAOS_LABEL, CONTROL_PLANE_COMPONENTS, build_cluster, build_control_plane, leader_lease,
+                             pod_uids)
 from zerospof.aws.driver import AwsDriver
 from zerospof.aws.run import print_dry_run
 from zerospof.aws.target import load_aws_target
+from zerospof.errors import FaultError
 from zerospof.faults import Ledger, apply
 
 
@@ -29,34 +32,66 @@ def full_target(tmp_path, kubeconfig):
     return write_target(tmp_path, document)
 
 
-def self_managed_target(tmp_path, kubeconfig):
+def self_managed_target(tmp_path, kubeconfig, pod_selectors=None):
     """A target whose cluster is self-managed: its control-plane scenario kills one pod per component selector."""
     document = target_document()
     document["kubernetes"] = {"allowed_contexts": [CONTEXT], "clusters": [
         {"name": "primary", "context": CONTEXT, "region": REGION, "kubeconfig": kubeconfig, "managed": False}]}
     document["scenarios"]["control-plane"] = {"cluster": "primary"}
+    if pod_selectors is not None:
+        document["scenarios"]["control-plane"]["self_managed_pod_selectors"] = pod_selectors
     return write_target(tmp_path, document)
 
 
-def test_the_self_managed_control_plane_fault_kills_one_etcd_api_server_and_scheduler_pod(
+def killed_by_the_planned_control_plane_fault(fake, target_path, tmp_path) -> set[str]:
+    """Apply the target file's control-plane fault; return the names of the pods it deleted (the fake's state)."""
+    before = pod_uids(fake)
+    fault = AwsDriver(load_aws_target(target_path)).fault("control-plane", {})
+    apply(fault, Ledger(tmp_path / "ledger"), run_id="control-plane-run")
+    return {name for _, name in set(before) - set(pod_uids(fake))}
+
+
+def test_the_self_managed_control_plane_fault_kills_one_etcd_and_api_server_pod_and_the_active_scheduler(
         aws, fake_apiserver, kubeconfig, tmp_path):  # noqa: F811
     build_control_plane(fake_apiserver)
+    fake_apiserver.add(leader_lease("kube-scheduler", "cp-2"))  # the active scheduler is not the first by name
+    killed = killed_by_the_planned_control_plane_fault(fake_apiserver, self_managed_target(tmp_path, kubeconfig), tmp_path)
+    assert killed == {"etcd-cp-0", "kube-apiserver-cp-0", "kube-scheduler-cp-2"}
+    assert len(pod_uids(fake_apiserver)) == 6
+
+
+def test_the_self_managed_control_plane_fault_kills_the_active_controller_manager_when_it_is_selected(
+        aws, fake_apiserver, kubeconfig, tmp_path):  # noqa: F811
+    build_control_plane(fake_apiserver, ("kube-scheduler", "kube-controller-manager"))
+    fake_apiserver.add(leader_lease("kube-scheduler", "cp-1"))
+    fake_apiserver.add(leader_lease("kube-controller-manager", "cp-2"))
+    selectors = ["tier=control-plane,component=kube-scheduler", "component == kube-controller-manager"]
+    killed = killed_by_the_planned_control_plane_fault(
+        fake_apiserver, self_managed_target(tmp_path, kubeconfig, selectors), tmp_path)
+    assert killed == {"kube-scheduler-cp-1", "kube-controller-manager-cp-2"}
+
+
+def test_the_self_managed_control_plane_fault_injects_nothing_when_no_pod_holds_the_scheduler_lease(
+        aws, fake_apiserver, kubeconfig, tmp_path):  # noqa: F811
+    build_control_plane(fake_apiserver)
+    fake_apiserver.add(leader_lease("kube-scheduler", "cp-9"))  # a holder on a node with no scheduler pod
     before = pod_uids(fake_apiserver)
     fault = AwsDriver(load_aws_target(self_managed_target(tmp_path, kubeconfig))).fault("control-plane", {})
-    apply(fault, Ledger(tmp_path / "ledger"), run_id="control-plane-run")
-    gone = set(before) - set(pod_uids(fake_apiserver))
-    assert gone == {("kube-system", f"{component}-cp-0") for component in CONTROL_PLANE_COMPONENTS}
-    assert len(pod_uids(fake_apiserver)) == 6
+    with pytest.raises(FaultError, match="kube-scheduler.*matches none"):
+        apply(fault, Ledger(tmp_path / "ledger"), run_id="control-plane-run")
+    assert pod_uids(fake_apiserver) == before  # the etcd and API server kills before it in the plan did not run either
 
 
 def test_dry_run_of_the_self_managed_control_plane_prints_the_chaosk8s_calls_and_kills_nothing(
         aws, fake_apiserver, kubeconfig, tmp_path):  # noqa: F811
     build_control_plane(fake_apiserver)
+    fake_apiserver.add(leader_lease("kube-scheduler", "cp-1"))
     before = pod_uids(fake_apiserver)
     out = io.StringIO()
     [run] = print_dry_run(self_managed_target(tmp_path, kubeconfig), ["control-plane"], out=out)
     calls = [(call.operation, call.parameters["label_selector"], call.parameters["name_pattern"]) for call in run.planned_calls]
-    assert calls == [("chaosk8s.pod.actions.terminate_pods", f"component={component}", f"^(?:{re.escape(f'{component}-cp-0')})$")
+    killed = {"etcd": "etcd-cp-0", "kube-apiserver": "kube-apiserver-cp-0", "kube-scheduler": "kube-scheduler-cp-1"}
+    assert calls == [("chaosk8s.pod.actions.terminate_pods", f"component={component}", f"^(?:{re.escape(killed[component])})$")
                      for component in CONTROL_PLANE_COMPONENTS]
     assert "DRY-RUN kubernetes/fake chaosk8s.pod.actions.terminate_pods" in out.getvalue()
     assert fake_apiserver.token not in out.getvalue()  # chaosk8s's secrets are never printed

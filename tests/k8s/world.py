@@ -64,15 +64,29 @@ def build_cluster(fake: FakeKubeApiServer) -> None:
 CONTROL_PLANE_COMPONENTS = ("etcd", "kube-apiserver", "kube-scheduler")
 
 
-def build_control_plane(fake: FakeKubeApiServer) -> None:
-    """A self-managed control plane: nodes cp-0..cp-2, each with a static etcd, API server and scheduler pod in kube-system."""
+def build_control_plane(fake: FakeKubeApiServer, components: tuple[str, ...] = CONTROL_PLANE_COMPONENTS) -> None:
+    """A self-managed control plane: nodes cp-0..cp-2, each with a static pod per component (etcd, API server,
+    scheduler by default) in kube-system, named ``<component>-<node>`` as kubeadm names them."""
     for index, zone in enumerate(ZONES):
         name = f"cp-{index}"
         fake.add(node(name, zone, chaos=False))
-        for component in CONTROL_PLANE_COMPONENTS:
+        for component in components:
             fake.add(pod(f"{component}-{name}", "kube-system", name, {"component": component, "tier": "control-plane"}))
 
 
 def pod_uids(fake: FakeKubeApiServer, namespace: str | None = None) -> dict[tuple[str, str], str]:
     """Return ``{(namespace, name): uid}`` of every pod stored in the fake (in ``namespace`` when given)."""
     return {(p["metadata"]["namespace"], p["metadata"]["name"]): p["metadata"]["uid"] for p in fake.objects("pods", namespace)}
+
+
+def leader_lease(component: str, node_name: str) -> dict[str, Any]:
+    """The Lease a leader-elected control-plane component holds, as a real one reads: ``<hostname>_<uuid>``."""
+    return lease("kube-system", component, f"{node_name}_1234abcd-5678-90ef-1234-567890abcdef")
+
+
+def set_synced_revision(fake: FakeKubeApiServer, name: str, commit: str, namespace: str = "argocd") -> None:
+    """Set an Argo CD Application's ``status.sync.revision`` (Synced, Healthy) as its controller would, through the fake's API."""
+    status, _ = fake.handle("PATCH", f"/apis/argoproj.io/v1alpha1/namespaces/{namespace}/applications/{name}", {},
+                            {"status": {"sync": {"status": "Synced", "revision": commit}, "health": {"status": "Healthy"}}},
+                            "application/merge-patch+json")
+    assert status == 200, f"the fake refused the status update ({status})"

@@ -17,6 +17,13 @@ gitops          ``signal:argocd-application``    a ``gitops.applications`` Appli
 gitops          ``signal:lease-holder``          the failed controller's Lease changed holder (a standby took over)
 ==============  ===============================  ==========================================================
 
+GitOps canary (``gitops.canary``, optional): :meth:`AwsDriver.commit_canary` pushes a new revision
+into the one configured file (:class:`~zerospof.aws.gitops_canary.GitCanary`, fast-forward only)
+and the gitops scenario samples ``served-revision`` every ``REVISION_INTERVAL_S``
+(:class:`~zerospof.aws.gitops_canary.ServedRevision`), from which deployment delay and the
+delivery RTO are measured. Without the section the canary commit fails saying so: deployment
+delay is not measured.
+
 Failover has finished (:meth:`AwsDriver.recovered`) when users are served and a *failover*
 signal reports the fault (the ALB took the AZ out, Route 53 failed the primary, nodes went
 NotReady, a new Lease holder); an alarm or an out-of-sync Application only says the fault was
@@ -34,6 +41,7 @@ from typing import Any
 from zerospof.aws.canary import PostgresCanary
 from zerospof.aws.clients import AwsClients
 from zerospof.aws.dr_actions import documented_dr_action
+from zerospof.aws.gitops_canary import GitCanary, ServedRevision
 from zerospof.aws.probes import alb_target_health, cloudwatch_alarm, route53_health_check
 from zerospof.aws.route53_health import Route53HealthChecks
 from zerospof.aws.run import preflight, runner_subnet_ids
@@ -46,7 +54,7 @@ from zerospof.k8s import probes as k8s_probes
 from zerospof.k8s.clients import KubeClients
 from zerospof.monitors import HttpProbe, ProbeFailed, Sampler
 from zerospof.objectives import Objectives
-from zerospof.scenario import AVAILABILITY, WRITE_CANARY, Monitoring
+from zerospof.scenario import AVAILABILITY, SERVED_REVISION, WRITE_CANARY, Monitoring
 from zerospof.timeline import Timeline
 
 __all__ = ["AwsDriver", "FAILOVER_SIGNALS"]
@@ -55,6 +63,7 @@ Reader = Callable[[], dict[str, Any]]
 
 SIGNAL_INTERVAL_S = 1.0  # AWS and Kubernetes API reads: well inside their rate limits
 CANARY_INTERVAL_S = 0.2
+REVISION_INTERVAL_S = 0.5  # the served-revision sampler: the resolution of deployment delay
 MAX_OBSERVATION_S = 30 * 60  # every sampler stops by itself after this
 USER_CONCURRENCY = 64  # open-loop users: slow answers must not lower the rate
 CONNECT_TIMEOUT_S = 1.0
@@ -83,6 +92,7 @@ class AwsDriver:
                                                     timeout_s=REQUEST_TIMEOUT_S) for endpoint in target.endpoints}
         self._kube_clients: dict[str, KubeClients] = {}
         self._failover: dict[str, dict[str, Reader]] = {}
+        self._served: ServedRevision | None = None
 
     # -- readiness ------------------------------------------------------------------------------
     def check_ready(self) -> None:
@@ -177,21 +187,30 @@ class AwsDriver:
                             max_duration_s=MAX_OBSERVATION_S, concurrency=USER_CONCURRENCY)]
         samplers += [Sampler(name, read, timeline, interval_s=SIGNAL_INTERVAL_S, max_duration_s=MAX_OBSERVATION_S)
                      for name, read in readers.items()]
+        stop_hooks: list[Callable[[], None]] = []
         wants_rpo = scenario in DATA_SCENARIOS and "rpo_s" in objectives.scenario(scenario).limits
         canary = self._canary(run_id) if wants_rpo else None
         if canary is not None:
             samplers.append(Sampler(WRITE_CANARY, canary.write, timeline, interval_s=CANARY_INTERVAL_S,
                                     max_duration_s=MAX_OBSERVATION_S))
-        return Monitoring(samplers, list(readers), [canary.close] if canary is not None else [],
+            stop_hooks.append(canary.close)
+        if scenario == "gitops" and self.target.gitops_canary is not None:
+            served = self._served_revision()
+            served.check()  # before any fault: the branch, the file and every observer can be read
+            samplers.append(Sampler(SERVED_REVISION, served, timeline, interval_s=REVISION_INTERVAL_S,
+                                    max_duration_s=MAX_OBSERVATION_S))
+            stop_hooks.append(served.close)
+        return Monitoring(samplers, list(readers), stop_hooks,
                           abort_floor=self.target.safety.availability_floor_percent / 100,
                           abort_after_s=self.target.safety.availability_limit_s)
 
     def recovered(self, scenario: str, options: dict[str, Any] | None = None) -> bool:
-        """Users are served and a failover signal reports the fault.
+        """Users are served and a failover signal reports the fault; with a GitOps canary, gitops
+        also waits until the platform serves the revision the canary's branch asks for.
 
         Signals are set up at this driver's first call (``wait_for_recovery`` makes it right
         after t0): alarms count from then, Lease holders are compared with the holders then.
-        A signal that cannot be read counts as not reporting.
+        A signal or served revision that cannot be read counts as not reporting.
         """
         _refuse_options(options)
         if scenario not in self._failover:
@@ -203,7 +222,15 @@ class AwsDriver:
                 detected = detected or bool(read()["detected"])
             except ZerospofError:
                 continue
-        return detected and self.serving()
+        return detected and self.serving() and self._canary_deployed(scenario)
+
+    def _canary_deployed(self, scenario: str) -> bool:
+        if scenario != "gitops" or self.target.gitops_canary is None:
+            return True
+        try:
+            return self._served_revision().deployed()
+        except (ZerospofError, *_REQUEST_ERRORS):
+            return False
 
     # -- canaries -------------------------------------------------------------------------------
     def _canary(self, run_id: str) -> PostgresCanary | None:
@@ -222,8 +249,26 @@ class AwsDriver:
         return canary.read_back()
 
     def commit_canary(self, run_id: str) -> str:
-        raise TargetError(f"the AWS target {self.target.name} ({self.target.path}) has no GitOps canary configured "
-                          "(the target file has no key for one): deployment delay cannot be measured on it")
+        """Push a new revision into the ``gitops.canary`` file (fast-forward only); return it once acknowledged.
+
+        Not idempotent: every call adds a commit. TargetError when the target file has no
+        ``gitops.canary`` (deployment delay and the delivery RTO are then not measured).
+        """
+        canary = self.target.gitops_canary
+        if canary is None:
+            raise TargetError(f"the AWS target {self.target.name} ({self.target.path}) has no gitops.canary: "
+                              "deployment delay and the delivery RTO cannot be measured on it")
+        return GitCanary(canary).commit(run_id).revision
+
+    def _served_revision(self) -> ServedRevision:
+        if self._served is None:
+            canary = self.target.gitops_canary
+            assert canary is not None, "only called with a gitops.canary"
+            kube = self._kube(self.target.cluster(canary.application.cluster)) if canary.application else None
+            if kube is not None:
+                kube.custom  # noqa: B018 - build the client here, not in a sampler thread
+            self._served = ServedRevision(canary, kube, connect_timeout_s=CONNECT_TIMEOUT_S, timeout_s=REQUEST_TIMEOUT_S)
+        return self._served
 
     # -- signal readers -------------------------------------------------------------------------
     def _signals(self, scenario: str, since_wall: float) -> dict[str, Reader]:

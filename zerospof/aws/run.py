@@ -18,6 +18,7 @@ from zerospof.aws.clients import AwsClients
 from zerospof.aws.dr_actions import documented_dr_action
 from zerospof.aws.dry_run import CallRecorder, PlannedCall
 from zerospof.aws.fault_base import AwsFault
+from zerospof.aws.gitops_canary import CanaryCommit, GitCanary
 from zerospof.aws.safety import check_account_allowed, discover_runner_subnet_ids
 from zerospof.aws.scenarios import plan_faults
 from zerospof.aws.target import SCENARIOS, AwsTarget, load_aws_target
@@ -30,12 +31,13 @@ __all__ = ["DryRun", "dry_run_scenario", "print_dry_run", "preflight", "runner_s
 
 @dataclass
 class DryRun:
-    """What a scenario would do: its faults, the calls that would change something, the DR action."""
+    """What a scenario would do: its faults, the calls that would change something, the DR action, the canary commit."""
 
     scenario: str
     faults: list[str]
     planned_calls: list[PlannedCall] = field(default_factory=list)
     dr_action: dict[str, Any] | None = None
+    canary_commit: CanaryCommit | None = None
 
 
 def runner_subnet_ids(target: AwsTarget) -> list[str]:
@@ -67,8 +69,9 @@ def dry_run_scenario(target: AwsTarget, scenario: str, out: TextIO | None = None
                      clients: AwsClients | None = None) -> DryRun:
     """Print every change the scenario would make (service, operation, parameters), making none.
 
-    Reads (safety checks, describing the selected resources) go to the real APIs; every other
-    call is recorded and printed instead of sent. The ledger is not written.
+    Reads (safety checks, describing the selected resources, fetching the GitOps canary's branch)
+    go to the real APIs and remotes; every other call (the canary's push too) is recorded and
+    printed instead of sent. The ledger is not written.
     """
     out = out if out is not None else sys.stdout
     recorder = CallRecorder(out=out)
@@ -82,6 +85,11 @@ def dry_run_scenario(target: AwsTarget, scenario: str, out: TextIO | None = None
         print(f"# recorded before any change: {json.dumps(fault.undo, sort_keys=True, default=str)}", file=out)
         fault.inject()
     run = DryRun(scenario, [f.describe() for f in faults])
+    canary = target.gitops_canary
+    if scenario == "gitops" and canary is not None:
+        print(f"# commit the GitOps canary: a new revision in {canary.file} on {canary.branch} of {canary.repository}, "
+              "pushed as a fast-forward (the remote is read, nothing is pushed)", file=out)
+        run.canary_commit = GitCanary(canary, recorder).commit("dry-run")
     if scenario == "region-failure":
         run.dr_action = documented_dr_action(target, clients)
     for fault in reversed(faults):

@@ -15,7 +15,9 @@ from zerospof.k8s.pod_kill import PodKill
 from zerospof.k8s.scale import ScaleWorkload
 from zerospof.k8s.zone_drain import ZoneDrain
 
-__all__ = ["kube_params", "plan_faults"]
+__all__ = ["LEADER_ELECTED_COMPONENTS", "kube_params", "leader_lease", "plan_faults"]
+
+LEADER_ELECTED_COMPONENTS = ("kube-scheduler", "kube-controller-manager")
 
 
 def kube_params(target: AwsTarget, cluster: Cluster) -> dict[str, Any]:
@@ -31,6 +33,28 @@ def _blackhole(target: AwsTarget, zones: list[str], runner_subnet_ids: list[str]
     return NaclBlackhole({**_aws_params(target, target.primary_region), "availability_zones": zones,
                           "selection_tags": dict(target.selection_tags), "runner_subnet_ids": list(runner_subnet_ids),
                           "allow_runner_blackhole": target.safety.allow_runner_blackhole})
+
+
+def leader_lease(label_selector: str) -> dict[str, str] | None:
+    """Return the Lease whose holder is the active instance of the component ``label_selector`` selects, or None.
+
+    kube-scheduler and kube-controller-manager elect a leader through the Lease named after them in
+    ``kube-system`` (their ``--leader-elect-resource-namespace`` default); a selector requiring
+    ``component=<one of them>`` (the label kubeadm gives their static pods) selects that component.
+    """
+    terms = {term.replace(" ", "").replace("==", "=") for term in label_selector.split(",")}
+    for component in LEADER_ELECTED_COMPONENTS:
+        if f"component={component}" in terms:
+            return {"namespace": "kube-system", "name": component}
+    return None
+
+
+def _control_plane_pod_kill(target: AwsTarget, cluster: Cluster, namespace: str, label_selector: str) -> PodKill:
+    """Kill one pod of a self-managed control-plane component: the lease holder when the component elects a leader."""
+    params: dict[str, Any] = {"kube": kube_params(target, cluster), "namespace": namespace,
+                              "label_selector": label_selector, "limit": 1}
+    lease = leader_lease(label_selector)
+    return PodKill({**params, "lease": lease} if lease else params)
 
 
 def plan_faults(target: AwsTarget, scenario: str, runner_subnet_ids: list[str] | tuple[str, ...] = ()) -> list[Fault]:
@@ -70,8 +94,8 @@ def plan_faults(target: AwsTarget, scenario: str, runner_subnet_ids: list[str] |
             return [SecurityGroupIngressCut({**_aws_params(target, cluster.region),
                                              "selection_tags": dict(target.selection_tags),
                                              "security_group_tags": dict(cp.security_group_tags), "api_port": cp.api_port})]
-        return [PodKill({"kube": kube_params(target, cluster), "namespace": cp.self_managed_namespace,
-                         "label_selector": selector, "limit": 1}) for selector in cp.self_managed_pod_selectors]
+        return [_control_plane_pod_kill(target, cluster, cp.self_managed_namespace, selector)
+                for selector in cp.self_managed_pod_selectors]
     gitops = target.gitops
     if gitops is None:
         raise missing

@@ -7,6 +7,7 @@ the key path (``scenarios.az-failure.availability_zone``) and the bad value, bef
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,13 +17,15 @@ from zerospof.schema import load_yaml_mapping
 
 __all__ = [
     "ArgoApplication", "AwsTarget", "AzFailurePlan", "Cluster", "ControlPlanePlan", "DataCanary",
-    "Detection", "Endpoint", "GitopsController", "GitopsPlan", "RegionFailurePlan", "Safety",
+    "Detection", "Endpoint", "GitopsCanary", "GitopsController", "GitopsPlan", "RegionFailurePlan", "Safety",
     "load_aws_target", "parse_aws_target",
 ]
 
 REGION = r"[a-z]{2}(-gov)?-[a-z]+-\d"
 ACCOUNT = r"\d{12}"
 SCENARIOS = ("az-failure", "region-failure", "control-plane", "gitops")
+GIT_REMOTE = r"(https?|ssh|git|file)://\S+|[\w.-]+@[\w.-]+:\S+"
+BRANCH = r"(?!refs/)(?!.*\.\.)(?!.*//)[A-Za-z0-9][A-Za-z0-9._/-]*(?<![./])"
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,22 @@ class ArgoApplication:
     cluster: str
     namespace: str
     name: str
+
+
+@dataclass(frozen=True)
+class GitopsCanary:
+    """The GitOps canary: one file on one branch of a git remote, whose content is the desired revision.
+
+    The revision is served when ``endpoint_url`` answers it (JSON, under ``endpoint_field``) or, with
+    no endpoint, when Argo CD's ``application`` has synced a commit whose ``file`` holds it.
+    """
+
+    repository: str
+    branch: str
+    file: str
+    application: ArgoApplication | None
+    endpoint_url: str | None
+    endpoint_field: str = "revision"
 
 
 @dataclass(frozen=True)
@@ -148,6 +167,7 @@ class AwsTarget:
     clusters: tuple[Cluster, ...]
     gitops_controllers: tuple[GitopsController, ...]
     argo_applications: tuple[ArgoApplication, ...]
+    gitops_canary: GitopsCanary | None
     detection: Detection
     az_failure: AzFailurePlan | None
     region_failure: RegionFailurePlan | None
@@ -213,10 +233,11 @@ def parse_aws_target(document: Any, path: str = "<target>") -> AwsTarget:
     clusters = tuple(_cluster(r, key, item, set(zones), contexts) for key, item in r.items(kube.get("clusters"), "kubernetes.clusters"))
     cluster_names = _unique(r, "kubernetes.clusters", [c.name for c in clusters])
 
-    gitops = r.mapping(top.get("gitops"), "gitops", optional=["controllers", "applications"])
+    gitops = r.mapping(top.get("gitops"), "gitops", optional=["controllers", "applications", "canary"])
     controllers = tuple(_controller(r, key, item, cluster_names) for key, item in r.items(gitops.get("controllers"), "gitops.controllers"))
     controller_names = _unique(r, "gitops.controllers", [c.name for c in controllers])
     apps = tuple(_application(r, key, item, cluster_names) for key, item in r.items(gitops.get("applications"), "gitops.applications"))
+    gitops_canary = _gitops_canary(r, gitops.get("canary"), cluster_names)
 
     detection = _detection(r, top.get("detection"), set(zones), cluster_names)
     scenarios = r.mapping(top.get("scenarios"), "scenarios", optional=list(SCENARIOS))
@@ -224,7 +245,7 @@ def parse_aws_target(document: Any, path: str = "<target>") -> AwsTarget:
         path=path, name=name, allowed_account_ids=accounts, primary_region=primary, dr_region=dr,
         availability_zones=zones, selection_tags=tags, endpoint_url=endpoint_url, endpoints=endpoints,
         data_canary=canary, allowed_contexts=contexts, clusters=clusters, gitops_controllers=controllers,
-        argo_applications=apps, detection=detection,
+        argo_applications=apps, gitops_canary=gitops_canary, detection=detection,
         az_failure=_az_plan(r, scenarios.get("az-failure"), zones[primary], cluster_names),
         region_failure=_region_plan(r, scenarios.get("region-failure")),
         control_plane=_control_plane_plan(r, scenarios.get("control-plane"), cluster_names),
@@ -309,6 +330,42 @@ def _application(r: Reader, key: str, item: Any, clusters: set[str]) -> ArgoAppl
     return ArgoApplication(_known(r, item["cluster"], f"{key}.cluster", clusters, "cluster"),
                            r.string(item.get("namespace", "argocd"), f"{key}.namespace"),
                            r.string(item["name"], f"{key}.name"))
+
+
+def _gitops_canary(r: Reader, value: Any, clusters: set[str]) -> GitopsCanary | None:
+    if value is None:
+        return None
+    key = "gitops.canary"
+    value = r.mapping(value, key, required=["repository", "branch", "file", "served"])
+    repository = r.string(value["repository"], f"{key}.repository", GIT_REMOTE,
+                          "a git remote URL (https://, ssh://, file:// or user@host:path)")
+    if re.match(r"[a-z]+://[^/@]*:[^/@]*@", repository):
+        raise r.fail(f"{key}.repository", "must not carry a password: use git's credential helper or an SSH key",
+                     re.sub(r"(://[^/@:]*):[^/@]*@", r"\1:***@", repository))
+    served = r.mapping(value["served"], f"{key}.served", optional=["argocd_application", "endpoint"])
+    if served.get("argocd_application") is None and served.get("endpoint") is None:
+        raise r.fail(f"{key}.served", "must name argocd_application and/or endpoint: how the served revision is seen")
+    application = None
+    if served.get("argocd_application") is not None:
+        application = _application(r, f"{key}.served.argocd_application", served["argocd_application"], clusters)
+    endpoint = r.mapping(served.get("endpoint"), f"{key}.served.endpoint", optional=["url", "field"])
+    if endpoint and endpoint.get("url") is None:
+        raise r.fail(f"{key}.served.endpoint.url", "is required")
+    return GitopsCanary(
+        repository=repository,
+        branch=r.string(value["branch"], f"{key}.branch", BRANCH, "a branch name such as main"),
+        file=_repository_file(r, value["file"], f"{key}.file"),
+        application=application,
+        endpoint_url=r.optional_string(endpoint.get("url"), f"{key}.served.endpoint.url", r"https?://\S+", "an http(s) URL"),
+        endpoint_field=r.string(endpoint.get("field", "revision"), f"{key}.served.endpoint.field"),
+    )
+
+
+def _repository_file(r: Reader, value: Any, key: str) -> str:
+    path = r.string(value, key, r"[^\s/][^\s]*", "a path relative to the repository root, such as deploy/canary-revision")
+    if path.endswith("/") or any(part in ("", ".", "..", ".git") for part in path.split("/")):
+        raise r.fail(key, "expected a path to one file inside the repository (no '.', '..', '.git' or empty part)", path)
+    return path
 
 
 def _detection(r: Reader, value: Any, regions: set[str], clusters: set[str]) -> Detection:

@@ -1,0 +1,201 @@
+"""``experiments/aws/gitops.yaml`` run through chaoslib, as ``chaos run`` would: deployment delay on AWS.
+
+AWS is moto (the account check), the user-facing endpoint a real HTTP server on 127.0.0.1, the
+GitOps remote a local bare git repository (``file://``), and Kubernetes the project's fake API
+server (``FakeKubeApiServer``, a fake). Nothing runs Argo CD: :class:`SimulatedArgoController`
+(a fake) plays its standby application controller, so what is measured is what it did, at the
+time it did it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.aws.git_world import CANARY_FILE, INITIAL_REVISION, BareRemote, canary_section, make_remote
+from tests.aws.moto_world import REGION, target_document, write_target
+from tests.k8s.conftest import CONTEXT, fake_apiserver, fake_apiserver_session, kubeconfig  # noqa: F401 - fixtures
+from tests.k8s.world import build_cluster, lease, set_synced_revision
+from zerospof.aws.driver import AwsDriver
+from zerospof.aws.target import load_aws_target
+from zerospof.chaos.runner import ScenarioResult, run_experiment_file
+from zerospof.errors import TargetError
+from zerospof.faults import Ledger
+from zerospof.k8s.fake_apiserver import FakeKubeApiServer
+from zerospof.objectives import load_objectives
+from zerospof.timeline import EventKind, Timeline
+
+REPO = Path(__file__).resolve().parents[2]
+DEPLOY_DELAY_S = 1.5  # how long the simulated controller takes to apply a new commit
+TAKEOVER_DELAY_S = 1.0  # the active controller's Lease expiring (15 s on a real cluster)
+LEASE = ("argocd", "argocd-application-controller")
+ACTIVE, STANDBY = "argocd-application-controller-0_4f1c", "argocd-application-controller-1_9e2d"
+
+
+class SimulatedArgoController(threading.Thread):
+    """A FAKE Argo CD standby application controller, polling every 50 ms.
+
+    ``TAKEOVER_DELAY_S`` after the active controller's statefulset is scaled to 0 (its Lease
+    expired) it takes the Lease; while it holds it, a new commit on the remote's ``main`` is applied ``DEPLOY_DELAY_S`` after it first saw
+    it: the Application's ``status.sync.revision`` becomes that commit. ``applied`` keeps
+    ``(commit, monotonic time it was applied)``.
+    """
+
+    def __init__(self, fake: FakeKubeApiServer, remote: BareRemote) -> None:
+        super().__init__(name="simulated-argo-controller", daemon=True)
+        self.fake, self.remote = fake, remote
+        self.applied: list[tuple[str, float]] = []
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        deployed, seen_since, active_gone_since = self.remote.tip(), None, None
+        while not self.stopped.wait(0.05):
+            controller = self.fake.get("statefulsets", "argocd", "argocd-application-controller")
+            if controller["spec"]["replicas"] == 0:
+                active_gone_since = active_gone_since or time.monotonic()
+                if time.monotonic() - active_gone_since >= TAKEOVER_DELAY_S:
+                    self._take_the_lease()
+            if self.fake.get("leases", *LEASE)["spec"]["holderIdentity"] != STANDBY:
+                continue
+            try:
+                tip = self.remote.tip()
+            except subprocess.CalledProcessError:
+                continue  # a push in progress
+            if tip == deployed:
+                continue
+            seen_since = seen_since or time.monotonic()
+            if time.monotonic() - seen_since >= DEPLOY_DELAY_S:
+                set_synced_revision(self.fake, "platform", tip)
+                self.applied.append((tip, time.monotonic()))
+                deployed, seen_since = tip, None
+
+    def _take_the_lease(self) -> None:
+        status, _ = self.fake.handle("PATCH", f"/apis/coordination.k8s.io/v1/namespaces/{LEASE[0]}/leases/{LEASE[1]}", {},
+                                     {"spec": {"holderIdentity": STANDBY}}, "application/merge-patch+json")
+        assert status == 200
+
+
+def gitops_world(fake: FakeKubeApiServer, remote: BareRemote) -> None:
+    """The cluster (with the Application ``platform``), the active controller's Lease, the Application synced at the remote's tip."""
+    build_cluster(fake)
+    fake.add(lease(*LEASE, ACTIVE))
+    set_synced_revision(fake, "platform", remote.tip())
+
+
+def gitops_target(tmp_path: Path, kubeconfig_path: str, endpoint_url: str, canary: dict | None) -> Path:
+    document = target_document(endpoints=[{"name": "app", "url": endpoint_url}])
+    document["kubernetes"] = {"allowed_contexts": [CONTEXT], "clusters": [
+        {"name": "primary", "context": CONTEXT, "region": REGION, "kubeconfig": kubeconfig_path}]}
+    document["gitops"] = {
+        "controllers": [{"name": "argocd-primary", "cluster": "primary", "engine": "argocd", "namespace": "argocd",
+                         "workload": {"kind": "statefulset", "name": "argocd-application-controller"},
+                         "lease": {"namespace": LEASE[0], "name": LEASE[1]}}],
+        "applications": [{"cluster": "primary", "name": "platform"}],
+    }
+    if canary is not None:
+        document["gitops"]["canary"] = canary
+    document["scenarios"]["gitops"] = {"controller": "argocd-primary"}
+    return write_target(tmp_path, document)
+
+
+def run_gitops(tmp_path: Path, target: Path, fake: FakeKubeApiServer, remote: BareRemote) -> tuple[ScenarioResult, SimulatedArgoController]:
+    controller = SimulatedArgoController(fake, remote)
+    controller.start()
+    try:
+        result = run_experiment_file(REPO / "experiments" / "aws" / "gitops.yaml", {
+            "zerospof_target": str(target),
+            "zerospof_objectives": str(REPO / "objectives.yaml"),
+            "zerospof_ledger_dir": str(tmp_path / "ledger"),
+            "zerospof_run_dir": str(tmp_path / "run"),
+            "zerospof_recovery_timeout": "20s",
+            "zerospof_baseline": "500ms",
+            "zerospof_settle": "500ms",
+        })
+    finally:
+        controller.stopped.set()
+        controller.join(5)
+    return result, controller
+
+
+def test_deployment_delay_on_aws_is_from_the_canary_push_to_the_argo_cd_sync_of_that_commit(
+        aws, endpoint, fake_apiserver, kubeconfig, tmp_path):  # noqa: F811
+    remote = make_remote(tmp_path)
+    gitops_world(fake_apiserver, remote)
+    first_commit = remote.tip()
+    target = gitops_target(tmp_path, kubeconfig, endpoint.url,
+                           canary_section(remote, argocd_application={"cluster": "primary", "name": "platform"}))
+
+    result, controller = run_gitops(tmp_path, target, fake_apiserver, remote)
+
+    report, timeline = result.report, result.timeline()
+    conditions = {c["name"]: c["passed"] for c in report["conditions"]}
+    assert conditions["fault-in-effect"] and conditions["method-succeeded"] and conditions["fault-reverted"]
+    [commit_event] = [e for e in timeline.events if e.kind == EventKind.CANARY_COMMIT]
+    canary_commit = remote.tip()
+    assert remote.parents(canary_commit) == [first_commit] and remote.changed_files(first_commit, canary_commit) == [CANARY_FILE]
+    assert remote.read(canary_commit) == f"{commit_event.data['revision']}\n"
+    [(applied_commit, applied_at)] = controller.applied
+    assert applied_commit == canary_commit
+
+    samples = timeline.samples_of("served-revision")
+    assert samples[0].value["revision"] == INITIAL_REVISION and samples[0].value["argocd"]["commit"] == first_commit
+    delay = report["measurements"]["deployment_delay_s"]
+    resolution = delay["resolution_s"]
+    assert resolution is not None and resolution <= 0.6
+    assert abs(delay["value"] - (applied_at - commit_event.t_mono)) <= resolution + 0.2  # what happened, to a sample
+    assert delay["value"] >= DEPLOY_DELAY_S - resolution
+    delivery_rto = report["measurements"]["rto_s"]
+    assert delivery_rto["detail"]["revision"] == commit_event.data["revision"]
+    assert abs(delivery_rto["value"] - (applied_at - timeline.t0())) <= resolution + 0.2
+    [check] = [c for c in report["checks"] if c["measurement"] == "deployment_delay_s"]
+    assert check["passed"] is True and check["measured"] == delay["value"]
+    assert fake_apiserver.get("statefulsets", "argocd", "argocd-application-controller")["spec"]["replicas"] == 1
+    assert Ledger(tmp_path / "ledger").open_records() == []
+
+
+def test_without_a_gitops_canary_deployment_delay_on_aws_is_not_measured_and_the_run_says_why(
+        aws, endpoint, fake_apiserver, kubeconfig, tmp_path):  # noqa: F811
+    remote = make_remote(tmp_path)
+    gitops_world(fake_apiserver, remote)
+    before = remote.refs()
+    target = gitops_target(tmp_path, kubeconfig, endpoint.url, canary=None)
+
+    result, controller = run_gitops(tmp_path, target, fake_apiserver, remote)
+
+    report, timeline = result.report, result.timeline()
+    assert timeline.t0() is not None and controller.applied == [] and remote.refs() == before
+    assert not any(e.kind == EventKind.CANARY_COMMIT for e in timeline.events)
+    assert timeline.samples_of("served-revision") == []
+    [check] = [c for c in report["checks"] if c["measurement"] == "deployment_delay_s"]
+    assert check["passed"] is False and check["measured"] is None and "not measured" in check["message"]
+    assert report["measurements"].get("deployment_delay_s", {}).get("value") is None  # never 0
+    [commit_run] = [r for r in result.journal["run"] if r["activity"]["name"] == "commit-gitops-canary"]
+    assert commit_run["status"] == "failed"
+    assert "has no gitops.canary: deployment delay and the delivery RTO cannot be measured" in commit_run["exception"][-1]
+    method = {c["name"]: c for c in report["conditions"]}["method-succeeded"]
+    assert method["passed"] is False and "commit-gitops-canary" in method["message"]
+
+
+def test_the_gitops_monitors_sample_the_served_revision_and_refuse_a_canary_file_the_branch_lacks_before_any_fault(
+        aws, endpoint, fake_apiserver, kubeconfig, tmp_path):  # noqa: F811
+    remote = make_remote(tmp_path)
+    gitops_world(fake_apiserver, remote)
+    objectives = load_objectives(REPO / "objectives.yaml")
+    section = canary_section(remote, argocd_application={"cluster": "primary", "name": "platform"})
+    driver = AwsDriver(load_aws_target(gitops_target(tmp_path, kubeconfig, endpoint.url, section)))
+
+    monitoring = driver.monitoring("gitops", Timeline(), objectives, "run-1")
+
+    assert [s.name for s in monitoring.samplers] == ["availability", "signal:argocd-application", "signal:lease-holder",
+                                                     "served-revision"]
+    assert monitoring.samplers[-1].probe()["revision"] == INITIAL_REVISION
+    for hook in monitoring.stop_hooks:
+        hook()
+    typo = {**section, "file": "deploy/canary-revison"}
+    with pytest.raises(TargetError, match="'deploy/canary-revison' does not exist on the tip"):
+        AwsDriver(load_aws_target(gitops_target(tmp_path, kubeconfig, endpoint.url, typo))).monitoring(
+            "gitops", Timeline(), objectives, "run-1")
