@@ -523,3 +523,15 @@ def test_delivery_rto_is_none_when_the_change_is_never_served():
     timeline.event(EventKind.CANARY_COMMIT, t_mono=10.5, revision="after")
     timeline.record("served-revision", True, "before", t_mono=12.0)
     assert delivery_rto_s(timeline).value is None
+
+
+def test_a_delivery_scenario_without_a_canary_commit_is_not_measured_rather_than_passed_on_user_rto():
+    from zerospof.scenario import AVAILABILITY, measure_scenario
+
+    timeline = _timeline()
+    _traffic(timeline, T0 - 2, "." * 12, probe=AVAILABILITY)  # users never saw a failure: user-facing RTO 0
+    found = measure_scenario(timeline, [], sustained_s=5.0, delivery=True)
+    assert found["user_rto_s"].value == 0
+    assert found["rto_s"].value is None and "no canary commit" in found["rto_s"].detail["reason"]
+    assert found["deployment_delay_s"].value is None and "canary-commit" in found["deployment_delay_s"].detail["reason"]
+    assert "deployment_delay_s" not in measure_scenario(timeline, [], sustained_s=5.0)

@@ -80,21 +80,24 @@ class Driver(Protocol):
         """Bring a healed target back to its reference state (e.g. fail back); True once there. Idempotent."""
 
 
-def measure_scenario(timeline: Timeline, signal_probes: list[str], sustained_s: float) -> dict[str, Measurement]:
+def measure_scenario(timeline: Timeline, signal_probes: list[str], sustained_s: float,
+                     delivery: bool = False) -> dict[str, Measurement]:
     """Every measurement a scenario's timeline supports, keyed by measurement name.
 
     Downtime counts from the start of the injection; detection and RTO count from t0.
 
-    RPO is included when the write canary ran. When a GitOps canary committed, deployment delay is
+    RPO is included when the write canary ran. For a delivery scenario (``delivery``: GitOps, whose
+    objectives name a deployment delay) or when a GitOps canary committed, deployment delay is
     included and ``rto_s`` is the delivery pipeline's (t0 until a change committed after t0 is
     served; users may never see a failure) while the user-facing RTO moves to ``user_rto_s``.
+    Without a canary commit both are None with the reason: a user-facing RTO of 0 never stands in.
     """
     found: dict[str, Measurement] = {"detection_s": measure.detection_s(timeline, signal_probes)}
     found.update(measure.downtime(timeline, AVAILABILITY, observation_window(timeline)))
     found["rto_s"] = measure.rto(timeline, AVAILABILITY, sustained_s=sustained_s)
     if timeline.samples_of(WRITE_CANARY):
         found.update(measure.rpo(timeline, WRITE_CANARY))
-    if any(event.kind == EventKind.CANARY_COMMIT for event in timeline.events):
+    if delivery or any(event.kind == EventKind.CANARY_COMMIT for event in timeline.events):
         found["deployment_delay_s"] = measure.deployment_delay_s(timeline, SERVED_REVISION)
         found["user_rto_s"] = found["rto_s"]
         found["rto_s"] = measure.delivery_rto_s(timeline, SERVED_REVISION)

@@ -172,7 +172,10 @@ def test_without_a_gitops_canary_deployment_delay_on_aws_is_not_measured_and_the
     assert timeline.samples_of("served-revision") == []
     [check] = [c for c in report["checks"] if c["measurement"] == "deployment_delay_s"]
     assert check["passed"] is False and check["measured"] is None and "not measured" in check["message"]
-    assert report["measurements"].get("deployment_delay_s", {}).get("value") is None  # never 0
+    assert report["measurements"]["deployment_delay_s"]["value"] is None  # never 0
+    rto = {c["measurement"]: c for c in report["checks"]}["rto_s"]  # the delivery RTO, not the users' 0
+    assert rto["passed"] is False and rto["measured"] is None
+    assert "no canary commit" in report["measurements"]["rto_s"]["detail"]["reason"]
     [commit_run] = [r for r in result.journal["run"] if r["activity"]["name"] == "commit-gitops-canary"]
     assert commit_run["status"] == "failed"
     assert "has no gitops.canary: deployment delay and the delivery RTO cannot be measured" in commit_run["exception"][-1]

@@ -72,8 +72,10 @@ def _measurement_dict(measurement: Measurement) -> dict[str, Any]:
 def scenario_report(timeline: Timeline, objectives: Objectives, scenario: str, signal_probes: list[str],
                     conditions: list[Condition]) -> dict[str, Any]:
     """Measure ``timeline``, judge it against the scenario's objectives, and return the JSON-ready report."""
-    measurements = measure_scenario(timeline, signal_probes, objectives.sustained_success_s)
-    verdict = judge(measurements, objectives.scenario(scenario).objectives())
+    limits = objectives.scenario(scenario)
+    measurements = measure_scenario(timeline, signal_probes, objectives.sustained_success_s,
+                                    delivery="deployment_delay_s" in limits.limits)
+    verdict = judge(measurements, limits.objectives())
     t0 = timeline.first_event(EventKind.FAULT_VERIFIED)
     return {
         "schema": SCHEMA,
