@@ -6,6 +6,7 @@ import ipaddress
 import os
 import socket
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -57,3 +58,52 @@ def loopback_only_connect(self: socket.socket, address: Any) -> Any:
         if not loopback:
             raise AssertionError(f"test tried to reach {address!r}: only loopback is allowed")
     return _real_connect(self, address)
+
+
+class RequestLoop:
+    """Call ``request()`` every ``interval_s`` in a background thread (bounded in count); keep one
+    ``(sent, answered, ok, detail)`` per call (monotonic). ``request`` returns ``(ok, detail)``."""
+
+    def __init__(self, request: Callable[[], tuple[bool, str]], interval_s: float = 0.05,
+                 max_calls: int = 100_000) -> None:
+        self.request = request
+        self.interval_s = interval_s
+        self.max_calls = max_calls
+        self.results: list[tuple[float, float, bool, str]] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _run(self) -> None:
+        for _ in range(self.max_calls):
+            if self._stop.is_set():
+                return
+            started = time.monotonic()
+            ok, detail = self.request()
+            self.results.append((started, time.monotonic(), ok, detail))
+            self._stop.wait(max(0.0, self.interval_s - (time.monotonic() - started)))
+
+    def __enter__(self) -> RequestLoop:
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def failed_since(self, since: float) -> list[tuple[float, float, bool, str]]:
+        """The calls sent at or after ``since`` that failed."""
+        return [result for result in self.results if result[0] >= since and not result[2]]
+
+    def first_ok_sent_after(self, since: float) -> float | None:
+        """When the first call sent at or after ``since`` that succeeded was answered (None: none yet)."""
+        return next((answered for sent, answered, ok, _ in self.results if sent >= since and ok), None)
+
+    def first_ok_answered_after(self, since: float) -> float | None:
+        """When the first call answered at or after ``since`` succeeded (None: none yet)."""
+        return min((answered for _, answered, ok, _ in self.results if answered >= since and ok), default=None)
+
+    def slowest_since(self, since: float) -> float:
+        """The longest a call sent at or after ``since`` waited for its answer."""
+        return max((answered - sent for sent, answered, _, _ in self.results if sent >= since), default=0.0)

@@ -7,17 +7,15 @@ and prints the figures it measured.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
 from lab_helpers import Probe
 
-from tests.helpers import wait_for
+from tests.helpers import RequestLoop, wait_for
 from zerospof.faults import Ledger, injected
 from zerospof.faults.link import link_is_up
 from zerospof.faults.runner import apply
@@ -43,44 +41,16 @@ CP_ETCD = cp_layout.etcd_endpoints()
 GITOPS_ETCD = gitops_layout.etcd_endpoints()
 
 
-@dataclass
-class ApiWrites:
+def _api_write() -> tuple[bool, str]:
+    try:
+        return True, str(cp_probes.api_write(timeout_s=2.0)["served_by"])
+    except ProbeFailed as exc:
+        return False, str(exc)[:200]
+
+
+def ApiWrites(interval_s: float = 0.05) -> RequestLoop:  # noqa: N802 - reads like the class it stands for
     """Write through the API load balancer every ``interval_s`` in a thread; keep (sent, answered, ok, detail)."""
-
-    interval_s: float = 0.05
-    results: list[tuple[float, float, bool, str]] = field(default_factory=list)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            started = time.monotonic()
-            try:
-                detail = cp_probes.api_write(timeout_s=2.0)["served_by"]
-                self.results.append((started, time.monotonic(), True, str(detail)))
-            except ProbeFailed as exc:
-                self.results.append((started, time.monotonic(), False, str(exc)[:200]))
-            self._stop.wait(max(0.0, self.interval_s - (time.monotonic() - started)))
-
-    def __enter__(self) -> ApiWrites:
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def failed_since(self, since: float) -> list[tuple[float, float, bool, str]]:
-        return [result for result in self.results if result[0] >= since and not result[2]]
-
-    def first_ok_answered_after(self, since: float) -> float | None:
-        """When the first write answered after ``since`` was acknowledged (None: none yet)."""
-        return min((answered for _, answered, ok, _ in self.results if answered >= since and ok), default=None)
-
-    def slowest_since(self, since: float) -> float:
-        return max((answered - sent for sent, answered, _, _ in self.results if sent >= since), default=0.0)
+    return RequestLoop(_api_write, interval_s)
 
 
 @pytest.fixture
@@ -201,7 +171,6 @@ def test_with_the_primary_git_host_unreachable_the_backup_applies_from_the_mirro
         lab: Lab, driver: LabDriver, tmp_path) -> None:
     primary = gitops_layout.GIT_PLACES["primary"]
     with injected(GitHostUnreachable({}), ledger=Ledger(tmp_path / "ledger")):
-        t0 = time.monotonic()
         assert link_is_up(primary.namespace, primary.device) is False
         backup, takeover_s = wait_for(lambda: reconciler_holder(GITOPS_ETCD)["holder"] == "gitops-backup", 20, 0.05)
         assert backup, f"the backup never led: {reconciler_holder(GITOPS_ETCD)}"

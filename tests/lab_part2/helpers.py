@@ -7,15 +7,14 @@ import json
 import os
 import socket
 import subprocess
-import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+
+from tests.helpers import RequestLoop
 
 __all__ = ["Probe", "free_ports", "http_json", "scratch_place"]
 
@@ -52,48 +51,13 @@ def http_json(method: str, url: str, body: Any = None, timeout_s: float = 2.0) -
         return 0, {"error": f"{type(exc).__name__}: {exc}"}
 
 
-@dataclass
-class Probe:
-    """Send ``method url`` every ``interval_s`` in a thread; keep (sent, answered, ok) per request (monotonic)."""
-
-    method: str
-    url: str
-    body: Any = None
-    interval_s: float = 0.05
-    ok_statuses: tuple[int, ...] = (200, 201)
-    results: list[tuple[float, float, bool]] = field(default_factory=list)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
-
-    def _run(self) -> None:
-        for _ in range(100_000):  # bounded; stopped long before
-            if self._stop.is_set():
-                return
-            started = time.monotonic()
-            status, _ = http_json(self.method, self.url, self.body, timeout_s=2.0)
-            self.results.append((started, time.monotonic(), status in self.ok_statuses))
-            self._stop.wait(max(0.0, self.interval_s - (time.monotonic() - started)))
-
-    def __enter__(self) -> Probe:
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def failed_since(self, since: float) -> int:
-        return sum(1 for started, _, ok in self.results if started >= since and not ok)
-
-    def first_ok_after(self, since: float) -> float | None:
-        """When the first request sent at or after ``since`` was answered successfully."""
-        return next((answered for started, answered, ok in self.results if started >= since and ok), None)
-
-    def slowest_since(self, since: float) -> float:
-        """The longest time a request sent at or after ``since`` waited for its answer."""
-        return max((answered - started for started, answered, _ in self.results if started >= since), default=0.0)
+def Probe(method: str, url: str, body: Any = None, interval_s: float = 0.05,  # noqa: N802 - reads like a class
+          ok_statuses: tuple[int, ...] = (200, 201)) -> RequestLoop:
+    """Send ``method url`` every ``interval_s`` in a thread; keep (sent, answered, ok, status) per request."""
+    def request() -> tuple[bool, str]:
+        status, _ = http_json(method, url, body, timeout_s=2.0)
+        return status in ok_statuses, str(status)
+    return RequestLoop(request, interval_s)
 
 
 def _ip(*args: str, check: bool = True) -> None:

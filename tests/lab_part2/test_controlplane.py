@@ -111,11 +111,11 @@ def test_killing_the_etcd_leader_elects_a_new_one_and_api_writes_succeed_again(
             t0 = time.monotonic()
             leader, detection_s = wait_for(lambda: etcd_leader(plane.endpoints, baseline)["detected"], 10, 0.02)
             assert leader, "no new etcd leader within 10 s"
-            wait_for(lambda: probe.first_ok_after(t0 + detection_s), 10)
-            first_ok = probe.first_ok_after(t0)
+            wait_for(lambda: probe.first_ok_sent_after(t0 + detection_s), 10)
+            first_ok = probe.first_ok_sent_after(t0)
             assert first_ok is not None, "no API write succeeded through the LB after the leader was killed"
             time.sleep(1.0)
-            failed = probe.failed_since(t0 - 0.3)
+            failed = len(probe.failed_since(t0 - 0.3))
             slowest = probe.slowest_since(t0 - 0.3)
             new = etcd_leader(plane.endpoints)
         assert new["leader"] != baseline["leader"] and new["raft_term"] > baseline["raft_term"]
