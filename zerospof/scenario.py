@@ -38,7 +38,8 @@ class Monitoring:
     """The samplers a scenario runs (built, not started) and the detection-signal probe names.
 
     ``abort_floor`` / ``abort_after_s``: the target's own abort guard limits (availability ratio,
-    seconds), when it has any; the stricter of these and the experiment's apply.
+    seconds), when it has any; the stricter of these and the experiment's apply. ``baseline``: what
+    the driver read before the fault (e.g. lease holders), handed back to its ``recovered``.
     """
 
     samplers: list[Sampler]
@@ -46,6 +47,7 @@ class Monitoring:
     stop_hooks: list[Callable[[], None]] = field(default_factory=list)
     abort_floor: float | None = None
     abort_after_s: float | None = None
+    baseline: Any = None
 
 
 class Driver(Protocol):
@@ -64,8 +66,11 @@ class Driver(Protocol):
     def serving(self) -> bool:
         """Return whether users are served right now (a few requests through the real DNS + LB path)."""
 
-    def recovered(self, scenario: str, options: dict[str, Any] | None = None) -> bool:
-        """Return whether the target's own view says failover from the fault (``options``) has finished."""
+    def recovered(self, scenario: str, options: dict[str, Any] | None = None, baseline: Any = None) -> bool:
+        """Return whether the target's own view says failover from the fault (``options``) has finished.
+
+        ``baseline``: the run's ``Monitoring.baseline`` (read before the fault), when the run has one.
+        """
 
     def read_back(self, run_id: str) -> list[int]:
         """Return the sequence numbers of the run's canary writes present on the current primary."""

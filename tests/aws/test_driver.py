@@ -20,7 +20,7 @@ from chaoslib.exceptions import ActivityFailed
 
 from tests.aws.moto_world import REGION, ZONES, associations, make_staging_vpc, target_document, write_target
 from tests.k8s.conftest import CONTEXT, fake_apiserver, fake_apiserver_session, kubeconfig  # noqa: F401 - fixtures
-from tests.k8s.world import CHAOS_LABEL, build_cluster, lease
+from tests.k8s.world import CHAOS_LABEL, build_cluster, lease, set_lease_holder
 from zerospof.aws.chaos import run_dr_action
 from zerospof.aws.clients import AwsClients
 from zerospof.aws.dr_actions import aurora_writer
@@ -169,6 +169,24 @@ def test_monitoring_builds_each_scenarios_samplers_under_the_shared_probe_names(
     assert (monitoring.abort_floor, monitoring.abort_after_s) == (0.5, 60.0)  # the target file's safety.abort
     users = monitoring.samplers[0]
     assert users.interval_s == pytest.approx(1 / objectives.availability_rate_hz)
+
+
+def test_recovered_in_any_driver_compares_lease_holders_with_the_baseline_the_runs_monitoring_read(
+        aws, endpoint, fake_apiserver, kubeconfig, tmp_path):  # noqa: F811
+    """Each Chaos Toolkit activity builds its own driver, as ``chaos run`` does: ``recovered`` in a new one,
+    given the run's baseline, sees the takeover that happened after the monitoring started; without it, not."""
+    build_cluster(fake_apiserver)
+    fake_apiserver.add(lease("argocd", "argocd-application-controller", "controller-0"))
+    document = {**eks_document(kubeconfig), "endpoints": [{"name": "app", "url": endpoint.url}],
+                "gitops": EVERY_SIGNAL["gitops"], "scenarios": {"gitops": {"controller": "argocd-primary"}}}
+    target = load_aws_target(write_target(tmp_path, document))
+    monitoring = AwsDriver(target).monitoring("gitops", Timeline(), load_objectives(REPO / "objectives.yaml"), "run-1")
+    set_lease_holder(fake_apiserver, "argocd", "argocd-application-controller", "controller-1")
+
+    assert AwsDriver(target).recovered("gitops", baseline=monitoring.baseline) is True
+    for hook in monitoring.stop_hooks:
+        hook()
+    assert AwsDriver(target).recovered("gitops") is False  # its own baseline, read now: controller-1, unchanged
 
 
 def test_the_alb_signal_reports_a_target_the_load_balancer_no_longer_counts_healthy(aws, tmp_path):

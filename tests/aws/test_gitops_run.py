@@ -12,14 +12,16 @@ from __future__ import annotations
 import subprocess
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.aws.git_world import CANARY_FILE, INITIAL_REVISION, BareRemote, canary_section, make_remote
 from tests.aws.moto_world import REGION, target_document, write_target
 from tests.k8s.conftest import CONTEXT, fake_apiserver, fake_apiserver_session, kubeconfig  # noqa: F401 - fixtures
-from tests.k8s.world import build_cluster, lease, set_synced_revision
+from tests.k8s.world import build_cluster, lease, set_lease_holder, set_synced_revision
 from zerospof.aws.driver import AwsDriver
 from zerospof.aws.target import load_aws_target
 from zerospof.chaos.runner import ScenarioResult, run_experiment_file
@@ -31,8 +33,10 @@ from zerospof.timeline import EventKind, Timeline
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY_DELAY_S = 1.5  # how long the simulated controller takes to apply a new commit
+SUSTAINED_S = 5.0  # wait-for-takeover's sustained_s in experiments/aws/gitops.yaml
 TAKEOVER_DELAY_S = 1.0  # the active controller's Lease expiring (15 s on a real cluster)
 LEASE = ("argocd", "argocd-application-controller")
+CONTROLLER = ("argocd", "argocd-application-controller")  # the active controller's statefulset
 ACTIVE, STANDBY = "argocd-application-controller-0_4f1c", "argocd-application-controller-1_9e2d"
 
 
@@ -54,7 +58,7 @@ class SimulatedArgoController(threading.Thread):
     def run(self) -> None:
         deployed, seen_since, active_gone_since = self.remote.tip(), None, None
         while not self.stopped.wait(0.05):
-            controller = self.fake.get("statefulsets", "argocd", "argocd-application-controller")
+            controller = self.fake.get("statefulsets", *CONTROLLER)
             if controller["spec"]["replicas"] == 0:
                 active_gone_since = active_gone_since or time.monotonic()
                 if time.monotonic() - active_gone_since >= TAKEOVER_DELAY_S:
@@ -74,9 +78,28 @@ class SimulatedArgoController(threading.Thread):
                 deployed, seen_since = tip, None
 
     def _take_the_lease(self) -> None:
-        status, _ = self.fake.handle("PATCH", f"/apis/coordination.k8s.io/v1/namespaces/{LEASE[0]}/leases/{LEASE[1]}", {},
-                                     {"spec": {"holderIdentity": STANDBY}}, "application/merge-patch+json")
-        assert status == 200
+        set_lease_holder(self.fake, *LEASE, STANDBY)
+
+
+class InstantStandbyTakeover:
+    """A FAKE standby that takes the Lease inside the very API request that scales the active controller to 0.
+
+    So the takeover happens while the fault is being injected: before it is verified, before the
+    canary commit, and before ``wait-for-takeover`` first asks whether the target recovered.
+    ``taken_at_wall`` is when it did (epoch seconds).
+    """
+
+    def __init__(self, fake: FakeKubeApiServer, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.taken_at_wall: float | None = None
+        serve = fake.handle
+
+        def handle(*request: Any) -> tuple[int, Any]:
+            answer = serve(*request)
+            if self.taken_at_wall is None and fake.get("statefulsets", *CONTROLLER)["spec"]["replicas"] == 0:
+                set_lease_holder(fake, *LEASE, STANDBY, serve=serve)
+                self.taken_at_wall = time.time()
+            return answer
+        monkeypatch.setattr(fake, "handle", handle)
 
 
 def gitops_world(fake: FakeKubeApiServer, remote: BareRemote) -> None:
@@ -202,3 +225,22 @@ def test_the_gitops_monitors_sample_the_served_revision_and_refuse_a_canary_file
     with pytest.raises(TargetError, match="'deploy/canary-revison' does not exist on the tip"):
         AwsDriver(load_aws_target(gitops_target(tmp_path, kubeconfig, endpoint.url, typo))).monitoring(
             "gitops", Timeline(), objectives, "run-1")
+
+
+def test_a_standby_that_takes_the_lease_before_the_wait_begins_still_counts_as_the_takeover(
+        aws, endpoint, fake_apiserver, kubeconfig, tmp_path, monkeypatch):  # noqa: F811
+    remote = make_remote(tmp_path)
+    gitops_world(fake_apiserver, remote)
+    target = gitops_target(tmp_path, kubeconfig, endpoint.url,
+                           canary_section(remote, argocd_application={"cluster": "primary", "name": "platform"}))
+    standby = InstantStandbyTakeover(fake_apiserver, monkeypatch)
+
+    result, controller = run_gitops(tmp_path, target, fake_apiserver, remote)
+
+    [wait] = [r for r in result.journal["run"] if r["activity"]["name"] == "wait-for-takeover"]
+    wait_started_wall = datetime.fromisoformat(wait["start"]).timestamp()
+    assert standby.taken_at_wall is not None and standby.taken_at_wall < wait_started_wall  # the takeover came first
+    assert len(controller.applied) == 1  # the canary commit, deployed by the standby
+    assert wait["output"]["recovered"] is True  # before the fix: False, after the whole recovery timeout
+    assert wait["output"]["waited_s"] <= DEPLOY_DELAY_S + SUSTAINED_S + 2.0  # not the 20 s recovery timeout
+    assert fake_apiserver.get("leases", *LEASE)["spec"]["holderIdentity"] == STANDBY

@@ -49,6 +49,20 @@ def test_a_target_without_gitops_canary_has_none_and_a_valid_one_loads(tmp_path)
     assert target.gitops_canary.application is None and target.gitops_canary.endpoint_field == "revision"
 
 
+def _controller(**changes):
+    """A valid ``gitops.controllers`` section (one Flux controller) with ``changes`` applied."""
+    controller = {"name": "flux", "cluster": "primary", "engine": "flux", "namespace": "flux-system",
+                  "workload": {"kind": "deployment", "name": "kustomize-controller"}, **changes}
+    return {"controllers": [controller]}
+
+
+def test_a_controllers_lease_defaults_to_its_namespace_and_is_none_when_not_named(tmp_path):
+    named = load_aws_target(write_target(tmp_path, target_document(gitops=_controller(
+        lease={"name": "kustomize-controller-leader-election"}))))
+    assert named.controller("flux").leader_lease == {"namespace": "flux-system", "name": "kustomize-controller-leader-election"}
+    assert load_aws_target(write_target(tmp_path, target_document(gitops=_controller()))).controller("flux").leader_lease is None
+
+
 def _broken(tmp_path, mutate):
     document = target_document()
     mutate(document)
@@ -88,6 +102,12 @@ def _broken(tmp_path, mutate):
     (lambda d: d.update(gitops=_canary(served={"endpoint": {"field": "revision"}})), "gitops.canary.served.endpoint.url", None),
     (lambda d: d.update(gitops=_canary(served={"endpoint": {"url": "ftp://x/v"}})), "gitops.canary.served.endpoint.url",
      "ftp://x/v"),
+    (lambda d: d.update(gitops=_controller(lease={"nme": "flux-leader"})), "gitops.controllers[0].lease.nme", "nme"),
+    (lambda d: d.update(gitops=_controller(lease={"namespace": "flux-system"})), "gitops.controllers[0].lease.name", None),
+    (lambda d: d.update(gitops=_controller(lease="flux-leader")), "gitops.controllers[0].lease", "flux-leader"),
+    (lambda d: d.update(gitops=_controller(lease={"name": 7})), "gitops.controllers[0].lease.name", 7),
+    (lambda d: d.update(gitops=_controller(lease={"name": "l", "namespace": ["a"]})), "gitops.controllers[0].lease.namespace",
+     ["a"]),
 ])
 def test_a_mistake_fails_naming_file_key_path_and_value(tmp_path, mutate, key, value):
     path = _broken(tmp_path, mutate)

@@ -11,8 +11,8 @@ import pytest
 from tests.aws.conftest import aws, fake_aws_environment  # noqa: F401 - fixtures used by name
 from tests.aws.moto_world import REGION, ZONES, associations, make_staging_vpc, target_document, write_target
 from tests.k8s.conftest import CONTEXT
-from tests.k8s.world import (CHAOS_LABEL, CONTROL_PLANE_COMPONENTS, build_cluster, build_control_plane, leader_lease,
-                             pod_uids)
+from tests.k8s.world import (CHAOS_LABEL, CONTROL_PLANE_COMPONENTS, build_cluster, build_control_plane, lease,
+                             leader_lease, pod_uids, workload)
 from zerospof.aws.driver import AwsDriver
 from zerospof.aws.run import print_dry_run
 from zerospof.aws.target import load_aws_target
@@ -20,15 +20,23 @@ from zerospof.errors import FaultError
 from zerospof.faults import Ledger, apply
 
 
-def full_target(tmp_path, kubeconfig):
+ARGOCD_CONTROLLER = {"name": "argocd-primary", "cluster": "primary", "engine": "argocd", "namespace": "argocd",
+                     "workload": {"kind": "statefulset", "name": "argocd-application-controller"}}
+FLUX_CONTROLLER = {"name": "flux", "cluster": "primary", "engine": "flux", "namespace": "flux-system",
+                   "workload": {"kind": "deployment", "name": "kustomize-controller"},
+                   "pod_label_selector": "app=kustomize-controller"}
+FLUX_LEASE = "kustomize-controller-leader-election"  # controller-runtime's Lease, in the controller's namespace
+
+
+def full_target(tmp_path, kubeconfig, controller=ARGOCD_CONTROLLER, gitops_method=None):
     document = target_document()
     document["kubernetes"] = {"allowed_contexts": [CONTEXT], "clusters": [
         {"name": "primary", "context": CONTEXT, "region": REGION, "kubeconfig": kubeconfig, "node_label_selector": CHAOS_LABEL}]}
-    document["gitops"] = {"controllers": [{"name": "argocd-primary", "cluster": "primary", "engine": "argocd",
-                                           "namespace": "argocd",
-                                           "workload": {"kind": "statefulset", "name": "argocd-application-controller"}}]}
+    document["gitops"] = {"controllers": [controller]}
     document["scenarios"]["az-failure"] = {"availability_zone": ZONES[0], "drain_nodes": True, "drain_cluster": "primary"}
-    document["scenarios"]["gitops"] = {"controller": "argocd-primary"}
+    document["scenarios"]["gitops"] = {"controller": controller["name"]}
+    if gitops_method:
+        document["scenarios"]["gitops"]["method"] = gitops_method
     return write_target(tmp_path, document)
 
 
@@ -109,6 +117,38 @@ def test_the_gitops_fault_scales_the_controller_to_zero_and_its_ledger_record_sc
     reports = ledger.revert_open("gitops-run")  # what the experiment's rollback and `zerospof revert` do
     assert [r.reverted for r in reports] == [True]
     assert fake_apiserver.get("statefulsets", "argocd", "argocd-application-controller")["spec"]["replicas"] == 1
+
+
+def two_flux_controller_pods(fake) -> dict[str, str]:
+    """A Flux kustomize-controller Deployment of two replicas (the fake creates their pods); return ``{name: uid}``."""
+    fake.add(workload("Deployment", "flux-system", "kustomize-controller", 2, {"app": "kustomize-controller"}))
+    return {name: uid for (_, name), uid in pod_uids(fake, "flux-system").items()}
+
+
+def test_the_gitops_delete_pod_fault_kills_only_the_controller_pod_holding_its_leader_election_lease(
+        aws, fake_apiserver, kubeconfig, tmp_path):  # noqa: F811
+    pods = two_flux_controller_pods(fake_apiserver)
+    leader = sorted(pods)[1]  # not the first by name
+    fake_apiserver.add(lease("flux-system", FLUX_LEASE, f"{leader}_5c1e8f0a-1b2c-4d3e-9f40-a1b2c3d4e5f6"))
+    controller = {**FLUX_CONTROLLER, "lease": {"name": FLUX_LEASE}}
+
+    target = load_aws_target(full_target(tmp_path, kubeconfig, controller, "delete-pod"))
+    apply(AwsDriver(target).fault("gitops", {}), Ledger(tmp_path / "ledger"), run_id="gitops-run")
+
+    after = set(pod_uids(fake_apiserver, "flux-system").values())
+    assert pods[leader] not in after  # the leader was deleted ...
+    assert {uid for name, uid in pods.items() if name != leader} <= after  # ... and its standby left running
+    assert len(after) == 2  # the Deployment replaced the deleted pod
+
+
+def test_without_a_named_lease_the_gitops_delete_pod_fault_still_kills_every_selected_controller_pod(
+        aws, fake_apiserver, kubeconfig, tmp_path):  # noqa: F811
+    pods = two_flux_controller_pods(fake_apiserver)
+
+    target = load_aws_target(full_target(tmp_path, kubeconfig, FLUX_CONTROLLER, "delete-pod"))
+    apply(AwsDriver(target).fault("gitops", {}), Ledger(tmp_path / "ledger"), run_id="gitops-run")
+
+    assert set(pods.values()).isdisjoint(pod_uids(fake_apiserver, "flux-system").values())
 
 
 def test_dry_run_prints_the_cordon_and_evictions_and_changes_nothing(aws, fake_apiserver, kubeconfig, tmp_path):  # noqa: F811

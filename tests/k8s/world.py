@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from zerospof.k8s.fake_apiserver import FakeKubeApiServer
@@ -90,3 +91,12 @@ def set_synced_revision(fake: FakeKubeApiServer, name: str, commit: str, namespa
                             {"status": {"sync": {"status": "Synced", "revision": commit}, "health": {"status": "Healthy"}}},
                             "application/merge-patch+json")
     assert status == 200, f"the fake refused the status update ({status})"
+
+
+def set_lease_holder(fake: FakeKubeApiServer, namespace: str, name: str, holder: str,
+                     serve: Callable[..., tuple[int, Any]] | None = None) -> None:
+    """Make ``holder`` the Lease's ``holderIdentity`` as a new leader would, through the fake's API
+    (through ``serve``, the fake's request handler, when given: e.g. the original one a test wraps)."""
+    path = f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases/{name}"
+    status, _ = (serve or fake.handle)("PATCH", path, {}, {"spec": {"holderIdentity": holder}}, "application/merge-patch+json")
+    assert status == 200, f"the fake refused the Lease update ({status})"

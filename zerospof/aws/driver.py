@@ -28,6 +28,12 @@ Failover has finished (:meth:`AwsDriver.recovered`) when users are served and a 
 signal reports the fault (the ALB took the AZ out, Route 53 failed the primary, nodes went
 NotReady, a new Lease holder); an alarm or an out-of-sync Application only says the fault was
 noticed, so they count only when the scenario has no failover signal.
+
+Lease holders and alarms are compared with a :class:`SignalBaseline` read when the run's monitoring
+starts, before the fault, so a standby that takes over at once (before ``wait_for_recovery`` first
+asks) still counts. Each Chaos Toolkit activity builds its own driver (``zerospof.drivers.driver_for``):
+the baseline travels in the run's ``Monitoring.baseline``, which ``wait_for_recovery`` hands to
+:meth:`AwsDriver.recovered` (without one, ``recovered`` reads it at its first call).
 """
 
 from __future__ import annotations
@@ -35,7 +41,8 @@ from __future__ import annotations
 import http.client
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from zerospof.aws.canary import PostgresCanary
@@ -57,7 +64,7 @@ from zerospof.objectives import Objectives
 from zerospof.scenario import AVAILABILITY, SERVED_REVISION, WRITE_CANARY, Monitoring
 from zerospof.timeline import Timeline
 
-__all__ = ["AwsDriver", "FAILOVER_SIGNALS"]
+__all__ = ["AwsDriver", "FAILOVER_SIGNALS", "SignalBaseline"]
 
 Reader = Callable[[], dict[str, Any]]
 
@@ -73,6 +80,18 @@ DATA_SCENARIOS = ("az-failure", "region-failure")  # where the data canary's RPO
 FAILOVER_SIGNALS = frozenset({"signal:alb-target-health", "signal:route53-health-check", "signal:node-ready",
                               "signal:lease-holder"})
 _REQUEST_ERRORS = (OSError, ProbeFailed, http.client.HTTPException)
+
+
+@dataclass(frozen=True)
+class SignalBaseline:
+    """What a scenario's detection signals compare with, read once before the fault.
+
+    ``since_wall``: CloudWatch alarms count from here (epoch seconds). ``lease_holders``: the
+    ``holderIdentity`` of each watched Lease, by ``(namespace, name)``; a later holder is a takeover.
+    """
+
+    since_wall: float
+    lease_holders: Mapping[tuple[str, str], str | None]
 
 
 def _refuse_options(options: dict[str, Any] | None) -> None:
@@ -179,7 +198,8 @@ class AwsDriver:
                    options: dict[str, Any] | None = None) -> Monitoring:
         _refuse_options(options)
         plan_faults(self.target, scenario)  # ConfigError when the target file does not describe the scenario
-        readers = self._signals(scenario, since_wall=time.time())
+        baseline = self._baseline(scenario)
+        readers = self._signals(scenario, baseline)
         if not readers:
             raise ConfigError(self.target.path, "detection", f"names no detection signal the {scenario} scenario reads "
                               "(see zerospof/aws/driver.py): detection could not be measured")
@@ -202,19 +222,22 @@ class AwsDriver:
             stop_hooks.append(served.close)
         return Monitoring(samplers, list(readers), stop_hooks,
                           abort_floor=self.target.safety.availability_floor_percent / 100,
-                          abort_after_s=self.target.safety.availability_limit_s)
+                          abort_after_s=self.target.safety.availability_limit_s, baseline=baseline)
 
-    def recovered(self, scenario: str, options: dict[str, Any] | None = None) -> bool:
+    def recovered(self, scenario: str, options: dict[str, Any] | None = None,
+                  baseline: SignalBaseline | None = None) -> bool:
         """Users are served and a failover signal reports the fault; with a GitOps canary, gitops
         also waits until the platform serves the revision the canary's branch asks for.
 
-        Signals are set up at this driver's first call (``wait_for_recovery`` makes it right
-        after t0): alarms count from then, Lease holders are compared with the holders then.
+        Alarms count from, and Lease holders are compared with, ``baseline`` (the run's monitoring
+        read it before the fault): a takeover before this is first called counts. Without one, the
+        baseline is read at this driver's first call.
         A signal or served revision that cannot be read counts as not reporting.
         """
         _refuse_options(options)
         if scenario not in self._failover:
-            readers = self._signals(scenario, since_wall=time.time())
+            baseline = baseline if baseline is not None else self._baseline(scenario)
+            readers = self._signals(scenario, baseline)
             self._failover[scenario] = {n: r for n, r in readers.items() if n in FAILOVER_SIGNALS} or readers
         detected = False
         for read in self._failover[scenario].values():
@@ -271,7 +294,31 @@ class AwsDriver:
         return self._served
 
     # -- signal readers -------------------------------------------------------------------------
-    def _signals(self, scenario: str, since_wall: float) -> dict[str, Reader]:
+    def _watched_leases(self, scenario: str) -> tuple[Cluster, list[tuple[str, str]]] | None:
+        """The cluster and the ``(namespace, name)`` Leases whose holder change is ``scenario``'s lease signal."""
+        target = self.target
+        if scenario == "control-plane" and target.control_plane is not None:
+            cluster = target.cluster(target.control_plane.cluster)
+            leases = [(namespace, name) for name_of_cluster, namespace, name in target.detection.leases
+                      if name_of_cluster == cluster.name]
+            return (cluster, leases) if leases else None
+        if scenario == "gitops" and target.gitops is not None:
+            controller = target.controller(target.gitops.controller)
+            lease = controller.leader_lease
+            return (target.cluster(controller.cluster), [(lease["namespace"], lease["name"])]) if lease else None
+        return None
+
+    def _baseline(self, scenario: str) -> SignalBaseline:
+        """Read now what ``scenario``'s signals compare with: the watched Leases' holders."""
+        watched = self._watched_leases(scenario)
+        holders: dict[tuple[str, str], str | None] = {}
+        if watched is not None:
+            kube = self._kube(watched[0])
+            holders = {(namespace, name): k8s_probes.lease_holder(kube, namespace, name)["holder"]
+                       for namespace, name in watched[1]}
+        return SignalBaseline(since_wall=time.time(), lease_holders=holders)
+
+    def _signals(self, scenario: str, baseline: SignalBaseline) -> dict[str, Reader]:
         """The scenario's detection signals (see the module docstring); clients are built here, not in samplers."""
         target, detection = self.target, self.target.detection
         readers: dict[str, Reader] = {}
@@ -281,22 +328,14 @@ class AwsDriver:
             if detection.route53_health_check_ids:
                 readers["signal:route53-health-check"] = self._route53()
             if detection.cloudwatch_alarms:
-                readers["signal:cloudwatch-alarm"] = self._alarms(since_wall)
+                readers["signal:cloudwatch-alarm"] = self._alarms(baseline.since_wall)
         elif scenario == "control-plane" and target.control_plane is not None:
-            cluster = target.cluster(target.control_plane.cluster)
-            readers["signal:node-ready"] = self._nodes([cluster])
-            leases = [(namespace, name) for name_of_cluster, namespace, name in detection.leases
-                      if name_of_cluster == cluster.name]
-            if leases:
-                readers["signal:lease-holder"] = self._leases(cluster, leases)
-        elif scenario == "gitops" and target.gitops is not None:
-            if target.argo_applications:
-                readers["signal:argocd-application"] = self._argo()
-            controller = target.controller(target.gitops.controller)
-            if controller.lease_name:
-                readers["signal:lease-holder"] = self._leases(
-                    target.cluster(controller.cluster), [(controller.lease_namespace or controller.namespace,
-                                                          controller.lease_name)])
+            readers["signal:node-ready"] = self._nodes([target.cluster(target.control_plane.cluster)])
+        elif scenario == "gitops" and target.gitops is not None and target.argo_applications:
+            readers["signal:argocd-application"] = self._argo()
+        watched = self._watched_leases(scenario)
+        if watched is not None:
+            readers["signal:lease-holder"] = self._leases(watched[0], baseline.lease_holders)
         return readers
 
     def _steady_signals(self) -> dict[str, Reader]:
@@ -359,14 +398,14 @@ class AwsDriver:
             return {"clusters": views, "detected": any(view["detected"] for view in views.values())}
         return read
 
-    def _leases(self, cluster: Cluster, leases: list[tuple[str, str]]) -> Reader:
+    def _leases(self, cluster: Cluster, holders: Mapping[tuple[str, str], str | None]) -> Reader:
+        """Detected when a Lease's holder differs from its baseline holder (in ``holders``)."""
         kube = self._kube(cluster)
-        baseline = {(namespace, name): k8s_probes.lease_holder(kube, namespace, name)["holder"]
-                    for namespace, name in leases}
+        kube.coordination  # noqa: B018 - build the client here, not in a sampler thread
 
         def read() -> dict[str, Any]:
             views = {f"{namespace}/{name}": k8s_probes.lease_holder(kube, namespace, name, holder)
-                     for (namespace, name), holder in baseline.items()}
+                     for (namespace, name), holder in holders.items()}
             return {"cluster": cluster.name, "leases": views,
                     "detected": any(view["detected"] for view in views.values())}
         return read

@@ -49,12 +49,16 @@ def leader_lease(label_selector: str) -> dict[str, str] | None:
     return None
 
 
+def _pod_kill(params: dict[str, Any], lease: dict[str, str] | None) -> PodKill:
+    """Kill the pods ``params`` select; with ``lease``, only the one holding it (its standby then takes over)."""
+    return PodKill({**params, "lease": lease} if lease else params)
+
+
 def _control_plane_pod_kill(target: AwsTarget, cluster: Cluster, namespace: str, label_selector: str) -> PodKill:
     """Kill one pod of a self-managed control-plane component: the lease holder when the component elects a leader."""
     params: dict[str, Any] = {"kube": kube_params(target, cluster), "namespace": namespace,
                               "label_selector": label_selector, "limit": 1}
-    lease = leader_lease(label_selector)
-    return PodKill({**params, "lease": lease} if lease else params)
+    return _pod_kill(params, leader_lease(label_selector))
 
 
 def plan_faults(target: AwsTarget, scenario: str, runner_subnet_ids: list[str] | tuple[str, ...] = ()) -> list[Fault]:
@@ -101,8 +105,8 @@ def plan_faults(target: AwsTarget, scenario: str, runner_subnet_ids: list[str] |
         raise missing
     controller = target.controller(gitops.controller)
     params: dict[str, Any] = {"kube": kube_params(target, target.cluster(controller.cluster)), "namespace": controller.namespace}
-    if gitops.method == "delete-pod":
-        return [PodKill({**params, "label_selector": controller.pod_label_selector})]
+    if gitops.method == "delete-pod":  # the leader alone when the target names the controller's Lease
+        return [_pod_kill({**params, "label_selector": controller.pod_label_selector}, controller.leader_lease)]
     if gitops.method == "suspend":
         return [FluxSuspend(params)]
     return [ScaleWorkload({**params, "workload_kind": controller.workload_kind, "name": controller.workload_name, "replicas": 0})]

@@ -73,6 +73,13 @@ class GitopsController:
     lease_namespace: str | None
     lease_name: str | None
 
+    @property
+    def leader_lease(self) -> dict[str, str] | None:
+        """The Lease it elects its leader through (``{"namespace", "name"}``), or None when the target names none."""
+        if self.lease_name is None:
+            return None
+        return {"namespace": self.lease_namespace or self.namespace, "name": self.lease_name}
+
 
 @dataclass(frozen=True)
 class ArgoApplication:
@@ -309,7 +316,8 @@ def _controller(r: Reader, key: str, item: Any, clusters: set[str]) -> GitopsCon
     item = r.mapping(item, key, required=["name", "cluster", "engine", "namespace", "workload"],
                      optional=["role", "pod_label_selector", "lease"])
     workload = r.mapping(item["workload"], f"{key}.workload", required=["kind", "name"])
-    lease = r.mapping(item.get("lease"), f"{key}.lease", optional=["namespace", "name"])
+    lease = {} if item.get("lease") is None else r.mapping(item["lease"], f"{key}.lease", required=["name"],
+                                                           optional=["namespace"])
     return GitopsController(
         name=r.string(item["name"], f"{key}.name"),
         cluster=_known(r, item["cluster"], f"{key}.cluster", clusters, "cluster"),

@@ -12,6 +12,7 @@ from typing import Any
 
 from chaoslib.exceptions import ActivityFailed
 
+from zerospof.chaos.control import run_monitoring
 from zerospof.chaos.settings import ScenarioSettings
 from zerospof.drivers import driver_for
 from zerospof.errors import ZerospofError
@@ -68,6 +69,8 @@ def wait_for_recovery(configuration: dict[str, Any] | None = None, sustained_s: 
     """
     settings = _settings(configuration)
     driver = driver_for(settings.target)
+    monitoring = run_monitoring(settings.run_id)  # what the driver read before the fault, e.g. lease holders
+    baseline = monitoring.baseline if monitoring is not None else None
     started = time.monotonic()
     deadline = started + settings.recovery_timeout_s
     since: float | None = None
@@ -75,7 +78,7 @@ def wait_for_recovery(configuration: dict[str, Any] | None = None, sustained_s: 
         if not _fault_in_effect(settings):
             raise ActivityFailed("the fault is no longer in effect (aborted or reverted) before recovery")
         now = time.monotonic()
-        if driver.recovered(settings.scenario, options=settings.fault_options):
+        if driver.recovered(settings.scenario, options=settings.fault_options, baseline=baseline):
             since = now if since is None else since
             if now - since >= sustained_s:
                 return {"recovered": True, "waited_s": round(now - started, 3)}

@@ -45,6 +45,12 @@ class _Run:
     previous_sigterm: Any = None
 
 
+def run_monitoring(run_id: str) -> Monitoring | None:
+    """The monitoring of the run ``run_id`` while it is running in this process (its activities read it)."""
+    run = _runs.get(run_id)
+    return run.monitoring if run is not None else None
+
+
 def _wait_ready(driver: Any, timeout_s: float) -> None:
     """Wait (bounded) until the target is healthy and in its reference state, e.g. still healing from
     the previous scenario; then raise, naming what is not ready."""

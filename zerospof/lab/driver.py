@@ -282,7 +282,7 @@ class LabDriver:
                 samplers.append(sampler(WRITE_CANARY, _write_canary(run_id), CANARY_INTERVAL_S, 3))
         return Monitoring(samplers, list(probes), stop_hooks)
 
-    def recovered(self, scenario: str, options: dict[str, Any] | None = None) -> bool:
+    def recovered(self, scenario: str, options: dict[str, Any] | None = None, baseline: Any = None) -> bool:
         """Return whether the lab's own view says failover finished.
 
         AZ and region failure: every detection signal reports the fault and users are served.
