@@ -30,6 +30,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--target", default="lab", help="scenario target: 'lab' (default) or a target file")
     group.addoption("--objectives", default=str(REPO / "objectives.yaml"), help="objectives file")
     group.addoption("--keep-lab", action="store_true", help="leave the lab up after the session")
+    group.addoption("--real-target", dest="real_target", default=None, metavar="PATH",  # see tests/aws/real_account.py
+                    help="AWS target file of a real account for the real_cluster contract tests "
+                         "(default: $ZEROSPOF_REAL_TARGET)")
 
 
 @pytest.fixture(scope="session")

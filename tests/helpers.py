@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import signal
 import socket
 import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+REPO = Path(__file__).resolve().parents[1]
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to create network namespaces")
 
@@ -107,3 +111,21 @@ class RequestLoop:
     def slowest_since(self, since: float) -> float:
         """The longest a call sent at or after ``since`` waited for its answer."""
         return max((answered - sent for sent, answered, _, _ in self.results if sent >= since), default=0.0)
+
+
+def sigkill_when_ready(argv: Sequence[str], ready: Path, timeout_s: float = 30.0) -> int:
+    """Start ``argv`` in the repository (on ``PYTHONPATH``), SIGKILL it once it creates ``ready``; return its exit status.
+
+    Fails the test when the child exits first or has not created ``ready`` after ``timeout_s``; the
+    child is SIGKILLed and reaped either way. A child killed by SIGKILL returns ``-signal.SIGKILL``.
+    """
+    __tracebackhide__ = True
+    child = subprocess.Popen(list(argv), cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        wait_for(lambda: ready.exists() or child.poll() is not None, timeout_s)
+        assert child.poll() is None, f"child exited early with {child.returncode}"
+        assert ready.exists(), f"child did not create {ready.name} within {timeout_s} s"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=10)
+    return child.returncode

@@ -1,4 +1,4 @@
-"""Helpers for AWS tests: a tagged staging VPC and a FIS template in moto, state readers, target documents."""
+"""Helpers for AWS tests: a tagged staging VPC, a FIS template and an Aurora cluster in moto, state readers, target documents."""
 
 from __future__ import annotations
 
@@ -39,6 +39,15 @@ def make_fis_template(fis: Any) -> str:
         roleArn=f"arn:aws:iam::{ACCOUNT}:role/fis", stopConditions=[{"source": "none"}], targets={},
         actions={"wait": {"actionId": "aws:fis:wait", "parameters": {"duration": "PT30M"}}})
     return str(template["experimentTemplate"]["id"])
+
+
+def make_aurora_cluster(rds: Any, cluster_id: str, instance_ids: tuple[str, ...] = ()) -> None:
+    """Create an Aurora PostgreSQL cluster in moto with ``instance_ids`` as its instances (moto picks the writer)."""
+    rds.create_db_cluster(DBClusterIdentifier=cluster_id, Engine="aurora-postgresql", MasterUsername="admin",
+                          MasterUserPassword="password123")
+    for instance_id in instance_ids:
+        rds.create_db_instance(DBInstanceIdentifier=instance_id, DBClusterIdentifier=cluster_id,
+                               Engine="aurora-postgresql", DBInstanceClass="db.r6g.large")
 
 
 def fis_experiments(fis: Any) -> dict[str, dict[str, Any]]:

@@ -6,7 +6,7 @@ import time
 
 import boto3
 
-from tests.aws.moto_world import REGION
+from tests.aws.moto_world import REGION, make_aurora_cluster
 from zerospof.aws.clients import AwsClients
 from zerospof.aws.dr_actions import aurora_writer, failover_aurora
 from zerospof.aws.probes import alb_target_health, cloudwatch_alarm
@@ -40,11 +40,7 @@ def test_alb_target_health_counts_registered_targets(aws):
 
 def test_aurora_failover_moves_the_writer(aws):
     rds = boto3.client("rds", region_name="us-east-1")
-    rds.create_db_cluster(DBClusterIdentifier="dr", Engine="aurora-postgresql", MasterUsername="admin",
-                          MasterUserPassword="password123")
-    for name in ("dr-1", "dr-2"):
-        rds.create_db_instance(DBInstanceIdentifier=name, DBClusterIdentifier="dr", Engine="aurora-postgresql",
-                               DBInstanceClass="db.r6g.large")
+    make_aurora_cluster(rds, "dr", ("dr-1", "dr-2"))
     clients = AwsClients()
     before = aurora_writer(clients, "us-east-1", "dr")
     other = "dr-2" if before == "dr-1" else "dr-1"

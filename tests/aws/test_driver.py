@@ -6,19 +6,18 @@ is the project's fake API server, and the user-facing endpoint is a real HTTP se
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import boto3
 import pytest
 from chaoslib.exceptions import ActivityFailed
 
-from tests.aws.moto_world import REGION, ZONES, associations, make_staging_vpc, target_document, write_target
+from tests.aws.moto_world import (
+    REGION, ZONES, associations, make_aurora_cluster, make_staging_vpc, target_document, write_target,
+)
+from tests.helpers import sigkill_when_ready
 from tests.k8s.conftest import CONTEXT, fake_apiserver, fake_apiserver_session, kubeconfig  # noqa: F401 - fixtures
 from tests.k8s.world import CHAOS_LABEL, build_cluster, lease, set_lease_holder
 from zerospof.aws.chaos import run_dr_action
@@ -103,17 +102,7 @@ def test_the_composite_reverts_from_its_ledger_record_alone_after_a_sigkill_mid_
     ledger_dir, ready, script = tmp_path / "ledger", tmp_path / "ready", tmp_path / "inject_and_stall.py"
     script.write_text(CHILD)
     target_path = write_target(tmp_path, eks_document(kubeconfig, moto_server))
-    child = subprocess.Popen([sys.executable, str(script), str(target_path),
-                              str(ledger_dir), str(ready)], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
-    try:
-        deadline = time.monotonic() + 30
-        while not ready.exists():
-            assert child.poll() is None, f"child exited early with {child.returncode}"
-            assert time.monotonic() < deadline, "child never reached the middle of the injection"
-            time.sleep(0.05)
-    finally:
-        child.send_signal(signal.SIGKILL)
-        child.wait(timeout=10)
+    sigkill_when_ready([sys.executable, str(script), str(target_path), str(ledger_dir), str(ready)], ready)
 
     assert {s for s, acl in associations(ec2).items() if acl != before[s]} == set(world["tagged"][ZONES[0]])
     assert cordoned(fake_apiserver) == {"node-a0", "node-a1"}
@@ -249,11 +238,7 @@ def test_what_the_aws_target_cannot_do_fails_loudly(aws, tmp_path):
 
 def test_the_dr_action_fails_the_database_over_only_while_the_runs_fault_is_in_effect(staging, tmp_path):
     rds = boto3.client("rds", region_name="us-east-1")
-    rds.create_db_cluster(DBClusterIdentifier="dr", Engine="aurora-postgresql", MasterUsername="admin",
-                          MasterUserPassword="password123")
-    for name in ("dr-1", "dr-2"):
-        rds.create_db_instance(DBInstanceIdentifier=name, DBClusterIdentifier="dr", Engine="aurora-postgresql",
-                               DBInstanceClass="db.r6g.large")
+    make_aurora_cluster(rds, "dr", ("dr-1", "dr-2"))
     writer = aurora_writer(AwsClients(), "us-east-1", "dr")
     other = "dr-2" if writer == "dr-1" else "dr-1"
     document = target_document()

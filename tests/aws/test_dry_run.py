@@ -6,7 +6,9 @@ import io
 
 import boto3
 
-from tests.aws.moto_world import REGION, ZONES, acl_ids, associations, fis_experiments, target_document, write_target
+from tests.aws.moto_world import (
+    REGION, ZONES, acl_ids, associations, fis_experiments, make_aurora_cluster, target_document, write_target,
+)
 from zerospof.aws.run import print_dry_run
 from zerospof.faults import Ledger
 
@@ -33,8 +35,7 @@ def test_dry_run_of_an_az_failure_prints_each_change_and_touches_nothing(staging
 def test_dry_run_of_a_manual_region_failover_prints_the_dr_call(staging, tmp_path):
     ec2 = boto3.client("ec2", region_name=REGION)
     rds = boto3.client("rds", region_name="us-east-1")
-    rds.create_db_cluster(DBClusterIdentifier="staging-aurora", Engine="aurora-postgresql",
-                          MasterUsername="admin", MasterUserPassword="password123")
+    make_aurora_cluster(rds, "staging-aurora")
     before = associations(ec2)
     document = target_document()
     document["scenarios"]["region-failure"] = {"recovery": "manual", "aurora_failover": {"cluster_id": "staging-aurora"}}

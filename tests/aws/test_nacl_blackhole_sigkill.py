@@ -6,21 +6,17 @@ changed survives its death; the parent then does what ``zerospof revert`` does.
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import boto3
 import pytest
 
 from tests.aws.moto_world import ACCOUNT, REGION, TAGS, ZONES, acl_ids, associations, make_staging_vpc
+from tests.helpers import sigkill_when_ready
 from zerospof.faults import Ledger
-
-REPO = Path(__file__).resolve().parents[2]
 
 CHILD = textwrap.dedent('''
     import sys, time
@@ -49,18 +45,8 @@ def run_child_until_stalled(endpoint: str, ledger_dir: Path, tmp_path: Path, swa
     ready = tmp_path / "ready"
     script = tmp_path / "inject_and_stall.py"
     script.write_text(CHILD)
-    child = subprocess.Popen([sys.executable, str(script), endpoint, str(ledger_dir), str(ready), str(swaps)],
-                             cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
-    try:
-        deadline = time.monotonic() + 30
-        while not ready.exists():
-            assert child.poll() is None, f"child exited early with {child.returncode}"
-            assert time.monotonic() < deadline, "child never reached the middle of the injection"
-            time.sleep(0.05)
-    finally:
-        child.send_signal(signal.SIGKILL)
-        child.wait(timeout=10)
-    assert child.returncode == -signal.SIGKILL
+    status = sigkill_when_ready([sys.executable, str(script), endpoint, str(ledger_dir), str(ready), str(swaps)], ready)
+    assert status == -signal.SIGKILL
 
 
 @pytest.mark.parametrize("swaps", [0, 1], ids=["after-deny-acl-created", "after-first-swap"])
