@@ -228,7 +228,7 @@ def test_what_the_aws_target_cannot_do_fails_loudly(aws, tmp_path):
     driver = AwsDriver(load_aws_target(write_target(tmp_path, document)))
     with pytest.raises(TargetError, match="has no gitops.canary: deployment delay and the delivery RTO cannot be measured"):
         driver.commit_canary("run-1")
-    with pytest.raises(TargetError, match="has no data_canary: RPO cannot be measured"):
+    with pytest.raises(TargetError, match="has no data_canary .* and no gitops.canary.rpo_branch .*: RPO cannot be measured"):
         driver.read_back("run-1")
     with pytest.raises(ConfigError, match="zerospof_fault_options"):
         driver.fault("az-failure", {"az": "b"})

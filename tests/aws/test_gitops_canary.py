@@ -14,7 +14,8 @@ import subprocess
 import pytest
 
 from tests.aws.conftest import Endpoint
-from tests.aws.git_world import CANARY_FILE, INITIAL_REVISION, OTHER_FILE, BareRemote, canary_section, make_remote, run_git
+from tests.aws.git_world import (CANARY_FILE, INITIAL_REVISION, OTHER_FILE, RPO_BRANCH, BareRemote, canary_section, make_remote,
+                                  run_git)
 from tests.aws.moto_world import REGION, target_document, write_target
 from tests.k8s.conftest import CONTEXT, fake_apiserver, fake_apiserver_session, kube, kube_params, kubeconfig  # noqa: F401
 from tests.k8s.world import argo_application, build_cluster, set_synced_revision
@@ -125,7 +126,7 @@ def test_with_an_endpoint_its_answer_is_the_served_revision_and_argo_cds_view_is
         served.close()
 
 
-def test_dry_run_of_gitops_prints_the_canary_push_and_pushes_nothing(aws, fake_apiserver, kubeconfig, tmp_path):  # noqa: F811
+def test_dry_run_of_gitops_prints_the_canary_and_rpo_canary_pushes_and_pushes_nothing(aws, fake_apiserver, kubeconfig, tmp_path):  # noqa: F811
     remote = make_remote(tmp_path)
     build_cluster(fake_apiserver)
     before = remote.refs()
@@ -135,13 +136,13 @@ def test_dry_run_of_gitops_prints_the_canary_push_and_pushes_nothing(aws, fake_a
     document["gitops"] = {"controllers": [{"name": "argocd-primary", "cluster": "primary", "engine": "argocd",
                                            "namespace": "argocd",
                                            "workload": {"kind": "statefulset", "name": "argocd-application-controller"}}],
-                          "canary": canary_section(remote, argocd_application={"cluster": "primary", "name": "platform"})}
+                          "canary": canary_section(remote, RPO_BRANCH, argocd_application={"cluster": "primary", "name": "platform"})}
     document["scenarios"]["gitops"] = {"controller": "argocd-primary"}
     out = io.StringIO()
 
     [run] = print_dry_run(write_target(tmp_path, document), ["gitops"], out=out)
 
-    [push] = [call for call in run.planned_calls if call.service == "git"]
+    [push, rpo_push] = [call for call in run.planned_calls if call.service == "git"]
     assert push.operation == "push" and push.parameters["refspec"] == f"{run.canary_commit.commit}:refs/heads/main"
     assert push.parameters["parent"] == before["refs/heads/main"] and push.parameters["force"] is False
     assert push.parameters["file"] == CANARY_FILE and push.parameters["repository"] == remote.url
@@ -150,4 +151,9 @@ def test_dry_run_of_gitops_prints_the_canary_push_and_pushes_nothing(aws, fake_a
     assert run_git(remote.path, "cat-file", "-t", push.parameters["parent"]).strip() == "commit"
     with pytest.raises(subprocess.CalledProcessError):  # the planned commit never reached the remote
         run_git(remote.path, "cat-file", "-t", run.canary_commit.commit)
+    assert rpo_push.operation == "push" and rpo_push.parameters["refspec"] == f"{run.rpo_canary_push['commit']}:refs/heads/{RPO_BRANCH}"
+    assert (rpo_push.parameters["seq"], rpo_push.parameters["parent"], rpo_push.parameters["force"]) == (0, None, False)
+    assert f"DRY-RUN git push {json.dumps(rpo_push.parameters, sort_keys=True)}" in out.getvalue()
+    assert f"on {RPO_BRANCH} of {remote.url}, pushed as a fast-forward" in out.getvalue()
+    assert remote.history(RPO_BRANCH) == []  # the branch was not created
     assert fake_apiserver.get("statefulsets", "argocd", "argocd-application-controller")["spec"]["replicas"] == 1

@@ -18,11 +18,13 @@ from typing import Any
 
 import pytest
 
-from tests.aws.git_world import CANARY_FILE, INITIAL_REVISION, BareRemote, canary_section, make_remote
+from tests.aws.git_world import CANARY_FILE, INITIAL_REVISION, OTHER_FILE, RPO_BRANCH, BareRemote, canary_section, make_remote
 from tests.aws.moto_world import REGION, target_document, write_target
 from tests.k8s.conftest import CONTEXT, fake_apiserver, fake_apiserver_session, kubeconfig  # noqa: F401 - fixtures
 from tests.k8s.world import build_cluster, lease, set_lease_holder, set_synced_revision
+from zerospof.aws import driver as aws_driver
 from zerospof.aws.driver import AwsDriver
+from zerospof.aws.git_rpo_canary import GitRpoCanary
 from zerospof.aws.target import load_aws_target
 from zerospof.chaos.runner import ScenarioResult, run_experiment_file
 from zerospof.errors import TargetError
@@ -38,6 +40,9 @@ TAKEOVER_DELAY_S = 1.0  # the active controller's Lease expiring (15 s on a real
 LEASE = ("argocd", "argocd-application-controller")
 CONTROLLER = ("argocd", "argocd-application-controller")  # the active controller's statefulset
 ACTIVE, STANDBY = "argocd-application-controller-0_4f1c", "argocd-application-controller-1_9e2d"
+ARGO_SERVED = {"argocd_application": {"cluster": "primary", "name": "platform"}}
+RPO_PUSH_INTERVAL_S = 0.2  # the RPO canary's 1 s, made shorter so that several pushes are acknowledged before t0
+READ_BACK_MARGIN_S = 1.0  # pushes acknowledged this long before the read-back event: before the read-back began
 
 
 class SimulatedArgoController(threading.Thread):
@@ -102,6 +107,43 @@ class InstantStandbyTakeover:
         monkeypatch.setattr(fake, "handle", handle)
 
 
+class GitHostFailoverThatLosesPushes:
+    """A FAKE git host failover, inside the API request that scales the active controller to 0 (before t0).
+
+    The host comes back from a replica that lagged ``lost`` commits behind: the RPO branch moves
+    back ``lost`` commits (once the run pushed more than that). The canary's pushes are held
+    meanwhile, so none is in flight across the failover. ``lost_seqs``: the seqs of what it lost.
+    """
+
+    def __init__(self, fake: FakeKubeApiServer, remote: BareRemote, monkeypatch: pytest.MonkeyPatch, lost: int = 2) -> None:
+        self.lost_seqs: list[int] | None = None
+        held = threading.Lock()
+        write, serve = GitRpoCanary.write, fake.handle
+
+        def held_write(canary: GitRpoCanary) -> dict[str, Any]:
+            with held:
+                return write(canary)
+
+        def handle(*request: Any) -> tuple[int, Any]:
+            answer = serve(*request)
+            if self.lost_seqs is None and fake.get("statefulsets", *CONTROLLER)["spec"]["replicas"] == 0:
+                deadline = time.monotonic() + 5.0
+                while len(remote.history(RPO_BRANCH)) <= lost and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                with held:
+                    dropped = remote.history(RPO_BRANCH)[:lost]
+                    remote.lose_commits(RPO_BRANCH, lost)
+                self.lost_seqs = sorted(int(c.trailers["Zerospof-Seq"]) for c in dropped)
+            return answer
+        monkeypatch.setattr(GitRpoCanary, "write", held_write)
+        monkeypatch.setattr(fake, "handle", handle)
+
+
+def acked_seqs(timeline: Timeline, until: float = float("inf")) -> list[int]:
+    """The write canary's acknowledged seqs (of samples stamped at or before ``until``), as the timeline recorded them."""
+    return [s.value["seq"] for s in timeline.samples_of("write-canary") if s.ok and s.t_mono <= until]
+
+
 def gitops_world(fake: FakeKubeApiServer, remote: BareRemote) -> None:
     """The cluster (with the Application ``platform``), the active controller's Lease, the Application synced at the remote's tip."""
     build_cluster(fake)
@@ -149,8 +191,7 @@ def test_deployment_delay_on_aws_is_from_the_canary_push_to_the_argo_cd_sync_of_
     remote = make_remote(tmp_path)
     gitops_world(fake_apiserver, remote)
     first_commit = remote.tip()
-    target = gitops_target(tmp_path, kubeconfig, endpoint.url,
-                           canary_section(remote, argocd_application={"cluster": "primary", "name": "platform"}))
+    target = gitops_target(tmp_path, kubeconfig, endpoint.url, canary_section(remote, RPO_BRANCH, **ARGO_SERVED))
 
     result, controller = run_gitops(tmp_path, target, fake_apiserver, remote)
 
@@ -244,3 +285,82 @@ def test_a_standby_that_takes_the_lease_before_the_wait_begins_still_counts_as_t
     assert wait["output"]["recovered"] is True  # before the fix: False, after the whole recovery timeout
     assert wait["output"]["waited_s"] <= DEPLOY_DELAY_S + SUSTAINED_S + 2.0  # not the 20 s recovery timeout
     assert fake_apiserver.get("leases", *LEASE)["spec"]["holderIdentity"] == STANDBY
+
+
+def test_with_an_rpo_branch_the_gitops_rpo_on_aws_is_0_and_every_acknowledged_push_is_on_the_remote(
+        aws, endpoint, fake_apiserver, kubeconfig, tmp_path, monkeypatch):  # noqa: F811
+    monkeypatch.setattr(aws_driver, "GIT_RPO_INTERVAL_S", RPO_PUSH_INTERVAL_S)
+    remote = make_remote(tmp_path)
+    gitops_world(fake_apiserver, remote)
+    first_commit, other = remote.tip(), remote.tip("other")
+    target = gitops_target(tmp_path, kubeconfig, endpoint.url, canary_section(remote, RPO_BRANCH, **ARGO_SERVED))
+
+    result, _ = run_gitops(tmp_path, target, fake_apiserver, remote)
+
+    report, timeline = result.report, result.timeline()
+    run_id = result.journal["experiment"]["configuration"]["zerospof_run_id"]
+    [readback] = [e for e in timeline.events if e.kind == EventKind.CANARY_READBACK]
+    acked = acked_seqs(timeline)
+    acked_before_read_back = acked_seqs(timeline, readback.t_mono - READ_BACK_MARGIN_S)
+    assert len(acked_seqs(timeline, timeline.t0())) >= 2
+    assert set(acked) <= set(remote.canary_seqs(RPO_BRANCH, run_id))
+    assert set(acked_before_read_back) <= set(readback.data["present_seqs"])
+    rpo = report["measurements"]["rpo_s"]
+    assert rpo["value"] == 0.0 and rpo["detail"]["lost_seqs_before_t0"] == []
+    [check] = [c for c in report["checks"] if c["measurement"] == "rpo_s"]
+    assert check["passed"] is True and check["measured"] == 0.0
+    history = remote.history(RPO_BRANCH)
+    assert all(len(c.parents) == 1 for c in history[:-1]) and history[-1].parents == []  # one fast-forward chain
+    deployed = remote.tip()  # the deploy branch holds the deployment canary commit and nothing of the RPO canary
+    assert remote.parents(deployed) == [first_commit] and remote.changed_files(first_commit, deployed) == [CANARY_FILE]
+    assert remote.tip("other") == other and remote.read(deployed, OTHER_FILE) == "replicas: 3\n"
+    assert {c["name"]: c["passed"] for c in report["conditions"]}["method-succeeded"] is True
+
+
+def test_pushes_the_git_host_acknowledged_and_lost_at_failover_make_the_gitops_rpo_on_aws_positive_naming_them(
+        aws, endpoint, fake_apiserver, kubeconfig, tmp_path, monkeypatch):  # noqa: F811
+    monkeypatch.setattr(aws_driver, "GIT_RPO_INTERVAL_S", RPO_PUSH_INTERVAL_S)
+    remote = make_remote(tmp_path)
+    gitops_world(fake_apiserver, remote)
+    failover = GitHostFailoverThatLosesPushes(fake_apiserver, remote, monkeypatch, lost=2)
+    target = gitops_target(tmp_path, kubeconfig, endpoint.url, canary_section(remote, RPO_BRANCH, **ARGO_SERVED))
+
+    result, _ = run_gitops(tmp_path, target, fake_apiserver, remote)
+
+    report, timeline = result.report, result.timeline()
+    run_id = result.journal["experiment"]["configuration"]["zerospof_run_id"]
+    assert failover.lost_seqs is not None and len(failover.lost_seqs) == 2
+    on_remote = remote.canary_seqs(RPO_BRANCH, run_id)
+    assert not set(failover.lost_seqs) & set(on_remote)  # lost stays lost: later pushes built on the host's tip
+    assert max(on_remote) > max(failover.lost_seqs)  # the canary kept pushing after the failover
+    rpo = report["measurements"]["rpo_s"]
+    assert rpo["detail"]["lost_seqs_before_t0"] == failover.lost_seqs
+    [oldest_lost] = [s for s in timeline.samples_of("write-canary") if s.ok and s.value["seq"] == failover.lost_seqs[0]]
+    assert rpo["value"] > 0 and rpo["value"] == pytest.approx(timeline.t0() - oldest_lost.t_mono)
+    assert set(acked_seqs(timeline)) - set(failover.lost_seqs) <= set(on_remote)
+    [readback] = [e for e in timeline.events if e.kind == EventKind.CANARY_READBACK]
+    assert set(acked_seqs(timeline, readback.t_mono - READ_BACK_MARGIN_S)) - set(readback.data["present_seqs"]) == set(
+        failover.lost_seqs)
+    [check] = [c for c in report["checks"] if c["measurement"] == "rpo_s"]
+    assert check["measured"] == rpo["value"]
+
+
+def test_without_an_rpo_branch_the_gitops_rpo_on_aws_is_not_measured_the_read_back_says_why_and_the_rest_is_measured(
+        aws, endpoint, fake_apiserver, kubeconfig, tmp_path):  # noqa: F811
+    remote = make_remote(tmp_path)
+    gitops_world(fake_apiserver, remote)
+    target = gitops_target(tmp_path, kubeconfig, endpoint.url, canary_section(remote, **ARGO_SERVED))
+
+    result, _ = run_gitops(tmp_path, target, fake_apiserver, remote)
+
+    report, timeline = result.report, result.timeline()
+    assert timeline.samples_of("write-canary") == [] and remote.history(RPO_BRANCH) == []
+    [check] = [c for c in report["checks"] if c["measurement"] == "rpo_s"]
+    assert check["passed"] is False and check["measured"] is None and "not measured" in check["message"]
+    assert report["measurements"].get("rpo_s", {}).get("value") is None  # never 0
+    [read_back] = [r for r in result.journal["run"] if r["activity"]["name"] == "read-back-git-canary"]
+    assert read_back["status"] == "failed"
+    assert "no gitops.canary.rpo_branch (the GitOps RPO canary): RPO cannot be measured" in read_back["exception"][-1]
+    method = {c["name"]: c for c in report["conditions"]}["method-succeeded"]
+    assert method["passed"] is False and "read-back-git-canary" in method["message"]
+    assert report["measurements"]["deployment_delay_s"]["value"] is not None  # the other results are still there

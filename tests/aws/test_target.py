@@ -28,6 +28,7 @@ def test_the_documented_example_loads_with_every_section():
     canary = target.gitops_canary
     assert (canary.branch, canary.file, canary.application.name) == ("main", "canary/revision", "platform")
     assert (canary.endpoint_url, canary.endpoint_field) == ("https://app.staging.example.com/version", "revision")
+    assert canary.rpo_branch == "zerospof-rpo-canary"
 
 
 def test_the_generic_target_loader_dispatches_aws_files_here():
@@ -47,6 +48,9 @@ def test_a_target_without_gitops_canary_has_none_and_a_valid_one_loads(tmp_path)
     target = load_aws_target(write_target(tmp_path, target_document(gitops=_canary(
         repository="git@git.example:platform/deploy.git", served={"endpoint": {"url": "http://127.0.0.1:8080/v"}}))))
     assert target.gitops_canary.application is None and target.gitops_canary.endpoint_field == "revision"
+    assert target.gitops_canary.rpo_branch is None
+    with_rpo = load_aws_target(write_target(tmp_path, target_document(gitops=_canary(rpo_branch="zerospof-rpo-canary"))))
+    assert with_rpo.gitops_canary.rpo_branch == "zerospof-rpo-canary" and with_rpo.gitops_canary.branch == "main"
 
 
 def _controller(**changes):
@@ -89,6 +93,12 @@ def _broken(tmp_path, mutate):
     (lambda d: d.update(gitops=_canary(branch=5)), "gitops.canary.branch", 5),
     (lambda d: d.update(gitops=_canary(branch="refs/heads/main")), "gitops.canary.branch", "refs/heads/main"),
     (lambda d: d.update(gitops=_canary(file=None)), "gitops.canary.file", None),
+    (lambda d: d.update(gitops=_canary(rpo_branch="main")), "gitops.canary.rpo_branch", "main"),
+    (lambda d: d.update(gitops=_canary(branch="release", rpo_branch="release")), "gitops.canary.rpo_branch", "release"),
+    (lambda d: d.update(gitops=_canary(rpo_branch="refs/heads/zerospof-rpo")), "gitops.canary.rpo_branch",
+     "refs/heads/zerospof-rpo"),
+    (lambda d: d.update(gitops=_canary(rpo_branch="rpo..canary")), "gitops.canary.rpo_branch", "rpo..canary"),
+    (lambda d: d.update(gitops=_canary(rpo_branch=5)), "gitops.canary.rpo_branch", 5),
     (lambda d: d.update(gitops=_canary(file="../secrets.yaml")), "gitops.canary.file", "../secrets.yaml"),
     (lambda d: d.update(gitops=_canary(file="/etc/passwd")), "gitops.canary.file", "/etc/passwd"),
     (lambda d: d.update(gitops=_canary(repository="git.example/deploy")), "gitops.canary.repository", "git.example/deploy"),

@@ -24,6 +24,13 @@ and the gitops scenario samples ``served-revision`` every ``REVISION_INTERVAL_S`
 delivery RTO are measured. Without the section the canary commit fails saying so: deployment
 delay is not measured.
 
+GitOps RPO (``gitops.canary.rpo_branch``, optional): the gitops scenario's ``write-canary`` sampler
+pushes a numbered commit tagged with the run id to that branch (never the deploy branch) about once
+a second (:class:`~zerospof.aws.git_rpo_canary.GitRpoCanary`, fast-forward only), and
+:meth:`AwsDriver.read_back` lists which of them the remote's branch has now, so a push the git host
+acknowledged but lost at failover counts as lost. Without the key the read-back fails saying so and
+the GitOps RPO is reported not measured.
+
 Failover has finished (:meth:`AwsDriver.recovered`) when users are served and a *failover*
 signal reports the fault (the ALB took the AZ out, Route 53 failed the primary, nodes went
 NotReady, a new Lease holder); an alarm or an out-of-sync Application only says the fault was
@@ -48,6 +55,7 @@ from typing import Any
 from zerospof.aws.canary import PostgresCanary
 from zerospof.aws.clients import AwsClients
 from zerospof.aws.dr_actions import documented_dr_action
+from zerospof.aws.git_rpo_canary import GitRpoCanary
 from zerospof.aws.gitops_canary import GitCanary, ServedRevision
 from zerospof.aws.probes import alb_target_health, cloudwatch_alarm, route53_health_check
 from zerospof.aws.route53_health import Route53HealthChecks
@@ -70,6 +78,8 @@ Reader = Callable[[], dict[str, Any]]
 
 SIGNAL_INTERVAL_S = 1.0  # AWS and Kubernetes API reads: well inside their rate limits
 CANARY_INTERVAL_S = 0.2
+GIT_RPO_INTERVAL_S = 1.0  # one RPO canary push a second: the resolution of the GitOps RPO
+GIT_RPO_MAX_DURATION_S = 15 * 60  # the RPO canary's sampler stops by itself after this (and after MAX_PUSHES)
 REVISION_INTERVAL_S = 0.5  # the served-revision sampler: the resolution of deployment delay
 MAX_OBSERVATION_S = 30 * 60  # every sampler stops by itself after this
 USER_CONCURRENCY = 64  # open-loop users: slow answers must not lower the rate
@@ -208,8 +218,8 @@ class AwsDriver:
         samplers += [Sampler(name, read, timeline, interval_s=SIGNAL_INTERVAL_S, max_duration_s=MAX_OBSERVATION_S)
                      for name, read in readers.items()]
         stop_hooks: list[Callable[[], None]] = []
-        wants_rpo = scenario in DATA_SCENARIOS and "rpo_s" in objectives.scenario(scenario).limits
-        canary = self._canary(run_id) if wants_rpo else None
+        wants_rpo = "rpo_s" in objectives.scenario(scenario).limits
+        canary = self._canary(run_id) if wants_rpo and scenario in DATA_SCENARIOS else None
         if canary is not None:
             samplers.append(Sampler(WRITE_CANARY, canary.write, timeline, interval_s=CANARY_INTERVAL_S,
                                     max_duration_s=MAX_OBSERVATION_S))
@@ -220,6 +230,12 @@ class AwsDriver:
             samplers.append(Sampler(SERVED_REVISION, served, timeline, interval_s=REVISION_INTERVAL_S,
                                     max_duration_s=MAX_OBSERVATION_S))
             stop_hooks.append(served.close)
+        git_canary = self._git_rpo_canary(run_id) if wants_rpo and scenario == "gitops" else None
+        if git_canary is not None:
+            git_canary.check()  # before any fault: the remote can be read
+            samplers.append(Sampler(WRITE_CANARY, git_canary.write, timeline, interval_s=GIT_RPO_INTERVAL_S,
+                                    max_duration_s=GIT_RPO_MAX_DURATION_S))
+            stop_hooks.append(git_canary.close)
         return Monitoring(samplers, list(readers), stop_hooks,
                           abort_floor=self.target.safety.availability_floor_percent / 100,
                           abort_after_s=self.target.safety.availability_limit_s, baseline=baseline)
@@ -265,10 +281,45 @@ class AwsDriver:
             raise TargetError(f"{canary.postgres_dsn_env} is not set (the data canary's PostgreSQL DSN is read from it)")
         return PostgresCanary(dsn, canary.postgres_table, run_id)
 
+    def _git_rpo_canary(self, run_id: str) -> GitRpoCanary | None:
+        canary = self.target.gitops_canary
+        return GitRpoCanary(canary, run_id) if canary is not None and canary.rpo_branch is not None else None
+
     def read_back(self, run_id: str) -> list[int]:
+        """Return the sequence numbers of the run's canary writes present where the platform reads now.
+
+        GitOps runs: the RPO canary's commits on the remote's ``gitops.canary.rpo_branch``. Other runs:
+        the data canary's rows on the database's current primary. A run writes only one of the two
+        kinds, so the first source holding any of the run's writes is the run's; when none holds any,
+        [] (everything acknowledged was lost, or nothing was) once every configured source was read.
+        TargetError when the target file configures neither, or a source that could not be read
+        leaves the answer open (RPO is then not measured, never 0).
+        """
+        sources: list[Callable[[], list[int]]] = []
+        git_canary = self._git_rpo_canary(run_id)
+        if git_canary is not None:
+            sources.append(git_canary.read_back)
+        if self.target.data_canary is not None:
+            sources.append(lambda: self._database_read_back(run_id))
+        if not sources:
+            raise TargetError(f"target {self.target.name} ({self.target.path}) has no data_canary (the database RPO "
+                              "canary) and no gitops.canary.rpo_branch (the GitOps RPO canary): RPO cannot be measured")
+        unread: list[TargetError] = []
+        for read in sources:
+            try:
+                present = read()
+            except TargetError as exc:
+                unread.append(exc)
+                continue
+            if present:
+                return present
+        if unread:
+            raise TargetError("; ".join(str(exc) for exc in unread)) from unread[0]
+        return []
+
+    def _database_read_back(self, run_id: str) -> list[int]:
         canary = self._canary(run_id)
-        if canary is None:
-            raise TargetError(f"target {self.target.name} ({self.target.path}) has no data_canary: RPO cannot be measured")
+        assert canary is not None, "only called with a data_canary"
         return canary.read_back()
 
     def commit_canary(self, run_id: str) -> str:

@@ -29,7 +29,8 @@ from zerospof.k8s.clients import KubeClients
 from zerospof.k8s.probes import argocd_application
 from zerospof.monitors import HttpProbe, ProbeFailed
 
-__all__ = ["CanaryCommit", "CommitRevisions", "GitCanary", "GitFailed", "ServedRevision", "git", "new_revision"]
+__all__ = ["CanaryCommit", "CommitRevisions", "GitCanary", "GitFailed", "ServedRevision", "git", "new_revision", "remote_tip",
+           "safe_run_id"]
 
 NETWORK_TIMEOUT_S = 30.0  # fetch, push, ls-remote
 LOCAL_TIMEOUT_S = 10.0
@@ -68,10 +69,22 @@ def git(*args: str, cwd: str | Path, timeout_s: float = LOCAL_TIMEOUT_S, input_t
     return result.stdout
 
 
+def safe_run_id(run_id: str) -> str:
+    """Return ``run_id`` as one short token of [A-Za-z0-9._-] (what canary commits are tagged with)."""
+    return re.sub(r"[^A-Za-z0-9._-]", "-", run_id)[:80]
+
+
 def new_revision(run_id: str) -> str:
     """Return a new canary revision for ``run_id``: ``canary-<run id>-<epoch ms>``, one line of [A-Za-z0-9._-]."""
-    safe_run_id = re.sub(r"[^A-Za-z0-9._-]", "-", run_id)[:80]
-    return f"canary-{safe_run_id}-{time.time_ns() // 1_000_000}"
+    return f"canary-{safe_run_id(run_id)}-{time.time_ns() // 1_000_000}"
+
+
+def remote_tip(repository: str, branch: str, timeout_s: float = NETWORK_TIMEOUT_S) -> str | None:
+    """Return the commit ``branch`` points at on the remote ``repository`` (``ls-remote``); None when there is no such branch."""
+    ref = f"refs/heads/{branch}"
+    listed = git("ls-remote", repository, ref, cwd=tempfile.gettempdir(), timeout_s=timeout_s)
+    tips = [line.split("\t")[0] for line in listed.splitlines() if line.endswith(f"\t{ref}")]
+    return tips[0] if tips else None
 
 
 def _file_entry(repository: Path, commit: str, path: str) -> tuple[str, str, str] | None:
@@ -207,13 +220,10 @@ class CommitRevisions:
         """Return the revision the branch asks for now (its tip, read again after ``tip_max_age_s``)."""
         with self._lock:
             if self._tip is None or time.monotonic() - self._tip[0] >= self.tip_max_age_s:
-                ref = f"refs/heads/{self.canary.branch}"
-                listed = git("ls-remote", self.canary.repository, ref, cwd=tempfile.gettempdir(),
-                             timeout_s=NETWORK_TIMEOUT_S)
-                tips = [line.split("\t")[0] for line in listed.splitlines() if line.endswith(f"\t{ref}")]
-                if not tips:
+                tip = remote_tip(self.canary.repository, self.canary.branch)
+                if tip is None:
                     raise TargetError(f"branch {self.canary.branch} not found on {self.canary.repository}")
-                self._tip = (time.monotonic(), tips[0])
+                self._tip = (time.monotonic(), tip)
             commit = self._tip[1]
         return self.at(commit)
 

@@ -18,6 +18,7 @@ from zerospof.aws.clients import AwsClients
 from zerospof.aws.dr_actions import documented_dr_action
 from zerospof.aws.dry_run import CallRecorder, PlannedCall
 from zerospof.aws.fault_base import AwsFault
+from zerospof.aws.git_rpo_canary import MAX_PUSHES, GitRpoCanary
 from zerospof.aws.gitops_canary import CanaryCommit, GitCanary
 from zerospof.aws.safety import check_account_allowed, discover_runner_subnet_ids
 from zerospof.aws.scenarios import plan_faults
@@ -31,13 +32,15 @@ __all__ = ["DryRun", "dry_run_scenario", "print_dry_run", "preflight", "runner_s
 
 @dataclass
 class DryRun:
-    """What a scenario would do: its faults, the calls that would change something, the DR action, the canary commit."""
+    """What a scenario would do: its faults, the calls that would change something, the DR action, the canary commit,
+    the first GitOps RPO canary push."""
 
     scenario: str
     faults: list[str]
     planned_calls: list[PlannedCall] = field(default_factory=list)
     dr_action: dict[str, Any] | None = None
     canary_commit: CanaryCommit | None = None
+    rpo_canary_push: dict[str, Any] | None = None
 
 
 def runner_subnet_ids(target: AwsTarget) -> list[str]:
@@ -90,6 +93,15 @@ def dry_run_scenario(target: AwsTarget, scenario: str, out: TextIO | None = None
         print(f"# commit the GitOps canary: a new revision in {canary.file} on {canary.branch} of {canary.repository}, "
               "pushed as a fast-forward (the remote is read, nothing is pushed)", file=out)
         run.canary_commit = GitCanary(canary, recorder).commit("dry-run")
+    if scenario == "gitops" and canary is not None and canary.rpo_branch is not None:
+        print(f"# the GitOps RPO write canary: from before the fault until the read-back, about once a second (at most "
+              f"{MAX_PUSHES}), a numbered empty commit tagged with the run id on {canary.rpo_branch} of "
+              f"{canary.repository}, pushed as a fast-forward; the first would be (nothing is pushed):", file=out)
+        rpo_canary = GitRpoCanary(canary, "dry-run", recorder)
+        try:
+            run.rpo_canary_push = rpo_canary.write()
+        finally:
+            rpo_canary.close()
     if scenario == "region-failure":
         run.dr_action = documented_dr_action(target, clients)
     for fault in reversed(faults):

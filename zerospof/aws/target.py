@@ -96,6 +96,7 @@ class GitopsCanary:
 
     The revision is served when ``endpoint_url`` answers it (JSON, under ``endpoint_field``) or, with
     no endpoint, when Argo CD's ``application`` has synced a commit whose ``file`` holds it.
+    ``rpo_branch`` (optional, never ``branch``): where the GitOps RPO write canary pushes its numbered commits.
     """
 
     repository: str
@@ -104,6 +105,7 @@ class GitopsCanary:
     application: ArgoApplication | None
     endpoint_url: str | None
     endpoint_field: str = "revision"
+    rpo_branch: str | None = None
 
 
 @dataclass(frozen=True)
@@ -344,7 +346,7 @@ def _gitops_canary(r: Reader, value: Any, clusters: set[str]) -> GitopsCanary | 
     if value is None:
         return None
     key = "gitops.canary"
-    value = r.mapping(value, key, required=["repository", "branch", "file", "served"])
+    value = r.mapping(value, key, required=["repository", "branch", "file", "served"], optional=["rpo_branch"])
     repository = r.string(value["repository"], f"{key}.repository", GIT_REMOTE,
                           "a git remote URL (https://, ssh://, file:// or user@host:path)")
     if re.match(r"[a-z]+://[^/@]*:[^/@]*@", repository):
@@ -359,14 +361,27 @@ def _gitops_canary(r: Reader, value: Any, clusters: set[str]) -> GitopsCanary | 
     endpoint = r.mapping(served.get("endpoint"), f"{key}.served.endpoint", optional=["url", "field"])
     if endpoint and endpoint.get("url") is None:
         raise r.fail(f"{key}.served.endpoint.url", "is required")
+    branch = r.string(value["branch"], f"{key}.branch", BRANCH, "a branch name such as main")
     return GitopsCanary(
         repository=repository,
-        branch=r.string(value["branch"], f"{key}.branch", BRANCH, "a branch name such as main"),
+        branch=branch,
         file=_repository_file(r, value["file"], f"{key}.file"),
         application=application,
         endpoint_url=r.optional_string(endpoint.get("url"), f"{key}.served.endpoint.url", r"https?://\S+", "an http(s) URL"),
         endpoint_field=r.string(endpoint.get("field", "revision"), f"{key}.served.endpoint.field"),
+        rpo_branch=_rpo_branch(r, value.get("rpo_branch"), f"{key}.rpo_branch", branch),
     )
+
+
+def _rpo_branch(r: Reader, value: Any, key: str, deploy_branch: str) -> str | None:
+    """The RPO canary's own branch: a plain branch name (no ``refs/``), never the branch the platform deploys from."""
+    if isinstance(value, str) and value.startswith("refs/"):
+        raise r.fail(key, "expected a branch name, not a ref (leave out refs/heads/)", value)
+    branch = r.optional_string(value, key, BRANCH, "a branch name such as zerospof-rpo-canary")
+    if branch == deploy_branch:
+        raise r.fail(key, "must differ from gitops.canary.branch (the branch the platform deploys from): the RPO "
+                     "canary pushes a commit a second to a branch of its own", branch)
+    return branch
 
 
 def _repository_file(r: Reader, value: Any, key: str) -> str:
