@@ -485,6 +485,9 @@ def test_rpo_is_never_negative(writes: list[tuple[float, bool, bool]], t0_offset
     _readback(timeline, t_mono + 1.0, present)
     result = rpo(timeline)
     assert result["rpo_s"].value is None or result["rpo_s"].value >= 0.0
+    if not writes:  # the canary never ran: nothing is known, not "nothing lost"
+        assert result["rpo_s"].value is None and result["lost_writes_after_t0"].value is None
+        return
     assert result["lost_writes_after_t0"].value >= 0
     if all(kept for _, _, kept in writes) and result["rpo_s"].value is not None:
         assert result["rpo_s"].value == 0.0
@@ -535,3 +538,28 @@ def test_a_delivery_scenario_without_a_canary_commit_is_not_measured_rather_than
     assert found["rto_s"].value is None and "no canary commit" in found["rto_s"].detail["reason"]
     assert found["deployment_delay_s"].value is None and "canary-commit" in found["deployment_delay_s"].detail["reason"]
     assert "deployment_delay_s" not in measure_scenario(timeline, [], sustained_s=5.0)
+
+
+def test_rpo_uses_the_canarys_ack_time_and_ignores_writes_acknowledged_after_the_read_back_started():
+    from zerospof.measure import rpo
+
+    timeline = _timeline()
+    # seq 0: sent 98.0, acked 98.5 (before t0); seq 1: sent 99.8, acked 100.4 (after t0 = 100);
+    # seq 2: sent 104.9, acked 105.3, after the read-back started at 105.0: not counted even though missing
+    for seq, sent, acked in ((0, 98.0, 98.5), (1, 99.8, 100.4), (2, 104.9, 105.3)):
+        timeline.record("write-canary", ok=True, value={"seq": seq, "acked_mono": acked}, t_mono=sent)
+    timeline.event(EventKind.CANARY_READBACK, t_mono=105.0, probe="write-canary", present_seqs=[])
+    found = rpo(timeline)
+    assert found["rpo_s"].value == pytest.approx(1.5)  # t0 - ack time of seq 0, not its send time (2.0)
+    assert found["rpo_s"].detail["lost_seqs_before_t0"] == [0]
+    assert found["lost_writes_after_t0"].detail["lost_seqs_after_t0"] == [1]  # sent before t0, acked after
+
+
+def test_an_rpo_objective_without_a_write_canary_is_not_measured_with_the_reason():
+    from zerospof.scenario import AVAILABILITY, measure_scenario
+
+    timeline = _timeline()
+    _traffic(timeline, T0 - 2, "." * 12, probe=AVAILABILITY)
+    found = measure_scenario(timeline, [], sustained_s=5.0, data_loss=True)
+    assert found["rpo_s"].value is None and "write canary did not run" in found["rpo_s"].detail["reason"]
+    assert "rpo_s" not in measure_scenario(timeline, [], sustained_s=5.0)

@@ -201,8 +201,10 @@ def rpo(timeline: Timeline, canary_probe: str = "write-canary", t0: float | None
 
     Returns ``rpo_s``: t0 minus the ack time of the oldest write acknowledged at or before t0
     that the read-back misses (0 when none is missing); and ``lost_writes_after_t0``: how many
-    writes acknowledged after t0 (and before the read-back) are missing, a split-brain symptom.
-    Writes acknowledged after the read-back are ignored. Resolution is the canary write interval.
+    writes acknowledged after t0 (and before the read-back started) are missing, a split-brain
+    symptom. Writes acknowledged after the read-back started are ignored. The ack time is the
+    canary's ``acked_mono`` when it reports one (else the sample's send time). Resolution is the
+    canary write interval.
     """
     t0 = _resolve_t0(timeline, t0)
     canary = timeline.samples_of(canary_probe)
@@ -212,16 +214,18 @@ def rpo(timeline: Timeline, canary_probe: str = "write-canary", t0: float | None
     reason = None
     if t0 is None:
         reason = "no t0: the fault was never verified in effect"
+    elif not canary:
+        reason = f"no {canary_probe!r} samples: the write canary did not run (does the target have one?)"
     elif readback is None:
         reason = f"no {EventKind.CANARY_READBACK} event for {canary_probe!r}"
     if reason is not None:
         return {"rpo_s": _not_measured("rpo_s", "s", reason, resolution, **detail),
                 "lost_writes_after_t0": _not_measured("lost_writes_after_t0", "writes", reason, resolution, **detail)}
     present = set(readback.data.get("present_seqs") or ())
-    acked = [s for s in canary if _acked_seq(s) is not None and s.t_mono <= readback.t_mono]
-    before = [s for s in acked if s.t_mono <= t0]
+    acked = [s for s in canary if _acked_seq(s) is not None and _ack_time(s) <= readback.t_mono]
+    before = [s for s in acked if _ack_time(s) <= t0]
     lost_before = [s for s in before if _acked_seq(s) not in present]
-    lost_after = [s for s in acked if s.t_mono > t0 and _acked_seq(s) not in present]
+    lost_after = [s for s in acked if _ack_time(s) > t0 and _acked_seq(s) not in present]
     detail.update(t_readback=readback.t_mono, acked_before_t0=len(before), acked_after_t0=len(acked) - len(before),
                   lost_seqs_before_t0=[_acked_seq(s) for s in lost_before],
                   lost_writes_after_t0=len(lost_after), lost_seqs_after_t0=[_acked_seq(s) for s in lost_after])
@@ -229,7 +233,7 @@ def rpo(timeline: Timeline, canary_probe: str = "write-canary", t0: float | None
     if not before:
         return {"rpo_s": _not_measured("rpo_s", "s", "no write was acknowledged before t0", resolution, **detail),
                 "lost_writes_after_t0": after}
-    value = t0 - min(s.t_mono for s in lost_before) if lost_before else 0.0
+    value = t0 - min(_ack_time(s) for s in lost_before) if lost_before else 0.0
     return {"rpo_s": Measurement("rpo_s", value, "s", resolution, dict(detail)), "lost_writes_after_t0": after}
 
 
@@ -237,6 +241,12 @@ def _latest_readback(timeline: Timeline, canary_probe: str) -> Event | None:
     readbacks = [e for e in timeline.events
                  if e.kind == EventKind.CANARY_READBACK and e.data.get("probe") == canary_probe]
     return readbacks[-1] if readbacks else None
+
+
+def _ack_time(sample: Sample) -> float:
+    """When the write was acknowledged: the canary's ``acked_mono``, else when it was sent."""
+    acked = sample.value.get("acked_mono") if isinstance(sample.value, dict) else None
+    return float(acked) if isinstance(acked, (int, float)) and not isinstance(acked, bool) else sample.t_mono
 
 
 def _acked_seq(sample: Sample) -> Any:

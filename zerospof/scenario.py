@@ -86,12 +86,13 @@ class Driver(Protocol):
 
 
 def measure_scenario(timeline: Timeline, signal_probes: list[str], sustained_s: float,
-                     delivery: bool = False) -> dict[str, Measurement]:
+                     delivery: bool = False, data_loss: bool = False) -> dict[str, Measurement]:
     """Every measurement a scenario's timeline supports, keyed by measurement name.
 
     Downtime counts from the start of the injection; detection and RTO count from t0.
 
-    RPO is included when the write canary ran. For a delivery scenario (``delivery``: GitOps, whose
+    RPO is included when the write canary ran or ``data_loss`` (the objectives name an RPO: then
+    None with the reason when it did not run). For a delivery scenario (``delivery``: GitOps, whose
     objectives name a deployment delay) or when a GitOps canary committed, deployment delay is
     included and ``rto_s`` is the delivery pipeline's (t0 until a change committed after t0 is
     served; users may never see a failure) while the user-facing RTO moves to ``user_rto_s``.
@@ -100,7 +101,7 @@ def measure_scenario(timeline: Timeline, signal_probes: list[str], sustained_s: 
     found: dict[str, Measurement] = {"detection_s": measure.detection_s(timeline, signal_probes)}
     found.update(measure.downtime(timeline, AVAILABILITY, observation_window(timeline)))
     found["rto_s"] = measure.rto(timeline, AVAILABILITY, sustained_s=sustained_s)
-    if timeline.samples_of(WRITE_CANARY):
+    if data_loss or timeline.samples_of(WRITE_CANARY):
         found.update(measure.rpo(timeline, WRITE_CANARY))
     if delivery or any(event.kind == EventKind.CANARY_COMMIT for event in timeline.events):
         found["deployment_delay_s"] = measure.deployment_delay_s(timeline, SERVED_REVISION)

@@ -336,7 +336,7 @@ def test_pushes_the_git_host_acknowledged_and_lost_at_failover_make_the_gitops_r
     rpo = report["measurements"]["rpo_s"]
     assert rpo["detail"]["lost_seqs_before_t0"] == failover.lost_seqs
     [oldest_lost] = [s for s in timeline.samples_of("write-canary") if s.ok and s.value["seq"] == failover.lost_seqs[0]]
-    assert rpo["value"] > 0 and rpo["value"] == pytest.approx(timeline.t0() - oldest_lost.t_mono)
+    assert rpo["value"] > 0 and rpo["value"] == pytest.approx(timeline.t0() - oldest_lost.value["acked_mono"])
     assert set(acked_seqs(timeline)) - set(failover.lost_seqs) <= set(on_remote)
     [readback] = [e for e in timeline.events if e.kind == EventKind.CANARY_READBACK]
     assert set(acked_seqs(timeline, readback.t_mono - READ_BACK_MARGIN_S)) - set(readback.data["present_seqs"]) == set(

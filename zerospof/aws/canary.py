@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from zerospof.errors import TargetError
@@ -63,7 +64,7 @@ class PostgresCanary:
             except psycopg.Error as exc:
                 self.close()  # reconnect on the next write: the primary may have moved
                 raise TargetError(f"canary write {seq}: {exc}") from exc
-            return {"seq": seq}
+            return {"seq": seq, "acked_mono": time.monotonic()}
 
     def read_back(self) -> list[int]:
         """Return this run's sequence numbers present on the database now (a fresh connection)."""

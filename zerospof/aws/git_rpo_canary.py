@@ -16,6 +16,7 @@ import re
 import shutil
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +109,7 @@ class GitRpoCanary:
                     "run_id": safe_run_id(self.run_id), "force": False}))
             else:
                 git("push", "--porcelain", self.canary.repository, refspec, cwd=repository, timeout_s=self.push_timeout_s)
-            return {"seq": seq, "commit": commit}
+            return {"seq": seq, "commit": commit, "acked_mono": time.monotonic()}
 
     def _tip(self, repository: Path) -> str | None:
         """The branch's tip on the remote now, present in ``repository``; None when the branch does not exist yet."""

@@ -91,8 +91,9 @@ def wait_for_recovery(configuration: dict[str, Any] | None = None, sustained_s: 
 def read_back_canary(configuration: dict[str, Any] | None = None) -> dict[str, Any]:
     """Action: read the write canary's records back from the current primary (for RPO)."""
     settings = _settings(configuration)
+    started_mono, started_wall = time.monotonic(), time.time()  # writes acknowledged before this must be there
     present = driver_for(settings.target).read_back(settings.run_id)
-    event = {"kind": str(EventKind.CANARY_READBACK), "t_mono": time.monotonic(), "t_wall": time.time(),
+    event = {"kind": str(EventKind.CANARY_READBACK), "t_mono": started_mono, "t_wall": started_wall,
              "data": {"probe": "write-canary", "present_seqs": sorted(present)}}
     return {"present": len(present), "zerospof_event": event}
 

@@ -74,7 +74,7 @@ def scenario_report(timeline: Timeline, objectives: Objectives, scenario: str, s
     """Measure ``timeline``, judge it against the scenario's objectives, and return the JSON-ready report."""
     limits = objectives.scenario(scenario)
     measurements = measure_scenario(timeline, signal_probes, objectives.sustained_success_s,
-                                    delivery="deployment_delay_s" in limits.limits)
+                                    delivery="deployment_delay_s" in limits.limits, data_loss="rpo_s" in limits.limits)
     verdict = judge(measurements, limits.objectives())
     t0 = timeline.first_event(EventKind.FAULT_VERIFIED)
     return {

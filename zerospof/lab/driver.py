@@ -26,6 +26,7 @@ yet mirrored when the primary became unreachable counts as lost.
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -110,7 +111,7 @@ def _write_canary(run_id: str) -> Callable[[], dict[str, Any]]:
             raise ProbeFailed(f"seq {seq}: {exc}") from exc
         if not response.ok:
             raise ProbeFailed(f"seq {seq}: HTTP {response.status}")
-        return {"seq": seq, "zone": (response.body or {}).get("zone")}
+        return {"seq": seq, "zone": (response.body or {}).get("zone"), "acked_mono": time.monotonic()}
     return write
 
 

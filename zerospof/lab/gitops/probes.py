@@ -120,7 +120,7 @@ class PushCanary:
             try:
                 git("push", "--quiet", layout.git_url(host), f"{commit}:{ref}", cwd=self._scratch,
                     timeout_s=_timeout(host))
-                return {"seq": seq, "host": host}
+                return {"seq": seq, "host": host, "acked_mono": time.monotonic()}
             except GitError as exc:
                 errors.append(f"{host}: {exc}"[:200])
         raise ProbeFailed(f"seq {seq}: " + "; ".join(errors))
