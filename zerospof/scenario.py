@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from zerospof import measure
+from zerospof.errors import ZerospofError
 from zerospof.faults import Fault
 from zerospof.measure import Measurement
 from zerospof.monitors import Sampler
@@ -24,6 +25,7 @@ __all__ = [
     "WRITE_CANARY",
     "SERVED_REVISION",
     "Driver",
+    "HealthFromReadiness",
     "Monitoring",
     "measure_scenario",
 ]
@@ -48,6 +50,20 @@ class Monitoring:
     abort_floor: float | None = None
     abort_after_s: float | None = None
     baseline: Any = None
+
+
+class HealthFromReadiness:
+    """``healthy()`` for a driver whose ``check_ready()`` raises when something is not healthy."""
+
+    def check_ready(self) -> None:
+        raise NotImplementedError
+
+    def healthy(self) -> bool:
+        try:
+            self.check_ready()
+        except ZerospofError:
+            return False
+        return True
 
 
 class Driver(Protocol):

@@ -69,7 +69,7 @@ from zerospof.k8s import probes as k8s_probes
 from zerospof.k8s.clients import KubeClients
 from zerospof.monitors import HttpProbe, ProbeFailed, Sampler
 from zerospof.objectives import Objectives
-from zerospof.scenario import AVAILABILITY, SERVED_REVISION, WRITE_CANARY, Monitoring
+from zerospof.scenario import AVAILABILITY, SERVED_REVISION, WRITE_CANARY, HealthFromReadiness, Monitoring
 from zerospof.timeline import Timeline
 
 __all__ = ["AwsDriver", "FAILOVER_SIGNALS", "SignalBaseline"]
@@ -111,7 +111,7 @@ def _refuse_options(options: dict[str, Any] | None) -> None:
                           options)
 
 
-class AwsDriver:
+class AwsDriver(HealthFromReadiness):
     """Scenarios on the AWS + EKS environment a target file describes."""
 
     def __init__(self, target: AwsTarget) -> None:
@@ -154,13 +154,6 @@ class AwsDriver:
             problems.append(str(exc))
         if problems:
             raise TargetError(f"target {self.target.name} ({self.target.path}) is not ready: " + "; ".join(problems))
-
-    def healthy(self) -> bool:
-        try:
-            self.check_ready()
-        except ZerospofError:
-            return False
-        return True
 
     def restore(self) -> bool:
         """Report the target back in its reference state: zerospof changes nothing on AWS beyond its reverted faults.

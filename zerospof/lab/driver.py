@@ -33,7 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from zerospof.errors import LabError, TargetDown, ZerospofError
+from zerospof.errors import LabError, TargetDown
 from zerospof.faults import Fault
 from zerospof.lab import client, signals
 from zerospof.lab import topology as t
@@ -50,7 +50,7 @@ from zerospof.lab.gitops.signals import reconciler_holder
 from zerospof.lab.lab import Lab
 from zerospof.monitors import ProbeFailed, Sampler
 from zerospof.objectives import Objectives
-from zerospof.scenario import AVAILABILITY, SERVED_REVISION, WRITE_CANARY, Monitoring
+from zerospof.scenario import AVAILABILITY, SERVED_REVISION, WRITE_CANARY, HealthFromReadiness, Monitoring
 from zerospof.timeline import Timeline
 
 __all__ = ["LabDriver", "DEFAULT_FAULTS"]
@@ -151,7 +151,7 @@ def _patroni_signal(lost: list[str]) -> Callable[[], dict[str, Any]]:
     return probe
 
 
-class LabDriver:
+class LabDriver(HealthFromReadiness):
     """Scenarios on the embedded lab (``zerospof lab up`` first, or let ``zerospof run`` do it)."""
 
     def __init__(self, lab: Lab | None = None) -> None:
@@ -164,13 +164,6 @@ class LabDriver:
         sick = [name for name, state in status["components"].items() if not state["healthy"]]
         if sick:
             raise LabError(f"lab components not healthy: {', '.join(sick)}")
-
-    def healthy(self) -> bool:
-        try:
-            self.check_ready()
-        except ZerospofError:
-            return False
-        return True
 
     def serving(self) -> bool:
         for _ in range(3):
