@@ -27,6 +27,7 @@ GOALS = {"up_s": 10.0, "down_s": 5.0, "idle_pss_mib": 400.0}
 
 def measure_baseline(lab: Lab, idle_s: float) -> dict[str, float]:
     """One round with every daemon exec'd (no preloading): up time and idle PSS."""
+    previous = os.environ.get("ZEROSPOF_LAB_PRELOAD")
     os.environ["ZEROSPOF_LAB_PRELOAD"] = "0"
     try:
         started = time.monotonic()
@@ -38,7 +39,10 @@ def measure_baseline(lab: Lab, idle_s: float) -> dict[str, float]:
         return {"up_s": up_s, "idle_pss_mib": memory["total"]}
     finally:
         lab.down()
-        del os.environ["ZEROSPOF_LAB_PRELOAD"]
+        if previous is None:
+            del os.environ["ZEROSPOF_LAB_PRELOAD"]
+        else:
+            os.environ["ZEROSPOF_LAB_PRELOAD"] = previous
 
 
 def main() -> int:
