@@ -26,6 +26,10 @@ __all__ = [
     "rpo",
     "deployment_delay_s",
     "delivery_rto_s",
+    "error_budget",
+    "good",
+    "latency",
+    "signal_reached_s",
 ]
 
 
@@ -78,37 +82,48 @@ def _first_detection(samples: list[Sample], t0: float) -> tuple[Sample, float | 
 
 
 # -- downtime --------------------------------------------------------------------------------
-def downtime(timeline: Timeline, probe: str,
-             window: tuple[float, float] | None = None) -> dict[str, Measurement]:
-    """Measure how long, and how many requests, the user-facing ``probe`` was failing in ``window``.
+def good(sample: Sample, slow_s: float | None = None) -> bool:
+    """Whether a user was served: the request succeeded, within ``slow_s`` when a limit is given.
 
-    The window defaults to [t0 (or the first sample), last sample]. A failed sample counts as
-    down from its time until the next sample of the probe, clipped to the window; the last sample
-    has no next one and adds no time. Returns ``downtime_s``, ``failed_requests`` and
-    ``failed_request_rate`` (a 0..1 ratio), all None when no sample falls in the window.
+    A success slower than ``slow_s`` (its ``latency_s``) is a failure for the user; a sample
+    without a latency is judged on success alone.
+    """
+    if not sample.ok:
+        return False
+    return slow_s is None or sample.latency_s is None or sample.latency_s <= slow_s
+
+
+def downtime(timeline: Timeline, probe: str, window: tuple[float, float] | None = None,
+             slow_s: float | None = None) -> dict[str, Measurement]:
+    """Measure how long, and how many requests, the user-facing ``probe`` was not good in ``window``.
+
+    The window defaults to [t0 (or the first sample), last sample]. A bad sample (failed, or
+    slower than ``slow_s``: see :func:`good`) counts as down from its time until the next sample
+    of the probe, clipped to the window; the last sample has no next one and adds no time.
+    Returns ``downtime_s``, ``failed_requests`` (bad: failed + slow), ``slow_requests`` (succeeded,
+    but slower than ``slow_s``), ``failed_request_rate`` (bad / all, a 0..1 ratio) and
+    ``availability`` (1 - downtime / window), all None when no sample falls in the window.
     """
     samples = timeline.samples_of(probe)
     start, end = _downtime_window(timeline, samples, window)
     resolution = _median_interval_s(samples)
     inside = [s for s in samples if start <= s.t_mono <= end]
-    detail: dict[str, Any] = {"probe": probe, "window": [start, end], "window_s": end - start}
+    detail: dict[str, Any] = {"probe": probe, "window": [start, end], "window_s": end - start, "slow_s": slow_s}
+    names = {"downtime_s": "s", "failed_requests": "requests", "slow_requests": "requests",
+             "failed_request_rate": "ratio", "availability": "ratio"}
     if not inside:
         reason = f"no sample of {probe!r} in the window"
-        return {
-            "downtime_s": _not_measured("downtime_s", "s", reason, resolution, **detail),
-            "failed_requests": _not_measured("failed_requests", "requests", reason, resolution, **detail),
-            "failed_request_rate": _not_measured("failed_request_rate", "ratio", reason, resolution, **detail),
-        }
-    down_s = sum(_overlap_s(a.t_mono, b.t_mono, start, end) for a, b in zip(samples, samples[1:]) if not a.ok)
-    failed = sum(1 for s in inside if not s.ok)
-    detail.update(total_requests=len(inside), failed_requests=failed,
+        return {name: _not_measured(name, unit, reason, resolution, **detail) for name, unit in names.items()}
+    down_s = sum(_overlap_s(a.t_mono, b.t_mono, start, end) for a, b in zip(samples, samples[1:])
+                 if not good(a, slow_s))
+    bad = sum(1 for s in inside if not good(s, slow_s))
+    slow = sum(1 for s in inside if s.ok and not good(s, slow_s))
+    detail.update(total_requests=len(inside), failed_requests=bad - slow, slow_requests=slow,
                   unobserved_tail_s=max(0.0, end - samples[-1].t_mono))
-    return {
-        "downtime_s": Measurement("downtime_s", down_s, "s", resolution, dict(detail)),
-        "failed_requests": Measurement("failed_requests", float(failed), "requests", resolution, dict(detail)),
-        "failed_request_rate": Measurement("failed_request_rate", failed / len(inside), "ratio", resolution,
-                                           dict(detail)),
-    }
+    values = {"downtime_s": down_s, "failed_requests": float(bad), "slow_requests": float(slow),
+              "failed_request_rate": bad / len(inside),
+              "availability": 1.0 - down_s / (end - start) if end > start else (0.0 if bad else 1.0)}
+    return {name: Measurement(name, values[name], unit, resolution, dict(detail)) for name, unit in names.items()}
 
 
 def _downtime_window(timeline: Timeline, samples: list[Sample],
@@ -131,12 +146,14 @@ def _overlap_s(a: float, b: float, start: float, end: float) -> float:
 
 
 # -- RTO -------------------------------------------------------------------------------------
-def rto(timeline: Timeline, probe: str, t0: float | None = None, sustained_s: float = 5.0) -> Measurement:
+def rto(timeline: Timeline, probe: str, t0: float | None = None, sustained_s: float = 5.0,
+        slow_s: float | None = None) -> Measurement:
     """Measure seconds from t0 to the start of the sustained-success window after the last failure.
 
-    Only samples at or after t0 count. The window is the run of successes following the last
-    failure, and must span at least ``sustained_s`` (first to last sample). Flapping therefore
-    counts from the last failure. No failure: 0, provided samples reach ``sustained_s`` past t0.
+    Only samples at or after t0 count; a success slower than ``slow_s`` is a failure (see
+    :func:`good`). The window is the run of good samples following the last bad one, and must
+    span at least ``sustained_s`` (first to last sample). Flapping therefore counts from the last
+    failure. No failure: 0, provided samples reach ``sustained_s`` past t0.
     """
     name, unit = "rto_s", "s"
     t0 = _resolve_t0(timeline, t0)
@@ -145,8 +162,8 @@ def rto(timeline: Timeline, probe: str, t0: float | None = None, sustained_s: fl
     all_samples = timeline.samples_of(probe)
     samples = [s for s in all_samples if s.t_mono >= t0]
     resolution = _median_interval_s(all_samples)
-    detail: dict[str, Any] = {"probe": probe, "t0": t0, "sustained_s": sustained_s}
-    failures = [i for i, s in enumerate(samples) if not s.ok]
+    detail: dict[str, Any] = {"probe": probe, "t0": t0, "sustained_s": sustained_s, "slow_s": slow_s}
+    failures = [i for i, s in enumerate(samples) if not good(s, slow_s)]
     if not failures:
         observed_s = samples[-1].t_mono - t0 if samples else 0.0
         detail.update(failures=0, observed_s=observed_s)
@@ -170,7 +187,8 @@ def rto(timeline: Timeline, probe: str, t0: float | None = None, sustained_s: fl
 
 
 def rto_phases(timeline: Timeline, probe: str, signal_probes: Sequence[str] = (),
-               t0: float | None = None, sustained_s: float = 5.0) -> dict[str, float | None]:
+               t0: float | None = None, sustained_s: float = 5.0,
+               slow_s: float | None = None) -> dict[str, float | None]:
     """Split RTO into phases, each an offset in seconds from t0 (None where unknown).
 
     ``detect_s``: detection (see :func:`detection_s`); ``fail_over_s``: first success after the
@@ -179,20 +197,96 @@ def rto_phases(timeline: Timeline, probe: str, signal_probes: Sequence[str] = ()
     """
     t0 = _resolve_t0(timeline, t0)
     detect = detection_s(timeline, signal_probes, t0).value if signal_probes else None
-    recovered = rto(timeline, probe, t0, sustained_s)
-    return {"detect_s": detect, "fail_over_s": _fail_over_s(timeline, probe, t0, recovered),
+    recovered = rto(timeline, probe, t0, sustained_s, slow_s)
+    return {"detect_s": detect, "fail_over_s": _fail_over_s(timeline, probe, t0, recovered, slow_s),
             "recovered_s": recovered.value}
 
 
-def _fail_over_s(timeline: Timeline, probe: str, t0: float | None, recovered: Measurement) -> float | None:
+def _fail_over_s(timeline: Timeline, probe: str, t0: float | None, recovered: Measurement,
+                 slow_s: float | None) -> float | None:
     if t0 is None:
         return None
     samples = [s for s in timeline.samples_of(probe) if s.t_mono >= t0]
-    first_failure = next((i for i, s in enumerate(samples) if not s.ok), None)
+    first_failure = next((i for i, s in enumerate(samples) if not good(s, slow_s)), None)
     if first_failure is None:
         return recovered.value  # 0 when enough was observed, None otherwise
-    first_success = next((s for s in samples[first_failure:] if s.ok), None)
+    first_success = next((s for s in samples[first_failure:] if good(s, slow_s)), None)
     return None if first_success is None else first_success.t_mono - t0
+
+
+def latency(timeline: Timeline, probe: str) -> dict[str, Measurement]:
+    """Latency percentiles (p50, p95, p99, seconds) of ``probe`` before, during and after the fault.
+
+    Phases: *before* the injection started, *during* (injection started to fault reverted, or
+    to the end when never reverted) and *after* the revert. Every timed request counts, failed
+    ones too (a user waited that long either way). None for a phase without timed samples.
+    """
+    started = timeline.first_event(EventKind.FAULT_INJECTING) or timeline.first_event(EventKind.FAULT_VERIFIED)
+    reverted = timeline.first_event(EventKind.FAULT_REVERTED)
+    begin = started.t_mono if started else float("inf")
+    end = reverted.t_mono if reverted else float("inf")
+    timed = [s for s in timeline.samples_of(probe) if s.latency_s is not None]
+    phases = {"before": [s.latency_s for s in timed if s.t_mono < begin],
+              "during": [s.latency_s for s in timed if begin <= s.t_mono < end],
+              "after": [s.latency_s for s in timed if s.t_mono >= end]}
+    found: dict[str, Measurement] = {}
+    for phase, values in phases.items():
+        for percentile in (50, 95, 99):
+            name = f"latency_p{percentile}_{phase}_s"
+            if not values:
+                found[name] = _not_measured(name, "s", f"no timed {probe!r} sample {phase} the fault", None,
+                                            probe=probe)
+                continue
+            found[name] = Measurement(name, _percentile(values, percentile), "s", None,
+                                      {"probe": probe, "phase": phase, "requests": len(values)})
+    return found
+
+
+def _percentile(values: Sequence[float], percentile: float) -> float:
+    """Nearest-rank percentile (a value that was really observed)."""
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * percentile // 100))
+    return ordered[int(rank) - 1]
+
+
+MONTH_S = 30 * 24 * 3600.0
+
+
+def error_budget(downtime: Measurement, availability_pct: float, name: str = "budget_consumed") -> Measurement:
+    """Measure the share of a 30-day error budget that ``downtime`` consumed (a ratio; 1.0 = all of it).
+
+    An availability objective A allows (1 - A) x 30 days of downtime (99.99% -> 259.2 s). None
+    when the downtime is None. Resolution: the downtime's, as a share of the budget.
+    """
+    budget_s = (1 - availability_pct / 100) * MONTH_S
+    detail: dict[str, Any] = {"availability_pct": availability_pct, "budget_s": budget_s, "period_s": MONTH_S,
+                              "downtime_s": downtime.value}
+    if downtime.value is None:
+        return _not_measured(name, "ratio", downtime.detail.get("reason", "downtime not measured"), None, **detail)
+    resolution = None if downtime.resolution_s is None or budget_s <= 0 else downtime.resolution_s / budget_s
+    if budget_s <= 0:
+        return Measurement(name, float("inf") if downtime.value > 0 else 0.0, "ratio", None, detail)
+    return Measurement(name, downtime.value / budget_s, "ratio", resolution, detail)
+
+
+def signal_reached_s(timeline: Timeline, probe: str, key: str, name: str, t0: float | None = None) -> Measurement:
+    """Measure seconds from t0 to the first sample of ``probe`` whose value has ``key`` true.
+
+    Used for a layer's own recovery signal (e.g. every DNS provider answers without the lost
+    endpoints). None when it never did, or the probe has no sample.
+    """
+    t0 = _resolve_t0(timeline, t0)
+    samples = timeline.samples_of(probe)
+    detail: dict[str, Any] = {"probe": probe, "key": key, "t0": t0}
+    if t0 is None:
+        return _not_measured(name, "s", "no t0: the fault was never verified in effect", **detail)
+    if not samples:
+        return _not_measured(name, "s", f"no sample of {probe!r}", **detail)
+    for index, sample in enumerate(samples):
+        if sample.t_mono >= t0 and isinstance(sample.value, dict) and sample.value.get(key):
+            return Measurement(name, sample.t_mono - t0, "s", _interval_before_s(samples, index),
+                               {**detail, "t_reached": sample.t_mono})
+    return _not_measured(name, "s", f"{probe} never reported {key}", _median_interval_s(samples), **detail)
 
 
 # -- RPO -------------------------------------------------------------------------------------
@@ -214,6 +308,8 @@ def rpo(timeline: Timeline, canary_probe: str = "write-canary", t0: float | None
     reason = None
     if t0 is None:
         reason = "no t0: the fault was never verified in effect"
+    elif readback is not None and "error" in readback.data:
+        reason = f"the read-back failed: {readback.data['error']}"
     elif not canary:
         reason = f"no {canary_probe!r} samples: the write canary did not run (does the target have one?)"
     elif readback is None:

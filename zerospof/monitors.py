@@ -44,7 +44,8 @@ class Sampler:
     """Call ``probe()`` every ``interval_s`` seconds in the background for at most ``max_duration_s``.
 
     ``probe`` returns the observed value (a success) or raises (a failed sample whose error is
-    the exception text). Each sample is stamped with the tick's start time. With
+    the exception text). Each sample is stamped with the tick's start time and the call's
+    duration (``latency_s``: from the tick to the answer, what a user waited). With
     ``concurrency > 1`` ticks are handed to a pool, so a hung call does not delay the next
     tick (open-loop traffic); with ``namespace`` every call runs in that network namespace.
     """
@@ -102,9 +103,10 @@ class Sampler:
             value = self.probe()
         except Exception as exc:  # noqa: BLE001 - any probe error is a failed sample, by design
             self.stats.failures += 1
-            self.timeline.record(self.name, False, error=f"{type(exc).__name__}: {exc}", t_mono=tick_mono)
+            self.timeline.record(self.name, False, error=f"{type(exc).__name__}: {exc}", t_mono=tick_mono,
+                                 latency_s=time.monotonic() - tick_mono)
         else:
-            self.timeline.record(self.name, True, value, t_mono=tick_mono)
+            self.timeline.record(self.name, True, value, t_mono=tick_mono, latency_s=time.monotonic() - tick_mono)
         finally:
             self._busy.release()
 

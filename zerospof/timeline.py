@@ -29,6 +29,7 @@ class EventKind(StrEnum):
     CANARY_COMMIT = "canary-commit"  # GitOps canary pushed a revision; data: {"revision": ...}
     CANARY_READBACK = "canary-readback"  # write canary read back; data: {"probe", "present_seqs"}
     ABORTED = "aborted"  # the abort guard ended the fault early
+    FAIL_BACK = "fail-back"  # after the revert, zerospof began restoring the reference state (e.g. a switchover)
     NOTE = "note"
 
 
@@ -37,7 +38,8 @@ class Sample:
     """One probe call: when it finished, whether it succeeded, what it saw.
 
     Detection-signal probes put ``{"detected": bool, ...}`` in ``value``;
-    the write canary puts ``{"seq": n}`` on acknowledged writes.
+    the write canary puts ``{"seq": n}`` on acknowledged writes. ``latency_s``: how long the
+    call took (seconds, the sampler's own clock: what a user waited), None when not timed.
     """
 
     probe: str
@@ -46,6 +48,7 @@ class Sample:
     ok: bool
     value: Any = None
     error: str | None = None
+    latency_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -74,9 +77,10 @@ class Timeline:
             self._samples.append(sample)
 
     def record(self, probe: str, ok: bool, value: Any = None, error: str | None = None,
-               t_mono: float | None = None) -> Sample:
+               t_mono: float | None = None, latency_s: float | None = None) -> Sample:
         """Append a sample taken now (or at ``t_mono``) and return it."""
-        sample = Sample(probe, time.monotonic() if t_mono is None else t_mono, time.time(), ok, value, error)
+        sample = Sample(probe, time.monotonic() if t_mono is None else t_mono, time.time(), ok, value, error,
+                        latency_s)
         self.add_sample(sample)
         return sample
 
@@ -116,6 +120,10 @@ class Timeline:
             if event.kind == kind and (after is None or event.t_mono >= after):
                 return event
         return None
+
+    def until(self, t_mono: float) -> Timeline:
+        """A new timeline of the samples taken before ``t_mono`` and every event (for a measurement scope)."""
+        return Timeline([s for s in self.samples if s.t_mono < t_mono], self.events)
 
     def t0(self) -> float | None:
         """Monotonic time the fault was verified in effect, or None if it never was."""
