@@ -17,6 +17,7 @@ from zerospof.chaos.runner import ScenarioResult, experiment_path, run_experimen
 from zerospof.chaos.settings import new_run_id
 from zerospof.faults import Ledger
 from zerospof.objectives import Objectives, load_objectives
+from zerospof.scenario import objective_names
 from zerospof.targets import LabTarget, resolve_target
 from zerospof.timeline import Timeline
 
@@ -146,7 +147,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     if "objective" in metafunc.fixturenames:
         path = metafunc.config.getoption("--objectives")
-        names = list(load_objectives(path).scenario(scenario).limits)
+        names = objective_names(load_objectives(path), scenario)
         metafunc.parametrize("objective", names, ids=names)
     if "condition" in metafunc.fixturenames:
         metafunc.parametrize("condition", CONDITIONS, ids=CONDITIONS)

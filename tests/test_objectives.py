@@ -24,7 +24,8 @@ def test_the_repository_objectives_hold_both_tables_of_the_seed(objectives):
     region = objectives.scenarios["region-failure"].limits
     assert region["detection_s"].value_s == 120 and region["detection_s"].comparison is Comparison.LT
     assert region["rpo_s"].value_s == 60
-    assert objectives.scenarios["az-failure"].limits["downtime_s"].comparison is Comparison.EQ_ZERO
+    assert objectives.scenarios["az-failure"].limits["reads.downtime_s"].comparison is Comparison.EQ_ZERO
+    assert objectives.slow_request_s == 1.0 and objectives.write_rate_hz == 10.0
     assert objectives.scenarios["gitops"].limits["deployment_delay_s"].value_s == 120
 
 

@@ -13,6 +13,7 @@ from zerospof.verdict import Comparison, Objective
 
 __all__ = [
     "SCENARIOS",
+    "USER_PATHS",
     "Limit",
     "RecoveryMode",
     "ComponentObjectives",
@@ -24,6 +25,7 @@ __all__ = [
 
 SCENARIOS = ("az-failure", "region-failure", "control-plane", "gitops")
 COMPONENTS = ("load-balancers", "eks-control-plane", "data-plane", "gitops", "dns", "overall-system")
+USER_PATHS = ("reads", "writes")  # every path users have; measured apart, a scenario's headline is the worst
 SCENARIO_LIMITS = {  # objectives-file key -> measurement name
     "detection": "detection_s",
     "downtime": "downtime_s",
@@ -31,6 +33,8 @@ SCENARIO_LIMITS = {  # objectives-file key -> measurement name
     "rpo": "rpo_s",
     "deployment-delay": "deployment_delay_s",
 }
+PATH_SCOPED = ("downtime", "rto")  # may be given per user path: {reads: "0", writes: "< 5min"}
+DEFAULT_SLOW_REQUEST_S = 1.0  # a success slower than this failed its user (the 1 s limit of an uninterrupted flow)
 
 
 class RecoveryMode(StrEnum):
@@ -94,15 +98,32 @@ class ComponentObjectives:
 
 @dataclass(frozen=True)
 class ScenarioObjectives:
-    """The documented targets of one failover scenario; ``limits`` maps measurement name -> Limit."""
+    """The documented targets of one failover scenario.
+
+    ``limits`` maps measurement name -> Limit. A limit scoped to one user path is keyed
+    ``<path>.<measurement>`` (``writes.downtime_s``); an unscoped ``downtime_s`` / ``rto_s``
+    applies to every path (see :meth:`objectives`).
+    """
 
     name: str
     limits: dict[str, Limit]
     recovery: RecoveryMode
 
-    def objectives(self) -> list[Objective]:
-        """The limits as verdict objectives, one per measurement."""
-        return [Objective(name, limit.value_s, limit.comparison, unit="s") for name, limit in self.limits.items()]
+    def names(self, measurement: str) -> bool:
+        """Whether any limit (scoped or not) is on ``measurement`` (``downtime_s``, ``rpo_s``, ...)."""
+        return any(key.rsplit(".", 1)[-1] == measurement for key in self.limits)
+
+    def objectives(self, paths: tuple[str, ...] = (), per_path: tuple[str, ...] = ()) -> list[Objective]:
+        """The limits as verdict objectives, one per measurement.
+
+        An unscoped limit on a measurement in ``per_path`` becomes one objective per user path in
+        ``paths`` (``reads.downtime_s``, ``writes.downtime_s``); a path-scoped limit is kept as is.
+        """
+        found = []
+        for name, limit in self.limits.items():
+            names = [f"{path}.{name}" for path in paths] if name in per_path and paths else [name]
+            found += [Objective(each, limit.value_s, limit.comparison, unit="s") for each in names]
+        return found
 
 
 @dataclass(frozen=True)
@@ -111,8 +132,14 @@ class Objectives:
     components: dict[str, ComponentObjectives]
     scenarios: dict[str, ScenarioObjectives]
     sustained_success_s: float = 5.0
-    availability_rate_hz: float = 20.0
+    availability_rate_hz: float = 20.0  # the read path's rate
+    write_rate_hz: float = 10.0
+    slow_request_s: float = DEFAULT_SLOW_REQUEST_S
     extra: dict[str, object] = field(default_factory=dict)
+
+    def component(self, name: str) -> ComponentObjectives | None:
+        """The components-table row ``name`` (a layer), or None when the file has none."""
+        return self.components.get(name)
 
     def scenario(self, name: str) -> ScenarioObjectives:
         try:
@@ -135,9 +162,26 @@ def _component(section: Section, name: str) -> ComponentObjectives:
 def _scenario(section: Section, name: str) -> ScenarioObjectives:
     section.only((*SCENARIO_LIMITS, "recovery"))
     section.require(("detection", "recovery"))
-    limits = {measurement: section.get(key, parse_limit) for key, measurement in SCENARIO_LIMITS.items()
-              if key in section.data}
+    limits: dict[str, Limit] = {}
+    for key, measurement in SCENARIO_LIMITS.items():
+        if key not in section.data:
+            continue
+        if key in PATH_SCOPED and isinstance(section.data[key], dict):
+            scoped = section.section(key)
+            scoped.only(USER_PATHS)
+            if not scoped.data:
+                raise section.error(key, f"name at least one user path ({', '.join(USER_PATHS)})", {})
+            limits.update({f"{path}.{measurement}": scoped.get(path, parse_limit) for path in scoped.data})
+        else:
+            limits[measurement] = section.get(key, parse_limit)
     return ScenarioObjectives(name, limits, section.get("recovery", RecoveryMode))
+
+
+def _positive_duration_s(text: object) -> float:
+    seconds = parse_duration_s(text)
+    if seconds <= 0:
+        raise ValueError("must be above 0")
+    return seconds
 
 
 def load_objectives(path: str | Path) -> Objectives:
@@ -146,7 +190,10 @@ def load_objectives(path: str | Path) -> Objectives:
     top.only(("measurement", "components", "scenarios"))
     top.require(("components", "scenarios"))
     settings = top.section("measurement") if "measurement" in top.data else Section(path, {}, "measurement")
-    settings.only(("sustained-success", "availability-rate"))
+    settings.only(("sustained-success", "availability-rate", "read-rate", "write-rate", "slow-request"))
+    if "availability-rate" in settings.data and "read-rate" in settings.data:
+        raise settings.error("availability-rate", "give the read path's rate once: read-rate (availability-rate "
+                             "is its old name)", settings.data["availability-rate"])
     components_section = top.section("components")
     components_section.only(COMPONENTS)
     scenarios_section = top.section("scenarios")
@@ -156,5 +203,8 @@ def load_objectives(path: str | Path) -> Objectives:
         components={name: _component(components_section.section(name), name) for name in components_section.data},
         scenarios={name: _scenario(scenarios_section.section(name), name) for name in scenarios_section.data},
         sustained_success_s=settings.get("sustained-success", parse_duration_s, 5.0),
-        availability_rate_hz=settings.get("availability-rate", _parse_rate_hz, 20.0),
+        availability_rate_hz=settings.get("read-rate", _parse_rate_hz)
+        or settings.get("availability-rate", _parse_rate_hz, 20.0),
+        write_rate_hz=settings.get("write-rate", _parse_rate_hz, 10.0),
+        slow_request_s=settings.get("slow-request", _positive_duration_s, DEFAULT_SLOW_REQUEST_S),
     )

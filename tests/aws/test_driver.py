@@ -148,7 +148,7 @@ def test_monitoring_builds_each_scenarios_samplers_under_the_shared_probe_names(
              for scenario in ("az-failure", "region-failure", "control-plane", "gitops")}
 
     assert names == {
-        "az-failure": ["availability", "signal:alb-target-health"],
+        "az-failure": ["availability", "signal:alb-target-health", "write-canary"],  # the data plane fails over too
         "region-failure": ["availability", "signal:route53-health-check", "signal:cloudwatch-alarm", "write-canary"],
         "control-plane": ["availability", "signal:node-ready", "signal:lease-holder"],
         "gitops": ["availability", "signal:argocd-application", "signal:lease-holder"],

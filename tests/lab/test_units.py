@@ -82,10 +82,10 @@ def test_the_driver_watches_the_control_planes_own_signals_and_writes_through_th
     monitoring = LabDriver().monitoring("control-plane", Timeline(), objectives, "unit")
     assert monitoring.signal_probes == ["signal:etcd-leader", "signal:scheduler-lease", "signal:api-lb-health-check"]
     assert [s.name for s in monitoring.samplers if not s.name.startswith("signal:")] == [
-        "availability", "control-plane-api"]
+        "availability", "writes", "control-plane-api"]
 
 
-def test_the_gitops_run_measures_deployment_and_rpo_with_git_pushes_not_database_writes() -> None:
+def test_the_gitops_run_measures_deployment_and_rpo_with_git_pushes_while_users_read_and_write() -> None:
     from zerospof.lab.driver import LabDriver
     from zerospof.lab.gitops.probes import PushCanary
     from zerospof.objectives import load_objectives
@@ -96,8 +96,9 @@ def test_the_gitops_run_measures_deployment_and_rpo_with_git_pushes_not_database
     try:
         assert monitoring.signal_probes == ["signal:reconciler-lease"]
         by_name = {s.name: s for s in monitoring.samplers}
-        assert set(by_name) == {"availability", "signal:reconciler-lease", "served-revision", "write-canary"}
+        assert set(by_name) == {"availability", "writes", "signal:reconciler-lease", "served-revision", "write-canary"}
         assert isinstance(by_name["write-canary"].probe, PushCanary)
+        assert monitoring.rpo_probe == "write-canary"  # the GitOps RPO is the git canary's, not the users' writes
     finally:
         for hook in monitoring.stop_hooks:
             hook()

@@ -67,10 +67,8 @@ from zerospof.faults import Fault
 from zerospof.faults.composite import AllOf
 from zerospof.k8s import probes as k8s_probes
 from zerospof.k8s.clients import KubeClients
-from zerospof.monitors import HttpProbe, ProbeFailed, Sampler
-from zerospof.objectives import Objectives
-from zerospof.scenario import AVAILABILITY, SERVED_REVISION, WRITE_CANARY, HealthFromReadiness, Monitoring
-from zerospof.timeline import Timeline
+from zerospof.monitors import HttpProbe, ProbeFailed
+from zerospof.scenario import SERVED_REVISION, WRITE_CANARY, Plan, PlannedDriver
 
 __all__ = ["AwsDriver", "FAILOVER_SIGNALS", "SignalBaseline"]
 
@@ -79,7 +77,6 @@ Reader = Callable[[], dict[str, Any]]
 SIGNAL_INTERVAL_S = 1.0  # AWS and Kubernetes API reads: well inside their rate limits
 CANARY_INTERVAL_S = 0.2
 GIT_RPO_INTERVAL_S = 1.0  # one RPO canary push a second: the resolution of the GitOps RPO
-GIT_RPO_MAX_DURATION_S = 15 * 60  # the RPO canary's sampler stops by itself after this (and after MAX_PUSHES)
 REVISION_INTERVAL_S = 0.5  # the served-revision sampler: the resolution of deployment delay
 MAX_OBSERVATION_S = 30 * 60  # every sampler stops by itself after this
 USER_CONCURRENCY = 64  # open-loop users: slow answers must not lower the rate
@@ -111,14 +108,18 @@ def _refuse_options(options: dict[str, Any] | None) -> None:
                           options)
 
 
-class AwsDriver(HealthFromReadiness):
+class AwsDriver(PlannedDriver):
     """Scenarios on the AWS + EKS environment a target file describes."""
 
     def __init__(self, target: AwsTarget) -> None:
         self.target = target
         self.clients = AwsClients(target.endpoint_url)
         self._endpoints = {endpoint.name: HttpProbe(endpoint.url, connect_timeout_s=CONNECT_TIMEOUT_S,
-                                                    timeout_s=REQUEST_TIMEOUT_S) for endpoint in target.endpoints}
+                                                    timeout_s=REQUEST_TIMEOUT_S, method=endpoint.method)
+                           for endpoint in target.endpoints if endpoint.path == "reads"}
+        self._write_endpoints = {endpoint.name: HttpProbe(endpoint.url, connect_timeout_s=CONNECT_TIMEOUT_S,
+                                                          timeout_s=REQUEST_TIMEOUT_S, method=endpoint.method)
+                                 for endpoint in target.endpoints if endpoint.path == "writes"}
         self._kube_clients: dict[str, KubeClients] = {}
         self._failover: dict[str, dict[str, Reader]] = {}
         self._served: ServedRevision | None = None
@@ -171,10 +172,10 @@ class AwsDriver(HealthFromReadiness):
                 return False
         return True
 
-    def _users(self) -> dict[str, Any]:
-        """One request to every endpoint; raise ProbeFailed naming the first that fails."""
+    def _users(self, endpoints: dict[str, HttpProbe] | None = None) -> dict[str, Any]:
+        """One request to every (read) endpoint; raise ProbeFailed naming the first that fails."""
         seen = {}
-        for name, probe in self._endpoints.items():
+        for name, probe in (self._endpoints if endpoints is None else endpoints).items():
             try:
                 answer = probe()
             except _REQUEST_ERRORS as exc:
@@ -197,8 +198,9 @@ class AwsDriver(HealthFromReadiness):
         return documented_dr_action(self.target, self.clients) if scenario == "region-failure" else None
 
     # -- monitoring -----------------------------------------------------------------------------
-    def monitoring(self, scenario: str, timeline: Timeline, objectives: Objectives, run_id: str,
-                   options: dict[str, Any] | None = None) -> Monitoring:
+    def plan(self, scenario: str, run_id: str, options: dict[str, Any] | None = None) -> Plan:
+        """Users on the target file's endpoints (reads; writes where it lists write endpoints), the
+        scenario's detection signals, and the canaries the target file configures."""
         _refuse_options(options)
         plan_faults(self.target, scenario)  # ConfigError when the target file does not describe the scenario
         baseline = self._baseline(scenario)
@@ -206,32 +208,29 @@ class AwsDriver(HealthFromReadiness):
         if not readers:
             raise ConfigError(self.target.path, "detection", f"names no detection signal the {scenario} scenario reads "
                               "(see zerospof/aws/driver.py): detection could not be measured")
-        samplers = [Sampler(AVAILABILITY, self._users, timeline, interval_s=1 / objectives.availability_rate_hz,
-                            max_duration_s=MAX_OBSERVATION_S, concurrency=USER_CONCURRENCY)]
-        samplers += [Sampler(name, read, timeline, interval_s=SIGNAL_INTERVAL_S, max_duration_s=MAX_OBSERVATION_S)
-                     for name, read in readers.items()]
+        writes: Reader | str = (lambda: self._users(self._write_endpoints)) if self._write_endpoints else (
+            "the target file lists no write endpoint (an endpoints entry with path: writes)")
+        extra: dict[str, tuple[Reader, float, int]] = {}
         stop_hooks: list[Callable[[], None]] = []
-        wants_rpo = "rpo_s" in objectives.scenario(scenario).limits
-        canary = self._canary(run_id) if wants_rpo and scenario in DATA_SCENARIOS else None
+        canary = self._canary(run_id) if scenario in DATA_SCENARIOS else None
         if canary is not None:
-            samplers.append(Sampler(WRITE_CANARY, canary.write, timeline, interval_s=CANARY_INTERVAL_S,
-                                    max_duration_s=MAX_OBSERVATION_S))
+            extra[WRITE_CANARY] = (canary.write, CANARY_INTERVAL_S, 1)
             stop_hooks.append(canary.close)
         if scenario == "gitops" and self.target.gitops_canary is not None:
             served = self._served_revision()
             served.check()  # before any fault: the branch, the file and every observer can be read
-            samplers.append(Sampler(SERVED_REVISION, served, timeline, interval_s=REVISION_INTERVAL_S,
-                                    max_duration_s=MAX_OBSERVATION_S))
+            extra[SERVED_REVISION] = (served, REVISION_INTERVAL_S, 1)
             stop_hooks.append(served.close)
-        git_canary = self._git_rpo_canary(run_id) if wants_rpo and scenario == "gitops" else None
+        git_canary = self._git_rpo_canary(run_id) if scenario == "gitops" else None
         if git_canary is not None:
             git_canary.check()  # before any fault: the remote can be read
-            samplers.append(Sampler(WRITE_CANARY, git_canary.write, timeline, interval_s=GIT_RPO_INTERVAL_S,
-                                    max_duration_s=GIT_RPO_MAX_DURATION_S))
+            extra[WRITE_CANARY] = (git_canary.write, GIT_RPO_INTERVAL_S, 1)  # bounded by MAX_PUSHES too
             stop_hooks.append(git_canary.close)
-        return Monitoring(samplers, list(readers), stop_hooks,
-                          abort_floor=self.target.safety.availability_floor_percent / 100,
-                          abort_after_s=self.target.safety.availability_limit_s, baseline=baseline)
+        return Plan(paths={"reads": self._users, "writes": writes}, signals=readers,
+                    signal_interval_s=SIGNAL_INTERVAL_S, max_observation_s=MAX_OBSERVATION_S, extra=extra,
+                    rpo_probe=WRITE_CANARY, path_concurrency=USER_CONCURRENCY, stop_hooks=stop_hooks,
+                    abort_floor=self.target.safety.availability_floor_percent / 100,
+                    abort_after_s=self.target.safety.availability_limit_s, baseline=baseline)
 
     def recovered(self, scenario: str, options: dict[str, Any] | None = None,
                   baseline: SignalBaseline | None = None) -> bool:

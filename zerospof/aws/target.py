@@ -30,10 +30,12 @@ BRANCH = r"(?!refs/)(?!.*\.\.)(?!.*//)[A-Za-z0-9][A-Za-z0-9._/-]*(?<![./])"
 
 @dataclass(frozen=True)
 class Endpoint:
-    """A user-facing URL probed for availability."""
+    """A user-facing URL probed on one user path: ``reads`` (GET, default) or ``writes`` (``method``, e.g. POST)."""
 
     name: str
     url: str
+    path: str = "reads"
+    method: str = "GET"
 
 
 @dataclass(frozen=True)
@@ -280,8 +282,12 @@ def _known(r: Reader, value: Any, key: str, known: set[str], what: str) -> str:
 
 
 def _endpoint(r: Reader, key: str, item: Any) -> Endpoint:
-    item = r.mapping(item, key, required=["name", "url"])
-    return Endpoint(r.string(item["name"], f"{key}.name"), r.string(item["url"], f"{key}.url", r"https?://\S+", "an http(s) URL"))
+    item = r.mapping(item, key, required=["name", "url"], optional=["path", "method"])
+    path = r.string(item.get("path", "reads"), f"{key}.path", r"reads|writes", "reads or writes")
+    method = r.string(item.get("method", "GET" if path == "reads" else "POST"), f"{key}.method",
+                      r"GET|HEAD|POST|PUT|PATCH", "an HTTP method (GET, HEAD, POST, PUT, PATCH)")
+    return Endpoint(r.string(item["name"], f"{key}.name"), r.string(item["url"], f"{key}.url", r"https?://\S+", "an http(s) URL"),
+                    path, method)
 
 
 def _data_canary(r: Reader, value: Any, regions: set[str]) -> DataCanary | None:

@@ -92,7 +92,12 @@ def read_back_canary(configuration: dict[str, Any] | None = None) -> dict[str, A
     """Action: read the write canary's records back from the current primary (for RPO)."""
     settings = _settings(configuration)
     started_mono, started_wall = time.monotonic(), time.time()  # writes acknowledged before this must be there
-    present = driver_for(settings.target).read_back(settings.run_id)
+    try:
+        present = driver_for(settings.target).read_back(settings.run_id)
+    except ZerospofError as exc:  # RPO is then not measured (None with this reason), never 0 and never "all lost"
+        event = {"kind": str(EventKind.CANARY_READBACK), "t_mono": started_mono, "t_wall": started_wall,
+                 "data": {"probe": "write-canary", "error": f"{type(exc).__name__}: {exc}"}}
+        return {"present": None, "error": str(exc), "zerospof_event": event}
     event = {"kind": str(EventKind.CANARY_READBACK), "t_mono": started_mono, "t_wall": started_wall,
              "data": {"probe": "write-canary", "present_seqs": sorted(present)}}
     return {"present": len(present), "zerospof_event": event}
@@ -125,11 +130,18 @@ def wait_until_healthy(configuration: dict[str, Any] | None = None, timeout_s: f
     driver = driver_for(settings.target)
     started = time.monotonic()
     healthy_after_s = None
+    fail_back: dict[str, Any] | None = None  # when restoring had to act (e.g. a switchover): users may feel it
     while time.monotonic() - started < timeout_s:
         if healthy_after_s is None and driver.healthy():
             healthy_after_s = round(time.monotonic() - started, 3)
-        if healthy_after_s is not None and driver.restore() and driver.healthy():
-            return {"healthy_after_s": healthy_after_s, "restored_after_s": round(time.monotonic() - started, 3)}
+        if healthy_after_s is not None:
+            asked_mono, asked_wall = time.monotonic(), time.time()
+            if driver.restore() and driver.healthy():
+                found: dict[str, Any] = {"healthy_after_s": healthy_after_s,
+                                         "restored_after_s": round(time.monotonic() - started, 3)}
+                return {**found, "zerospof_event": fail_back} if fail_back else found
+            fail_back = fail_back or {"kind": str(EventKind.FAIL_BACK), "t_mono": asked_mono, "t_wall": asked_wall,
+                                      "data": {"why": "the target was healed but not in its reference state"}}
         time.sleep(POLL_S * 2)
     state = "healthy but not restored to its reference state" if healthy_after_s is not None else "not healthy"
     raise ActivityFailed(f"the target is {state} {timeout_s:.0f}s after the revert")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -76,6 +77,30 @@ def _wait_ready(driver: Any, timeout_s: float) -> None:
 
 def before_experiment_control(context: dict[str, Any], configuration: dict[str, Any] | None = None,
                               secrets: Any = None, **kwargs: Any) -> None:
+    """Validate, wait for a ready target, start the monitors and the abort guard; fail closed.
+
+    Any error here (settings, objectives, target, monitors) interrupts the experiment before its
+    method runs: chaoslib swallows a control's other errors, and the fault would then run
+    unobserved and unguarded. The error is printed and kept for the after-hook's report.
+    """
+    try:
+        _start(context, configuration)
+    except InterruptExecution as exc:
+        _failed_to_start(configuration, str(exc))
+        raise
+    except Exception as exc:  # noqa: BLE001 - every set-up error must stop the run, whatever its type
+        message = f"no fault injected: {type(exc).__name__}: {exc}"
+        _failed_to_start(configuration, message)
+        raise InterruptExecution(message) from exc
+
+
+def _failed_to_start(configuration: dict[str, Any] | None, message: str) -> None:
+    print(f"zerospof: {message}", file=sys.stderr, flush=True)
+    if isinstance(configuration, dict):
+        configuration["zerospof_setup_error"] = message
+
+
+def _start(context: dict[str, Any], configuration: dict[str, Any] | None) -> None:
     settings = ScenarioSettings.from_configuration(configuration, context.get("title", "experiment"))
     objectives = load_objectives(settings.objectives_path)
     objectives.scenario(settings.scenario)
@@ -86,7 +111,7 @@ def before_experiment_control(context: dict[str, Any], configuration: dict[str, 
         raise InterruptExecution(f"the target is not ready, no fault injected: {exc}") from exc
     timeline = Timeline()
     monitoring = None
-    try:  # chaoslib swallows a control's other errors: the fault would then run unobserved and unguarded
+    try:
         monitoring = driver.monitoring(settings.scenario, timeline, objectives, settings.run_id,
                                        options=settings.fault_options)
         for sampler in monitoring.samplers:
@@ -131,9 +156,17 @@ def _abort_guard(run: _Run) -> None:
 def after_experiment_control(context: dict[str, Any], state: dict[str, Any],
                              configuration: dict[str, Any] | None = None, secrets: Any = None,
                              **kwargs: Any) -> None:
-    settings = ScenarioSettings.from_configuration(configuration, context.get("title", "experiment"))
-    run = _runs.pop(settings.run_id, None)
-    if run is None:
+    error = (configuration or {}).get("zerospof_setup_error")
+    try:
+        settings = ScenarioSettings.from_configuration(configuration, context.get("title", "experiment"))
+    except ZerospofError as exc:
+        error = error or f"{type(exc).__name__}: {exc}"
+        settings = None
+    run = _runs.pop(settings.run_id, None) if settings is not None else None
+    if run is None:  # nothing was measured: never a verdict, never a completed run
+        state["zerospof"] = {"passed": False, "error": error or "the measurement control did not run"}
+        if state.get("status") == "completed":
+            state["status"] = "failed"
         return
     try:
         time.sleep(settings.settle_s)
@@ -146,8 +179,8 @@ def after_experiment_control(context: dict[str, Any], state: dict[str, Any],
         if run.previous_sigterm is not None:
             signal.signal(signal.SIGTERM, run.previous_sigterm)
     _add_fault_events(run)
-    _add_journal_events(run.timeline, state)
-    report = scenario_report(run.timeline, run.objectives, settings.scenario, run.monitoring.signal_probes,
+    _add_journal_events(run.timeline, state, run.monitoring.rpo_probe)
+    report = scenario_report(run.timeline, run.objectives, settings.scenario, run.monitoring,
                              experiment_conditions(state, run.timeline, settings))
     settings.run_dir.mkdir(parents=True, exist_ok=True)
     run.timeline.write_jsonl(settings.run_dir / "timeline.jsonl")
@@ -177,10 +210,14 @@ def _add_fault_events(run: _Run) -> None:
                                    record=record.id)
 
 
-def _add_journal_events(timeline: Timeline, journal: dict[str, Any]) -> None:
+def _add_journal_events(timeline: Timeline, journal: dict[str, Any], rpo_probe: str | None) -> None:
+    """Events the activities reported; a canary read-back is the read-back of the run's RPO canary."""
     for activity_run in journal.get("run", []) + journal.get("rollbacks", []):
         output = activity_run.get("output")
         if isinstance(output, dict) and isinstance(output.get("zerospof_event"), dict):
             event = output["zerospof_event"]
+            data = dict(event.get("data", {}))
+            if event["kind"] == EventKind.CANARY_READBACK and rpo_probe is not None:
+                data["probe"] = rpo_probe
             timeline.event(event["kind"], activity_run["activity"].get("name", ""), t_mono=event["t_mono"],
-                           t_wall=event.get("t_wall"), **event.get("data", {}))
+                           t_wall=event.get("t_wall"), **data)

@@ -17,7 +17,8 @@ __all__ = ["ScenarioSettings", "new_run_id"]
 
 KEYS = ("zerospof_scenario", "zerospof_target", "zerospof_objectives", "zerospof_run_id", "zerospof_run_dir",
         "zerospof_ledger_dir", "zerospof_recovery_timeout", "zerospof_abort_floor", "zerospof_abort_after",
-        "zerospof_fault_options", "zerospof_settle", "zerospof_baseline", "zerospof_ready_timeout")
+        "zerospof_fault_options", "zerospof_settle", "zerospof_baseline", "zerospof_ready_timeout",
+        "zerospof_setup_error")  # the last: set by the measurement control when it failed to start
 
 
 def new_run_id() -> str:
@@ -51,6 +52,10 @@ class ScenarioSettings:
     def from_configuration(cls, configuration: dict[str, Any] | None, source: str = "experiment") -> ScenarioSettings:
         """Validate and read the ``zerospof_*`` keys; fill in the run id and run dir in ``configuration``."""
         configuration = configuration if configuration is not None else {}
+        unknown = sorted(key for key in configuration if str(key).startswith("zerospof_") and key not in KEYS)
+        if unknown:
+            raise ConfigError(source, f"configuration.{unknown[0]}",
+                              f"unknown zerospof key; known: {', '.join(KEYS[:-1])}", configuration[unknown[0]])
         scenario = configuration.get("zerospof_scenario")
         if scenario not in SCENARIOS:
             raise ConfigError(source, "configuration.zerospof_scenario",

@@ -12,13 +12,13 @@ from typing import Any
 from zerospof.chaos.settings import ScenarioSettings
 from zerospof.measure import Measurement
 from zerospof.objectives import Objectives
-from zerospof.scenario import measure_scenario, rto_phases
+from zerospof.scenario import PATH_PROBES, SCENARIOS, Layer, Monitoring, judge_scenario, rto_phases
 from zerospof.timeline import EventKind, Timeline
-from zerospof.verdict import judge
+from zerospof.units import format_duration
 
 __all__ = ["Condition", "experiment_conditions", "scenario_report", "SCHEMA"]
 
-SCHEMA = "zerospof.measurements/1"
+SCHEMA = "zerospof.measurements/2"
 
 
 @dataclass(frozen=True)
@@ -69,23 +69,68 @@ def _measurement_dict(measurement: Measurement) -> dict[str, Any]:
             "detail": measurement.detail}
 
 
-def scenario_report(timeline: Timeline, objectives: Objectives, scenario: str, signal_probes: list[str],
+def scenario_report(timeline: Timeline, objectives: Objectives, scenario: str, monitoring: Monitoring,
                     conditions: list[Condition]) -> dict[str, Any]:
-    """Measure ``timeline``, judge it against the scenario's objectives, and return the JSON-ready report."""
-    limits = objectives.scenario(scenario)
-    measurements = measure_scenario(timeline, signal_probes, objectives.sustained_success_s,
-                                    delivery="deployment_delay_s" in limits.limits, data_loss="rpo_s" in limits.limits)
-    verdict = judge(measurements, limits.objectives())
+    """Measure ``timeline``, judge it against the scenario's objectives and its layers' rows, and return
+    the JSON-ready report (``paths``: each user path's figures; ``layers``: each layer's checks)."""
+    measurements, verdict = judge_scenario(scenario, timeline, objectives, monitoring)
     t0 = timeline.first_event(EventKind.FAULT_VERIFIED)
+    checks = verdict.to_dict()["checks"]
     return {
         "schema": SCHEMA,
         "scenario": scenario,
         "t0_wall": t0.t_wall if t0 else None,
         "passed": verdict.passed and all(condition.passed for condition in conditions),
         "measurements": {name: _measurement_dict(m) for name, m in measurements.items()},
-        "phases": rto_phases(timeline, signal_probes, objectives.sustained_success_s),
-        "checks": verdict.to_dict()["checks"],
+        "slow_request_s": objectives.slow_request_s,
+        "paths": _paths(measurements, monitoring),
+        "layers": _layers(measurements, checks, SCENARIOS[scenario].layers),
+        "phases": {path: rto_phases(timeline, monitoring.signal_probes, objectives.sustained_success_s,
+                                    objectives.slow_request_s, probe)
+                   for path, probe in PATH_PROBES.items() if timeline.samples_of(probe)},
+        "checks": checks,
         "conditions": [asdict(condition) for condition in conditions],
-        "signal_probes": signal_probes,
+        "signal_probes": monitoring.signal_probes,
         "objectives_file": objectives.source,
     }
+
+
+def _paths(measurements: dict[str, Measurement], monitoring: Monitoring) -> dict[str, Any]:
+    """Per user path: its figures, or why it was not measured."""
+    found: dict[str, Any] = {}
+    for path in PATH_PROBES:
+        figures = {name.split(".", 1)[1]: m.value for name, m in measurements.items() if name.startswith(f"{path}.")}
+        if figures.get("downtime_s") is None and figures.get("availability") is None:
+            reason = measurements[f"{path}.downtime_s"].detail.get("reason", "not measured")
+            found[path] = {"measured": False, "reason": reason}
+        else:
+            found[path] = {"measured": True, **figures}
+    return found
+
+
+def _layers(measurements: dict[str, Measurement], checks: list[dict[str, Any]], layers: tuple[Layer, ...]
+            ) -> dict[str, Any]:
+    """Per layer the scenario fails over: its figures and its checks against the components table."""
+    found: dict[str, Any] = {}
+    for layer in layers:
+        prefix = f"{layer}."
+        found[str(layer)] = {
+            "figures": {name.removeprefix(prefix): {"value": m.value, "unit": m.unit, "resolution_s": m.resolution_s,
+                                                    "reason": m.detail.get("reason"), "how": m.detail.get("how")}
+                        for name, m in measurements.items() if name.startswith(prefix)},
+            "budget": _budget_text(measurements.get(f"{prefix}budget_consumed")),
+            "passed": all(c["passed"] for c in checks if c["measurement"].startswith(prefix)),
+        }
+    return found
+
+
+def _budget_text(budget: Measurement | None) -> str | None:
+    """"22.4 s of downtime = 8.6% of the 99.99% monthly budget of 4m19s"."""
+    if budget is None:
+        return None
+    detail = budget.detail
+    allowance = format_duration(detail["budget_s"])
+    if budget.value is None:
+        return f"not measured ({detail.get('reason')}); budget {allowance} at {detail['availability_pct']:g}%"
+    return (f"{format_duration(detail['downtime_s'])} of downtime = {100 * budget.value:.1f}% of the "
+            f"{detail['availability_pct']:g}% monthly budget of {allowance}")

@@ -48,10 +48,9 @@ from zerospof.lab.gitops.faults import GitOpsFailure
 from zerospof.lab.gitops.reconciler import LEASE_TTL_S
 from zerospof.lab.gitops.signals import reconciler_holder
 from zerospof.lab.lab import Lab
-from zerospof.monitors import ProbeFailed, Sampler
-from zerospof.objectives import Objectives
-from zerospof.scenario import AVAILABILITY, SERVED_REVISION, WRITE_CANARY, HealthFromReadiness, Monitoring
-from zerospof.timeline import Timeline
+from zerospof.monitors import ProbeFailed
+from zerospof.scenario import (CONTROL_PLANE_API, SERVED_REVISION, WRITE_CANARY, WRITES, Layer, Plan,
+                               PlannedDriver)
 
 __all__ = ["LabDriver", "DEFAULT_FAULTS"]
 
@@ -64,7 +63,6 @@ DEFAULT_FAULTS: dict[str, dict[str, Any]] = {
 ZONE_SCENARIOS = ("az-failure", "region-failure")
 MAX_OBSERVATION_S = 15 * 60  # every sampler stops by itself after this
 SIGNAL_INTERVAL_S = 0.1
-CANARY_INTERVAL_S = 0.2
 GIT_CANARY_INTERVAL_S = 0.5  # one RPO canary push every 0.5 s: the GitOps RPO's resolution
 REVISION_INTERVAL_S = 0.2
 API_WRITE_INTERVAL_S = 0.25
@@ -100,7 +98,12 @@ def read_app() -> dict[str, Any]:
             "dns": response.dns_server, "latency_s": round(response.elapsed_s, 4)}
 
 
-def _write_canary(run_id: str) -> Callable[[], dict[str, Any]]:
+def _user_writes(run_id: str) -> Callable[[], dict[str, Any]]:
+    """The write path: one user write through DNS + LB to the app and the database primary.
+
+    Each write is sequenced and tagged with ``run_id``, so the same traffic is the RPO canary:
+    an acknowledged write is remembered and read back from the new primary after failover.
+    """
     sequence = iter(range(10**9))
 
     def write() -> dict[str, Any]:
@@ -116,13 +119,18 @@ def _write_canary(run_id: str) -> Callable[[], dict[str, Any]]:
 
 
 def _lb_signal(lost: list[str], state_dir: Path) -> Callable[[], dict[str, Any]]:
+    """``detected``: an LB node marked a lost app server down; ``all_out``: every LB node that answers
+    and balances a lost server has it out of rotation (the layer's own recovery)."""
     servers = {f"app/app-{zone}" for zone in lost}
+    lost_lbs = {f"lb-{zone}" for zone in lost}
 
     def probe() -> dict[str, Any]:
         view = signals.haproxy_servers(state_dir, timeout_s=0.3)
         down = sorted(f"{lb}:{server}" for lb, state in view.items() if state["ok"]
                       for server, status in state["servers"].items() if server in servers and status != "UP")
-        return {"detected": bool(down), "down": down}
+        balancing = [f"{lb}:{server}" for lb, state in view.items() if state["ok"] and lb not in lost_lbs
+                     for server in state["servers"] if server in servers]  # an LB node in a lost zone is lost too
+        return {"detected": bool(down), "down": down, "all_out": bool(balancing) and len(down) == len(balancing)}
     return probe
 
 
@@ -136,7 +144,7 @@ def _dns_signal(scenario: str, lost: list[str]) -> Callable[[], dict[str, Any]]:
             moved = [name for name, a in answers.items() if a["ok"] and a["regions"] and not lost_regions & set(a["regions"])]
         else:
             moved = [name for name, a in answers.items() if a["ok"] and a["addresses"] and not lost_lbs & set(a["addresses"])]
-        return {"detected": bool(moved), "servers_failed_over": moved,
+        return {"detected": bool(moved), "servers_failed_over": moved, "all_failed_over": len(moved) == len(answers),
                 "answers": {name: a.get("addresses") for name, a in answers.items()}}
     return probe
 
@@ -151,7 +159,7 @@ def _patroni_signal(lost: list[str]) -> Callable[[], dict[str, Any]]:
     return probe
 
 
-class LabDriver(HealthFromReadiness):
+class LabDriver(PlannedDriver):
     """Scenarios on the embedded lab (``zerospof lab up`` first, or let ``zerospof run`` do it)."""
 
     def __init__(self, lab: Lab | None = None) -> None:
@@ -253,28 +261,29 @@ class LabDriver(HealthFromReadiness):
             found["signal:patroni-failover"] = _patroni_signal(lost)
         return found
 
-    def monitoring(self, scenario: str, timeline: Timeline, objectives: Objectives, run_id: str,
-                   options: dict[str, Any] | None = None) -> Monitoring:
+    def plan(self, scenario: str, run_id: str, options: dict[str, Any] | None = None) -> Plan:
+        """Users read and write from ``zs-client`` through DNS + LB; each scenario's own signals and canaries."""
         probes = self._signals(scenario, options)
-
-        def sampler(name: str, probe: Callable[[], Any], interval_s: float, concurrency: int = 1) -> Sampler:
-            return Sampler(name, probe, timeline, interval_s=interval_s, max_duration_s=MAX_OBSERVATION_S,
-                           concurrency=concurrency)
-        samplers = [sampler(AVAILABILITY, read_app, 1 / objectives.availability_rate_hz, USER_CONCURRENCY)]
-        samplers += [sampler(name, probe, SIGNAL_INTERVAL_S) for name, probe in probes.items()]
+        extra: dict[str, tuple[Callable[[], Any], float, int]] = {}
         stop_hooks: list[Callable[[], None]] = []
+        rpo_probe = WRITES
         if scenario == "control-plane":
-            samplers.append(sampler("control-plane-api", cp_probes.api_write, API_WRITE_INTERVAL_S, 4))
+            extra[CONTROL_PLANE_API] = (cp_probes.api_write, API_WRITE_INTERVAL_S, 4)
         if scenario == "gitops":
-            samplers.append(sampler(SERVED_REVISION, gitops_probes.served_revision, REVISION_INTERVAL_S))
-        if "rpo_s" in objectives.scenario(scenario).limits:
-            if scenario == "gitops":
-                canary = gitops_probes.PushCanary(run_id)
-                stop_hooks.append(canary.close)
-                samplers.append(sampler(WRITE_CANARY, canary, GIT_CANARY_INTERVAL_S))
-            else:
-                samplers.append(sampler(WRITE_CANARY, _write_canary(run_id), CANARY_INTERVAL_S, 3))
-        return Monitoring(samplers, list(probes), stop_hooks)
+            extra[SERVED_REVISION] = (gitops_probes.served_revision, REVISION_INTERVAL_S, 1)
+            canary = gitops_probes.PushCanary(run_id)
+            stop_hooks.append(canary.close)
+            extra[WRITE_CANARY] = (canary, GIT_CANARY_INTERVAL_S, 1)
+            rpo_probe = WRITE_CANARY
+        layer_signals = {}
+        if "signal:lb-health-check" in probes:
+            layer_signals[Layer.LOAD_BALANCERS] = ("signal:lb-health-check", "all_out")
+        if "signal:dns-health-check" in probes:
+            layer_signals[Layer.DNS] = ("signal:dns-health-check", "all_failed_over")
+        return Plan(paths={"reads": read_app, "writes": _user_writes(run_id)}, signals=probes,
+                    signal_interval_s=SIGNAL_INTERVAL_S, max_observation_s=MAX_OBSERVATION_S,
+                    layer_signals=layer_signals, extra=extra, rpo_probe=rpo_probe,
+                    path_concurrency=USER_CONCURRENCY, stop_hooks=stop_hooks)
 
     def recovered(self, scenario: str, options: dict[str, Any] | None = None, baseline: Any = None) -> bool:
         """Return whether the lab's own view says failover finished.
