@@ -7,6 +7,8 @@ Run as ``python -m zerospof.lab.app --zone r1-a --listen 10.77.1.1:8000 --db-hos
 - ``GET /read?key=K``: 200 ``{"zone", "revision", "key", "value", "id"}``, 404 when the key is absent
 - ``POST /write`` with JSON ``{"key", "value"}``: inserts through the write port (Patroni's primary),
   200 ``{"zone", "id", "key"}``
+- ``PUT /admin/db-routing`` with JSON ``{"mode": "health-checked"|"static"}``: how the replica picks a
+  database LB node (see :class:`DbRouting`; ``static`` re-creates a flaw for tests)
 - ``GET /revision``: 200 ``{"zone", "revision", "commit", "applied_by", "applied_at"}``: the deployed
   revision (what GitOps applied; ``applied_at`` in epoch seconds)
 - ``PUT /revision`` with JSON ``{"revision": 1-128 characters, "commit"?, "applied_by"?}``: deploy it,
@@ -15,18 +17,21 @@ Run as ``python -m zerospof.lab.app --zone r1-a --listen 10.77.1.1:8000 --db-hos
 The revision is held in memory: a restarted replica serves ``--revision`` (default ``none``) until a
 GitOps reconciler notices the drift and applies the desired revision again.
 
-Every database call opens a fresh libpq connection (see :mod:`zerospof.lab.libpq`) through the region's HAProxy DB ports
-(libpq tries each host in turn) with short connect, keepalive and ``tcp_user_timeout`` limits,
-so a blackholed database fails fast instead of hanging.
+Every database call opens a fresh libpq connection (see :mod:`zerospof.lab.libpq`) through one of the
+region's HAProxy DB ports, the first that answers a quick check (:class:`DbNodes`: a node in a lost zone
+is skipped once its check failed, so users never wait on it), with short connect, keepalive and
+``tcp_user_timeout`` limits, so a blackholed database fails fast instead of hanging.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import socket
 import sys
 import threading
 import time
+from enum import StrEnum
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -45,14 +50,81 @@ TABLE_DDL = (
 MAX_REVISION_CHARS = 128
 
 
+class DbRouting(StrEnum):
+    """How a replica picks the database LB node of a request."""
+
+    HEALTH_CHECKED = "health-checked"  # skip a node that failed a check; re-check it in the background
+    STATIC = "static"  # hand libpq every node in a fixed order (a lost node costs libpq's 2 s connect timeout)
+
+
+class DbNodes:
+    """The region's database LB nodes in preference order, each checked before use.
+
+    A request takes the first node not ejected whose TCP check (``check_timeout_s``) answers; a
+    node that fails the check is ejected, so later requests never wait on it, and one background
+    thread re-checks ejected nodes every ``recheck_s`` and readmits those that answer (it exits
+    when none is left ejected). libpq's own connect timeout cannot go below 2 s, which is why the
+    check comes first. The check dials the node's HTTP frontend port (no backend is opened).
+    """
+
+    def __init__(self, hosts: list[str], check_port: int, check_timeout_s: float = 0.15, recheck_s: float = 0.25):
+        self.hosts = list(hosts)
+        self.check_port = check_port
+        self.check_timeout_s = check_timeout_s
+        self.recheck_s = recheck_s
+        self._ejected: set[str] = set()
+        self._lock = threading.Lock()
+        self._rechecker: threading.Thread | None = None
+
+    def answers(self, host: str) -> bool:
+        try:
+            socket.create_connection((host, self.check_port), timeout=self.check_timeout_s).close()
+        except OSError:
+            return False
+        return True
+
+    def pick(self) -> str | None:
+        """The first node that answers its check, ejecting those that do not; None when none answers."""
+        with self._lock:
+            order = [h for h in self.hosts if h not in self._ejected] + [h for h in self.hosts if h in self._ejected]
+        for host in order:
+            if self.answers(host):
+                with self._lock:
+                    self._ejected.discard(host)
+                return host
+            self._eject(host)
+        return None
+
+    def _eject(self, host: str) -> None:
+        with self._lock:
+            self._ejected.add(host)
+            if self._rechecker is None or not self._rechecker.is_alive():
+                self._rechecker = threading.Thread(target=self._recheck, name="db-recheck", daemon=True)
+                self._rechecker.start()
+
+    def _recheck(self) -> None:
+        while True:
+            time.sleep(self.recheck_s)
+            with self._lock:
+                ejected = list(self._ejected)
+            if not ejected:
+                return
+            for host in ejected:
+                if self.answers(host):
+                    with self._lock:
+                        self._ejected.discard(host)
+
+
 class App:
     def __init__(self, zone: str, db_hosts: list[str], write_port: int, read_port: int,
-                 revision: str = "none") -> None:
+                 revision: str = "none", check_port: int = 8080) -> None:
         self.zone = zone
         self.region = zone.split("-")[0]
         self.db_hosts = db_hosts
         self.write_port = write_port
         self.read_port = read_port
+        self.db_nodes = DbNodes(db_hosts, check_port)
+        self.db_routing = DbRouting.HEALTH_CHECKED
         self._lock = threading.Lock()
         self._deployed: dict[str, Any] = {"revision": revision, "commit": None, "applied_by": None, "applied_at": None}
 
@@ -77,8 +149,16 @@ class App:
             return dict(self._deployed)
 
     def connect(self, port: int) -> libpq.Connection:
+        """A connection through a database LB node of the region (see :class:`DbNodes` and :class:`DbRouting`)."""
+        if self.db_routing is DbRouting.STATIC:
+            hosts = self.db_hosts
+        else:
+            host = self.db_nodes.pick()
+            if host is None:
+                raise libpq.PQError(f"no database LB node answers: {', '.join(self.db_hosts)}")
+            hosts = [host]
         return libpq.connect(
-            f"host={','.join(self.db_hosts)} port={','.join([str(port)] * len(self.db_hosts))} "
+            f"host={','.join(hosts)} port={','.join([str(port)] * len(hosts))} "
             "dbname=postgres user=postgres connect_timeout=2 keepalives=1 keepalives_idle=1 "
             "keepalives_interval=1 keepalives_count=2 tcp_user_timeout=3000 "
             "options='-c statement_timeout=3000'"
@@ -121,8 +201,17 @@ def make_handler(app: App) -> Handler:
         except ValueError as exc:
             return 400, {"error": f"bad request: {exc}"}
 
+    def set_db_routing(raw: bytes) -> tuple[int, dict[str, Any]]:
+        try:
+            app.db_routing = DbRouting(json.loads(raw or b"{}").get("mode"))
+        except (ValueError, AttributeError) as exc:
+            return 400, {"error": f"bad request: mode must be one of {[m.value for m in DbRouting]}: {exc}"}
+        return 200, {"db_routing": app.db_routing.value}
+
     def route(method: str, target: str, body: bytes) -> tuple[int, dict[str, Any]]:
         url = urlparse(target)
+        if method == "PUT" and url.path == "/admin/db-routing":
+            return set_db_routing(body)
         revision = app.deployed()["revision"]
         if method in ("GET", "HEAD") and url.path == "/health":
             return 200, {"region": app.region, "revision": revision}
@@ -151,9 +240,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db-write-port", type=int, default=5000)
     parser.add_argument("--db-read-port", type=int, default=5001)
     parser.add_argument("--revision", default="none", help="revision served until GitOps applies one")
+    parser.add_argument("--db-check-port", type=int, default=8080, help="port a DB LB node's check dials")
     args = parser.parse_args(argv)
     address, _, port = args.listen.rpartition(":")
-    app = App(args.zone, args.db_hosts.split(","), args.db_write_port, args.db_read_port, args.revision)
+    app = App(args.zone, args.db_hosts.split(","), args.db_write_port, args.db_read_port, args.revision,
+              args.db_check_port)
     server = JsonServer((address, int(port)), make_handler(app), "zerospof-lab-app")
     print(f"app {args.zone} listening on {args.listen}", flush=True)
     server.serve_forever(poll_interval=0.5)

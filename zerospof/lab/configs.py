@@ -143,6 +143,9 @@ backend app
     option httpchk GET /health
     retry-on conn-failure empty-response response-timeout 503
     timeout server 5s
+    # a read in flight to a zone that is lost before its health checks fail: retried elsewhere well inside
+    # the slow-request limit (1 s) instead of waiting 5 s; reads are safe to retry, writes keep 5 s
+    http-request set-timeout server 700ms if METH_GET || METH_HEAD
 {apps}
 listen pg_write
     mode tcp
@@ -337,7 +340,7 @@ def write_all(state_dir: Path) -> dict[str, dict[str, Any]]:
         add(f"app-{zone.name}", "app", zone, [
             *python, "-m", "zerospof.lab.app", f"--zone={zone.name}",
             f"--listen={zone.address}:{t.APP_PORT}", f"--db-hosts={','.join(_lb_hosts_for(zone))}",
-            f"--db-write-port={t.DB_WRITE_PORT}", f"--db-read-port={t.DB_READ_PORT}",
+            f"--db-write-port={t.DB_WRITE_PORT}", f"--db-read-port={t.DB_READ_PORT}", f"--db-check-port={t.LB_PORT}",
         ], env=python_env)
     interpreter, extra_env = postgres_python()
     for zone in t.PG_ZONES:

@@ -199,6 +199,16 @@ class Lab:
         """
         network.set_replication_cap(kbit, region=t.REGIONS[1])
 
+    def set_app_db_routing(self, mode: str) -> None:
+        """Set how every app replica picks its database LB node: ``health-checked`` (the lab's own) or
+        ``static`` (every node handed to libpq in a fixed order: a lost node costs each request 2 s).
+
+        ``static`` re-creates a flaw on purpose, so tests can prove the gate fails on slow requests.
+        """
+        from zerospof.lab.app_admin import set_db_routing
+
+        set_db_routing(mode)
+
     # -- down --------------------------------------------------------------------------
     def down(self) -> dict[str, Any]:
         """Remove every lab process, namespace and link; also after the supervisor was SIGKILLed.
