@@ -1,17 +1,9 @@
 """The lab's side of a scenario (see :class:`zerospof.scenario.Driver`).
 
 Users are simulated from the ``zs-client`` namespace through the lab's real DNS servers and
-HAProxy nodes (``availability``, every scenario: workloads must keep serving). Detection signals
-are the components' own views, read from the host:
-
-- ``signal:lb-health-check``: an HAProxy node has marked an app server of a lost zone DOWN;
-- ``signal:dns-health-check``: a DNS server stopped answering a lost zone's LB node
-  (AZ loss) or answers only with the DR region (region loss);
-- ``signal:patroni-failover``: Patroni's leader moved out of the lost region;
-- ``control-plane``: ``signal:etcd-leader`` (a leader in a new raft term), ``signal:scheduler-lease``
-  (the standby took the lease), ``signal:api-lb-health-check`` (the API LB marked the killed replica
-  DOWN); the ``control-plane-api`` sampler writes through the API LB (shown, not judged);
-- ``gitops``: ``signal:reconciler-lease`` (another reconciler took the GitOps lease).
+HAProxy nodes: they read (``availability``) and write (``writes``: through the app to the database
+primary; sequenced, so the same traffic is the RPO canary) in every scenario. Each scenario's fault,
+signals and canaries are its plan in :mod:`zerospof.lab.scenarios`.
 
 GitOps canaries push where the platform's users push: to the primary git host, else to the mirror
 (the backup provider, which accepts pushes while the primary is out; its sync loop carries them back
@@ -37,53 +29,22 @@ from zerospof.errors import LabError, TargetDown
 from zerospof.faults import Fault
 from zerospof.lab import client, signals
 from zerospof.lab import topology as t
-from zerospof.lab.controlplane import layout as cp_layout
-from zerospof.lab.controlplane import probes as cp_probes
-from zerospof.lab.controlplane.faults import ControlPlaneFailure
-from zerospof.lab.controlplane.processes import DEFAULT_FACTORY
-from zerospof.lab.faults import AzLoss, RegionLoss
 from zerospof.lab.gitops import layout as gitops_layout
 from zerospof.lab.gitops import probes as gitops_probes
-from zerospof.lab.gitops.faults import GitOpsFailure
 from zerospof.lab.gitops.reconciler import LEASE_TTL_S
 from zerospof.lab.gitops.signals import reconciler_holder
 from zerospof.lab.lab import Lab
+from zerospof.lab.scenarios import LabScenario, lab_scenario
 from zerospof.monitors import ProbeFailed
-from zerospof.scenario import (CONTROL_PLANE_API, SERVED_REVISION, WRITE_CANARY, WRITES, Layer, Plan,
-                               PlannedDriver)
+from zerospof.scenario import Plan, PlannedDriver
 
-__all__ = ["LabDriver", "DEFAULT_FAULTS"]
+__all__ = ["LabDriver", "read_app"]
 
-DEFAULT_FAULTS: dict[str, dict[str, Any]] = {
-    "az-failure": {"region": "r1", "az": "a", "mode": "partition"},
-    "region-failure": {"region": "r1", "mode": "partition"},
-    "control-plane": {"api_replica": {"component": f"cp-api-{cp_layout.CP_ZONES[0]}"}},
-    "gitops": {},
-}
-ZONE_SCENARIOS = ("az-failure", "region-failure")
 MAX_OBSERVATION_S = 15 * 60  # every sampler stops by itself after this
 SIGNAL_INTERVAL_S = 0.1
-GIT_CANARY_INTERVAL_S = 0.5  # one RPO canary push every 0.5 s: the GitOps RPO's resolution
-REVISION_INTERVAL_S = 0.2
-API_WRITE_INTERVAL_S = 0.25
 CANARY_PREFIX = "canary"
 USER_CONCURRENCY = 64  # open-loop users: slow answers (up to the client's 3 s timeout) must not lower the rate
 PRIMARY_SIDE_RECONCILERS = tuple(name for name in gitops_layout.RECONCILERS if gitops_layout.reader_of(name) == "primary")
-
-
-def _merged(scenario: str, options: dict[str, Any] | None) -> dict[str, Any]:
-    if scenario not in DEFAULT_FAULTS:
-        raise LabError(f"the lab has no {scenario!r} scenario; known: {', '.join(DEFAULT_FAULTS)}")
-    return {**DEFAULT_FAULTS[scenario], **(options or {})}
-
-
-def _lost_zones(scenario: str, options: dict[str, Any]) -> list[str]:
-    merged = _merged(scenario, options)
-    if scenario == "az-failure":
-        return [t.zone(merged["region"], merged["az"]).name]
-    if scenario == "region-failure":
-        return [z.name for z in t.zones_of_region(merged["region"])]
-    raise LabError(f"the lab has no {scenario!r} scenario yet")
 
 
 def read_app() -> dict[str, Any]:
@@ -116,47 +77,6 @@ def _user_writes(run_id: str) -> Callable[[], dict[str, Any]]:
             raise ProbeFailed(f"seq {seq}: HTTP {response.status}")
         return {"seq": seq, "zone": (response.body or {}).get("zone"), "acked_mono": time.monotonic()}
     return write
-
-
-def _lb_signal(lost: list[str], state_dir: Path) -> Callable[[], dict[str, Any]]:
-    """``detected``: an LB node marked a lost app server down; ``all_out``: every LB node that answers
-    and balances a lost server has it out of rotation (the layer's own recovery)."""
-    servers = {f"app/app-{zone}" for zone in lost}
-    lost_lbs = {f"lb-{zone}" for zone in lost}
-
-    def probe() -> dict[str, Any]:
-        view = signals.haproxy_servers(state_dir, timeout_s=0.3)
-        down = sorted(f"{lb}:{server}" for lb, state in view.items() if state["ok"]
-                      for server, status in state["servers"].items() if server in servers and status != "UP")
-        balancing = [f"{lb}:{server}" for lb, state in view.items() if state["ok"] and lb not in lost_lbs
-                     for server in state["servers"] if server in servers]  # an LB node in a lost zone is lost too
-        return {"detected": bool(down), "down": down, "all_out": bool(balancing) and len(down) == len(balancing)}
-    return probe
-
-
-def _dns_signal(scenario: str, lost: list[str]) -> Callable[[], dict[str, Any]]:
-    lost_lbs = {t.place(zone).address for zone in lost if any(zone in zones for zones in t.LB_ZONES.values())}
-    lost_regions = {t.place(zone).region for zone in lost}
-
-    def probe() -> dict[str, Any]:
-        answers = signals.dns_answers(timeout_s=0.3)
-        if scenario == "region-failure":
-            moved = [name for name, a in answers.items() if a["ok"] and a["regions"] and not lost_regions & set(a["regions"])]
-        else:
-            moved = [name for name, a in answers.items() if a["ok"] and a["addresses"] and not lost_lbs & set(a["addresses"])]
-        return {"detected": bool(moved), "servers_failed_over": moved, "all_failed_over": len(moved) == len(answers),
-                "answers": {name: a.get("addresses") for name, a in answers.items()}}
-    return probe
-
-
-def _patroni_signal(lost: list[str]) -> Callable[[], dict[str, Any]]:
-    lost_members = {f"pg-{zone}" for zone in lost}
-
-    def probe() -> dict[str, Any]:
-        leader = signals.patroni_leader(timeout_s=0.3)
-        moved = leader["leader"] is not None and leader["leader"] not in lost_members
-        return {"detected": moved, "leader": leader["leader"], "timeline": leader["timeline"]}
-    return probe
 
 
 class LabDriver(PlannedDriver):
@@ -232,74 +152,25 @@ class LabDriver(PlannedDriver):
             return False
         return False
 
-    def fault(self, scenario: str, options: dict[str, Any]) -> Fault:
-        merged = _merged(scenario, options)
-        processes = {"factory": DEFAULT_FACTORY, "state_dir": str(self.lab.state_dir)}
-        if scenario == "az-failure":
-            return AzLoss({**merged, "state_dir": str(self.lab.state_dir)})
-        if scenario == "region-failure":
-            return RegionLoss({**merged, "state_dir": str(self.lab.state_dir)})
-        if scenario == "control-plane":
-            return ControlPlaneFailure({"endpoints": cp_layout.etcd_endpoints(), "processes": processes, **merged})
-        return GitOpsFailure({"endpoints": gitops_layout.etcd_endpoints(), "processes": processes, **merged})
+    def _scenario(self, scenario: str, options: dict[str, Any] | None) -> LabScenario:
+        return lab_scenario(scenario, Path(self.lab.state_dir), options)
 
-    def _signals(self, scenario: str, options: dict[str, Any] | None) -> dict[str, Callable[[], dict[str, Any]]]:
-        if scenario == "control-plane":
-            default = f"cp-api-{cp_layout.CP_ZONES[0]}"
-            replica = _merged(scenario, options).get("api_replica", {}).get("component", default)
-            return {"signal:etcd-leader": cp_probes.etcd_leader_signal(),
-                    "signal:scheduler-lease": cp_probes.scheduler_lease_signal(),
-                    "signal:api-lb-health-check": cp_probes.api_lb_signal(Path(self.lab.state_dir), replica)}
-        if scenario == "gitops":
-            _merged(scenario, options)
-            return {"signal:reconciler-lease": gitops_probes.reconciler_lease_signal()}
-        lost = _lost_zones(scenario, options or {})
-        found = {"signal:dns-health-check": _dns_signal(scenario, lost)}
-        if scenario == "az-failure":
-            found["signal:lb-health-check"] = _lb_signal(lost, Path(self.lab.state_dir))
-        if scenario == "region-failure" or any(zone in t.PG_ZONES for zone in lost):
-            found["signal:patroni-failover"] = _patroni_signal(lost)
-        return found
+    def fault(self, scenario: str, options: dict[str, Any]) -> Fault:
+        return self._scenario(scenario, options).fault()
 
     def plan(self, scenario: str, run_id: str, options: dict[str, Any] | None = None) -> Plan:
-        """Users read and write from ``zs-client`` through DNS + LB; each scenario's own signals and canaries."""
-        probes = self._signals(scenario, options)
-        extra: dict[str, tuple[Callable[[], Any], float, int]] = {}
-        stop_hooks: list[Callable[[], None]] = []
-        rpo_probe = WRITES
-        if scenario == "control-plane":
-            extra[CONTROL_PLANE_API] = (cp_probes.api_write, API_WRITE_INTERVAL_S, 4)
-        if scenario == "gitops":
-            extra[SERVED_REVISION] = (gitops_probes.served_revision, REVISION_INTERVAL_S, 1)
-            canary = gitops_probes.PushCanary(run_id)
-            stop_hooks.append(canary.close)
-            extra[WRITE_CANARY] = (canary, GIT_CANARY_INTERVAL_S, 1)
-            rpo_probe = WRITE_CANARY
-        layer_signals = {}
-        if "signal:lb-health-check" in probes:
-            layer_signals[Layer.LOAD_BALANCERS] = ("signal:lb-health-check", "all_out")
-        if "signal:dns-health-check" in probes:
-            layer_signals[Layer.DNS] = ("signal:dns-health-check", "all_failed_over")
-        return Plan(paths={"reads": read_app, "writes": _user_writes(run_id)}, signals=probes,
+        """Users read and write from ``zs-client`` through DNS + LB; the scenario's own signals and canaries."""
+        chosen = self._scenario(scenario, options)
+        extra, stop_hooks, rpo_probe = chosen.canaries(run_id)
+        return Plan(paths={"reads": read_app, "writes": _user_writes(run_id)}, signals=chosen.signals(),
                     signal_interval_s=SIGNAL_INTERVAL_S, max_observation_s=MAX_OBSERVATION_S,
-                    layer_signals=layer_signals, extra=extra, rpo_probe=rpo_probe,
+                    layer_signals=chosen.layer_signals(), extra=extra, rpo_probe=rpo_probe,
                     path_concurrency=USER_CONCURRENCY, stop_hooks=stop_hooks)
 
     def recovered(self, scenario: str, options: dict[str, Any] | None = None, baseline: Any = None) -> bool:
-        """Return whether the lab's own view says failover finished.
-
-        AZ and region failure: every detection signal reports the fault and users are served.
-        Control plane: etcd has a leader and a quorum, a scheduler holds the lease, an API write
-        through the API LB succeeds, and users are served. GitOps: a reconciler holds the lease, its
-        git host answers and every app replica serves the revision ``main`` asks for there (so a
-        canary committed after the fault is deployed), and users are served.
-        """
-        if scenario == "control-plane":
-            return cp_probes.recovered()["recovered"] and self.serving()
-        if scenario == "gitops":
-            return gitops_probes.recovered(Path(self.lab.state_dir))["recovered"] and self.serving()
-        views = [probe() for probe in self._signals(scenario, options).values()]
-        return all(view["detected"] for view in views) and self.serving()
+        """Return whether the lab's own view says failover finished (see each scenario's ``recovered``)
+        and users are served."""
+        return self._scenario(scenario, options).recovered() and self.serving()
 
     def read_back(self, run_id: str) -> list[int]:
         """Return the sequence numbers of the run's canary writes present where the platform reads now.
