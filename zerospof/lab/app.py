@@ -31,6 +31,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from enum import StrEnum
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -83,17 +84,17 @@ class DbNodes:
             return False
         return True
 
-    def pick(self) -> str | None:
-        """The first node that answers its check, ejecting those that do not; None when none answers."""
+    def answering(self) -> Iterator[str]:
+        """The nodes that answer their check, in preference order (not-ejected first), ejecting those that do not."""
         with self._lock:
             order = [h for h in self.hosts if h not in self._ejected] + [h for h in self.hosts if h in self._ejected]
         for host in order:
             if self.answers(host):
                 with self._lock:
                     self._ejected.discard(host)
-                return host
-            self._eject(host)
-        return None
+                yield host
+            else:
+                self._eject(host)
 
     def _eject(self, host: str) -> None:
         with self._lock:
@@ -151,18 +152,23 @@ class App:
     def connect(self, port: int) -> libpq.Connection:
         """A connection through a database LB node of the region (see :class:`DbNodes` and :class:`DbRouting`)."""
         if self.db_routing is DbRouting.STATIC:
-            hosts = self.db_hosts
-        else:
-            host = self.db_nodes.pick()
-            if host is None:
-                raise libpq.PQError(f"no database LB node answers: {', '.join(self.db_hosts)}")
-            hosts = [host]
-        return libpq.connect(
-            f"host={','.join(hosts)} port={','.join([str(port)] * len(hosts))} "
-            "dbname=postgres user=postgres connect_timeout=2 keepalives=1 keepalives_idle=1 "
-            "keepalives_interval=1 keepalives_count=2 tcp_user_timeout=3000 "
-            "options='-c statement_timeout=3000'"
-        )
+            return _connect(self.db_hosts, port)
+        errors = []
+        for host in self.db_nodes.answering():  # a node that answers but has no database behind it yet
+            try:                                # (e.g. its zone just came back): the next node
+                return _connect([host], port)
+            except libpq.PQError as exc:
+                errors.append(f"{host}: {exc}")
+        raise libpq.PQError(f"no database LB node could connect: {'; '.join(errors) or ', '.join(self.db_hosts)}")
+
+
+def _connect(hosts: list[str], port: int) -> libpq.Connection:
+    return libpq.connect(
+        f"host={','.join(hosts)} port={','.join([str(port)] * len(hosts))} "
+        "dbname=postgres user=postgres connect_timeout=2 keepalives=1 keepalives_idle=1 "
+        "keepalives_interval=1 keepalives_count=2 tcp_user_timeout=3000 "
+        "options='-c statement_timeout=3000'"
+    )
 
 
 def make_handler(app: App) -> Handler:

@@ -59,6 +59,14 @@ def read_app() -> dict[str, Any]:
             "dns": response.dns_server, "latency_s": round(response.elapsed_s, 4)}
 
 
+def _writes_served() -> bool:
+    """One user write through DNS + LB succeeds now (failover is not finished while users cannot write)."""
+    try:
+        return client.request("POST", "/write", {"key": "zerospof:recovery-check", "value": "1"}).ok
+    except client.ClientError:
+        return False
+
+
 def _user_writes(run_id: str) -> Callable[[], dict[str, Any]]:
     """The write path: one user write through DNS + LB to the app and the database primary.
 
@@ -169,8 +177,8 @@ class LabDriver(PlannedDriver):
 
     def recovered(self, scenario: str, options: dict[str, Any] | None = None, baseline: Any = None) -> bool:
         """Return whether the lab's own view says failover finished (see each scenario's ``recovered``)
-        and users are served."""
-        return self._scenario(scenario, options).recovered() and self.serving()
+        and users are served: they read and they write."""
+        return self._scenario(scenario, options).recovered() and self.serving() and _writes_served()
 
     def read_back(self, run_id: str) -> list[int]:
         """Return the sequence numbers of the run's canary writes present where the platform reads now.
