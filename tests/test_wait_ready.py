@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from zerospof.chaos.control import _wait_ready
+from zerospof.chaos.control import wait_ready
 from zerospof.errors import LabError, SafetyRefusal, TargetDown, TargetError
 
 
@@ -36,7 +36,7 @@ class ScriptedDriverFake:
 def test_a_target_still_healing_is_waited_for_and_must_be_ready_twice_in_a_row():
     driver = ScriptedDriverFake([LabError("pg-r2-a replica starting"), None, LabError("flapped"), None, None])
     started = time.monotonic()
-    _wait_ready(driver, timeout_s=10)
+    wait_ready(driver, timeout_s=10)
     assert driver.checks == 5
     assert time.monotonic() - started >= 2.0  # two 0.5 s waits after failures, two 1 s waits between successes
 
@@ -46,7 +46,7 @@ def test_a_target_that_is_not_there_or_not_allowed_fails_at_once(error):
     driver = ScriptedDriverFake([error])
     started = time.monotonic()
     with pytest.raises(type(error)):
-        _wait_ready(driver, timeout_s=30)
+        wait_ready(driver, timeout_s=30)
     assert driver.checks == 1 and time.monotonic() - started < 1
 
 
@@ -54,7 +54,7 @@ def test_a_target_that_never_heals_fails_after_the_timeout_naming_what_is_sick()
     driver = ScriptedDriverFake([LabError("lab components not healthy: pg-r2-a")])
     started = time.monotonic()
     with pytest.raises(LabError, match="pg-r2-a"):
-        _wait_ready(driver, timeout_s=1.2)
+        wait_ready(driver, timeout_s=1.2)
     assert 1.2 <= time.monotonic() - started < 3
 
 
@@ -62,4 +62,4 @@ def test_a_healthy_target_that_never_reaches_its_reference_state_fails_after_the
     driver = ScriptedDriverFake([None])
     driver.restore = lambda: False
     with pytest.raises(TargetError, match="reference state after 1s"):
-        _wait_ready(driver, timeout_s=1)
+        wait_ready(driver, timeout_s=1)

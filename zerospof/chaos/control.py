@@ -31,7 +31,7 @@ from zerospof.objectives import Objectives, load_objectives
 from zerospof.scenario import AVAILABILITY, Monitoring
 from zerospof.timeline import EventKind, Timeline
 
-__all__ = ["before_experiment_control", "after_experiment_control"]
+__all__ = ["before_experiment_control", "after_experiment_control", "wait_ready"]
 
 _runs: dict[str, _Run] = {}  # the control's own bookkeeping between its two hooks, keyed by run id
 
@@ -52,7 +52,7 @@ def run_monitoring(run_id: str) -> Monitoring | None:
     return run.monitoring if run is not None else None
 
 
-def _wait_ready(driver: Any, timeout_s: float) -> None:
+def wait_ready(driver: Any, timeout_s: float) -> None:
     """Wait (bounded) until the target is healthy and in its reference state, e.g. still healing from
     the previous scenario; then raise, naming what is not ready."""
     deadline = time.monotonic() + timeout_s
@@ -106,7 +106,7 @@ def _start(context: dict[str, Any], configuration: dict[str, Any] | None) -> Non
     objectives.scenario(settings.scenario)
     driver = driver_for(settings.target)
     try:
-        _wait_ready(driver, settings.ready_timeout_s)
+        wait_ready(driver, settings.ready_timeout_s)
     except ZerospofError as exc:
         raise InterruptExecution(f"the target is not ready, no fault injected: {exc}") from exc
     timeline = Timeline()

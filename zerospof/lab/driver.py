@@ -175,6 +175,12 @@ class LabDriver(PlannedDriver):
                     layer_signals=chosen.layer_signals(), extra=extra, rpo_probe=rpo_probe,
                     path_concurrency=USER_CONCURRENCY, stop_hooks=stop_hooks)
 
+    def user_plan(self, run_id: str) -> Plan:
+        """Users reading and writing, nothing else (the SPOF sweep's observation)."""
+        return Plan(paths={"reads": read_app, "writes": _user_writes(run_id)}, signals={},
+                    signal_interval_s=SIGNAL_INTERVAL_S, max_observation_s=MAX_OBSERVATION_S,
+                    path_concurrency=USER_CONCURRENCY)
+
     def recovered(self, scenario: str, options: dict[str, Any] | None = None, baseline: Any = None) -> bool:
         """Return whether the lab's own view says failover finished (see each scenario's ``recovered``)
         and users are served: they read and they write."""

@@ -200,10 +200,11 @@ class Lab:
         network.set_replication_cap(kbit, region=t.REGIONS[1])
 
     def set_app_db_routing(self, mode: str) -> None:
-        """Set how every app replica picks its database LB node: ``health-checked`` (the lab's own) or
+        """Set how every app replica picks its database LB node: ``health-checked`` (the lab's own),
         ``static`` (every node handed to libpq in a fixed order: a lost node costs each request 2 s).
 
-        ``static`` re-creates a flaw on purpose, so tests can prove the gate fails on slow requests.
+        ``static`` re-creates a flaw on purpose, so tests can prove the gate fails on slow requests;
+        ``first-only`` (one database endpoint, no failover) re-creates a single point of failure.
         """
         from zerospof.lab.app_admin import set_db_routing
 

@@ -1,0 +1,240 @@
+"""The SPOF sweep: fail every redundant member of every layer alone and judge what users felt.
+
+For each member: wait until the target is healthy and in its reference state, start the users
+(reads and writes, the same samplers and measurement as the scenarios), fail the member through
+the ledger, hold the fault until users have been good again for the sustained window (or until
+the member's layer RTO objective, capped by ``max_hold_s``, has passed), revert, let the target
+heal and fail back, then measure. :func:`member_verdict` is pure:
+
+- **redundant**: no path saw a bad request (failed or slow) while the member was down;
+- **spof**: a path did not recover while the member stayed down, recovered later than the layer's
+  RTO objective, or the event alone used the layer's whole monthly error budget;
+- **degraded**: users felt it, within the layer's objectives (the figures say how much).
+
+Layers are the seed's "Zero SPOF Validation" checklist; each maps to a components-table row whose
+RTO and availability judge its members. A layer with no member on a target is reported as not
+validated, never as passed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from zerospof import measure
+from zerospof.faults import Fault, Ledger
+from zerospof.faults.runner import injected
+from zerospof.measure import Measurement
+from zerospof.objectives import USER_PATHS, Objectives
+from zerospof.scenario import PATH_PROBES, Layer, Plan, build_monitoring, measure_scenario
+from zerospof.timeline import EventKind, Timeline
+
+__all__ = ["SEED_LAYERS", "Member", "MemberResult", "Outcome", "member_verdict", "sweep", "sweep_passed"]
+
+SEED_LAYERS: dict[str, Layer] = {  # the seed's checklist layer -> the components row that judges its members
+    "network": Layer.LOAD_BALANCERS,
+    "compute": Layer.OVERALL,
+    "control": Layer.CONTROL_PLANE,
+    "data": Layer.DATA_PLANE,
+    "dns": Layer.DNS,
+    "cicd": Layer.GITOPS,
+    "gitops": Layer.GITOPS,
+    "security": Layer.OVERALL,
+}
+
+
+class Outcome(StrEnum):
+    REDUNDANT = "redundant"
+    DEGRADED = "degraded"
+    SPOF = "spof"
+    ERROR = "error"  # the member could not be failed or the target did not heal: not judged
+
+
+@dataclass(frozen=True)
+class Member:
+    """One redundant member: its name as the target names it, its checklist layer, kind and place."""
+
+    name: str
+    layer: str
+    kind: str
+    place: str | None = None
+
+
+@dataclass(frozen=True)
+class MemberResult:
+    member: Member
+    outcome: Outcome
+    reasons: tuple[str, ...]
+    figures: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"member": asdict(self.member), "outcome": self.outcome.value, "reasons": list(self.reasons),
+                "figures": self.figures}
+
+
+def member_verdict(member: Member, found: dict[str, Measurement], objectives: Objectives,
+                   revert_offset_s: float | None, recovered_while_down: dict[str, bool]) -> MemberResult:
+    """Judge one member from the measurements of its run (see the module doc). Pure.
+
+    ``revert_offset_s``: seconds from t0 to the revert. ``recovered_while_down``: per path, whether
+    its requests were good for the sustained window before the revert (after its last bad one).
+    """
+    row = objectives.component(SEED_LAYERS[member.layer])
+    rto_limit_s = row.rto.value_s if row is not None else None
+    figures: dict[str, Any] = {"held_s": revert_offset_s}
+    reasons: list[str] = []
+    felt = False
+    for path in USER_PATHS:
+        downtime = found.get(f"{path}.downtime_s")
+        if downtime is None or downtime.value is None:
+            figures[path] = {"measured": False, "reason": (downtime.detail.get("reason") if downtime else "no samples")}
+            continue
+        rto = found[f"{path}.rto_s"].value
+        bad, slow = found[f"{path}.failed_requests"].value, found[f"{path}.slow_requests"].value
+        figures[path] = {"measured": True, "downtime_s": downtime.value, "bad_requests": bad, "slow_requests": slow,
+                         "rto_s": rto, "fail_back_downtime_s": _value(found.get(f"{path}.fail_back_downtime_s"))}
+        if not bad:
+            continue
+        felt = True
+        if not recovered_while_down.get(path, False):
+            reasons.append(f"{path}: users did not recover while {member.name} was down "
+                           f"({bad:g} bad requests, {downtime.value:.1f}s down)")
+        elif rto_limit_s is not None and rto >= rto_limit_s:
+            reasons.append(f"{path}: recovered in {rto:.1f}s, the {row.name} RTO objective is {row.rto}")
+        if row is not None:
+            budget = measure.error_budget(downtime, row.availability_pct)
+            figures[path]["budget_consumed"] = budget.value
+            if budget.value is not None and budget.value >= 1:
+                reasons.append(f"{path}: {downtime.value:.1f}s of downtime uses the whole monthly budget of "
+                               f"{row.availability_pct:g}%")
+    measured = [path for path in USER_PATHS if figures.get(path, {}).get("measured")]
+    if not measured:
+        return MemberResult(member, Outcome.ERROR, ("no user path was measured",), figures)
+    if reasons:
+        return MemberResult(member, Outcome.SPOF, tuple(reasons), figures)
+    if felt:
+        return MemberResult(member, Outcome.DEGRADED, ("users felt it, within the layer's objectives",), figures)
+    return MemberResult(member, Outcome.REDUNDANT, ("no user request was bad",), figures)
+
+
+def _value(measurement: Measurement | None) -> float | None:
+    return None if measurement is None else measurement.value
+
+
+def sweep_passed(results: Iterable[MemberResult]) -> bool:
+    """No member is a SPOF and every member was judged."""
+    return all(result.outcome in (Outcome.REDUNDANT, Outcome.DEGRADED) for result in results)
+
+
+@dataclass
+class SweepTarget:
+    """What a target supplies to the sweep (the lab's: :mod:`zerospof.lab.members`)."""
+
+    members: Callable[[], list[Member]]
+    fault: Callable[[Member], Fault]
+    users: Callable[[str], Plan]  # run id -> a plan with the user paths only
+    ready: Callable[[], None]  # wait (bounded) until healthy and in the reference state; raise otherwise
+    restore: Callable[[], bool]  # one step towards the reference state; True once there
+
+
+def run_member(target: SweepTarget, member: Member, objectives: Objectives, ledger: Ledger, run_id: str,
+               max_hold_s: float = 60.0, baseline_s: float = 2.0, settle_s: float = 2.0,
+               heal_timeout_s: float = 120.0, say: Callable[[str], None] = lambda _: None,
+               ) -> tuple[MemberResult, Timeline]:
+    """Fail ``member`` alone (through the ledger: reverted on any exit), observe users, heal, judge."""
+    target.ready()
+    timeline = Timeline()
+    monitoring = build_monitoring(target.users(run_id), timeline, objectives)
+    row = objectives.component(SEED_LAYERS[member.layer])
+    hold_limit_s = min(max_hold_s, row.rto.value_s) if row is not None else max_hold_s
+    for sampler in monitoring.samplers:
+        sampler.start()
+    try:
+        time.sleep(baseline_s)
+        with injected(target.fault(member), ledger=ledger, timeline=timeline, run_id=run_id):
+            waited = _hold(timeline, objectives.sustained_success_s, objectives.slow_request_s, hold_limit_s)
+            say(f"  {member.name}: held {waited:.1f}s")
+        time.sleep(settle_s)
+        _heal(target, timeline, heal_timeout_s)
+    finally:
+        for sampler in monitoring.samplers:
+            sampler.stop()
+        for hook in monitoring.stop_hooks:
+            hook()
+    found = measure_scenario(timeline, [], objectives.sustained_success_s, slow_s=objectives.slow_request_s,
+                             unmeasured_paths=monitoring.unmeasured_paths)
+    t0, reverted = timeline.t0(), timeline.first_event(EventKind.FAULT_REVERTING)
+    offset = reverted.t_mono - t0 if t0 is not None and reverted is not None else None
+    recovered = {path: _good_before(timeline, probe, objectives.sustained_success_s, objectives.slow_request_s)
+                 for path, probe in PATH_PROBES.items()}
+    return member_verdict(member, found, objectives, offset, recovered), timeline
+
+
+def _good_before(timeline: Timeline, probe: str, sustained_s: float, slow_s: float) -> bool:
+    """Whether ``probe`` was good for ``sustained_s`` before the revert, after its last bad request since t0."""
+    t0, reverted = timeline.t0(), timeline.first_event(EventKind.FAULT_REVERTING)
+    if t0 is None or reverted is None:
+        return False
+    down = [s for s in timeline.samples_of(probe) if t0 <= s.t_mono < reverted.t_mono]
+    bad = [s.t_mono for s in down if not measure.good(s, slow_s)]
+    good_after = [s.t_mono for s in down if s.t_mono > max(bad, default=t0 - 1)]
+    return bool(good_after) and good_after[-1] - good_after[0] >= sustained_s
+
+
+def _hold(timeline: Timeline, sustained_s: float, slow_s: float, limit_s: float) -> float:
+    """Keep the fault until every user path has been good for ``sustained_s`` after t0 (and after its
+    last bad request), or ``limit_s`` passed; return how long it was held."""
+    t0 = timeline.t0() or time.monotonic()
+    while True:
+        now = time.monotonic()
+        if now - t0 >= limit_s:
+            return now - t0
+        good_since = []
+        for probe in PATH_PROBES.values():
+            samples = [s for s in timeline.samples_of(probe) if s.t_mono >= t0]
+            bad = [s.t_mono for s in samples if not measure.good(s, slow_s)]
+            good_since.append(max(bad, default=t0))
+        if now - max(good_since) >= sustained_s + 0.5:
+            return now - t0
+        time.sleep(0.25)
+
+
+def _heal(target: SweepTarget, timeline: Timeline, timeout_s: float) -> None:
+    """Restore the reference state (bounded); mark when restoring had to act (a fail-back users may feel)."""
+    deadline = time.monotonic() + timeout_s
+    marked = False
+    while time.monotonic() < deadline:
+        asked = time.monotonic()
+        try:
+            if target.restore():
+                return
+        except Exception:  # noqa: BLE001 - a target still healing answers with errors: keep asking, bounded
+            pass
+        if not marked:
+            timeline.event(EventKind.FAIL_BACK, "spof-sweep", t_mono=asked)
+            marked = True
+        time.sleep(0.5)
+
+
+def sweep(target: SweepTarget, objectives: Objectives, ledger: Ledger, run_id: str,
+          layers: list[str] | None = None, names: list[str] | None = None, max_hold_s: float = 60.0,
+          say: Callable[[str], None] = print) -> tuple[list[MemberResult], dict[str, Timeline]]:
+    """Run every selected member in turn; a member that could not be run is an ``error`` result."""
+    from zerospof.errors import ZerospofError
+
+    members = [m for m in target.members() if (not layers or m.layer in layers) and (not names or m.name in names)]
+    results, timelines = [], {}
+    for index, member in enumerate(members, start=1):
+        say(f"[{index}/{len(members)}] {member.layer}: failing {member.name} alone")
+        try:
+            result, timeline = run_member(target, member, objectives, ledger, f"{run_id}-{member.name}",
+                                          max_hold_s=max_hold_s, say=say)
+        except ZerospofError as exc:
+            result, timeline = MemberResult(member, Outcome.ERROR, (f"{type(exc).__name__}: {exc}",)), Timeline()
+        results.append(result)
+        timelines[member.name] = timeline
+        say(f"  {member.name}: {result.outcome.value.upper()} - {'; '.join(result.reasons)}")
+    return results, timelines
