@@ -1,0 +1,123 @@
+"""The SPOF sweep: the pure per-member verdict, and on the real lab a sweep that finds a re-created SPOF."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from zerospof.measure import Measurement
+from zerospof.objectives import load_objectives
+from zerospof.spof import Member, Outcome, member_verdict
+
+REPO = Path(__file__).resolve().parents[1]
+ZEROSPOF = REPO / ".venv" / "bin" / "zerospof"
+OBJECTIVES = load_objectives(REPO / "objectives.yaml")
+
+
+def _path(prefix: str, downtime_s: float | None, bad: int = 0, slow: int = 0, rto_s: float | None = 0.0) -> dict:
+    def m(name: str, value: float | None, unit: str = "s") -> Measurement:
+        return Measurement(f"{prefix}.{name}", value, unit, 0.1, {} if value is not None else {"reason": "no samples"})
+    return {f"{prefix}.downtime_s": m("downtime_s", downtime_s), f"{prefix}.rto_s": m("rto_s", rto_s),
+            f"{prefix}.failed_requests": m("failed_requests", float(bad), "requests"),
+            f"{prefix}.slow_requests": m("slow_requests", float(slow), "requests")}
+
+
+def test_a_member_whose_loss_no_user_felt_is_redundant():
+    found = {**_path("reads", 0.0), **_path("writes", 0.0)}
+    result = member_verdict(Member("dns1", "dns", "dns"), found, OBJECTIVES, 6.0, {"reads": True, "writes": True})
+    assert result.outcome is Outcome.REDUNDANT
+
+
+def test_a_member_whose_loss_users_felt_within_the_layers_objectives_is_degraded_with_the_figures():
+    found = {**_path("reads", 0.0), **_path("writes", 21.5, bad=215, rto_s=21.6)}
+    result = member_verdict(Member("pg-r1-a", "data", "pg"), found, OBJECTIVES, 27.0, {"reads": True, "writes": True})
+    assert result.outcome is Outcome.DEGRADED
+    assert result.figures["writes"]["downtime_s"] == 21.5 and result.figures["writes"]["budget_consumed"] < 0.1
+
+
+def test_a_member_whose_loss_users_did_not_recover_from_while_it_was_down_is_a_spof():
+    found = {**_path("reads", 9.0, bad=180, rto_s=10.2), **_path("writes", 0.0)}
+    result = member_verdict(Member("dns1", "dns", "dns"), found, OBJECTIVES, 10.0, {"reads": False, "writes": True})
+    assert result.outcome is Outcome.SPOF and "reads: users did not recover while dns1 was down" in result.reasons[0]
+
+
+def test_a_member_whose_users_recovered_later_than_the_layers_rto_is_a_spof():
+    found = {**_path("reads", 12.0, bad=240, rto_s=12.5), **_path("writes", 0.0)}
+    result = member_verdict(Member("dns1", "dns", "dns"), found, OBJECTIVES, 20.0, {"reads": True, "writes": True})
+    assert result.outcome is Outcome.SPOF and "RTO objective" in result.reasons[0]  # DNS: < 10 s
+
+
+def test_a_member_with_no_user_path_measured_is_not_judged_rather_than_redundant():
+    found = {**_path("reads", None), **_path("writes", None)}
+    result = member_verdict(Member("dns1", "dns", "dns"), found, OBJECTIVES, 6.0, {})
+    assert result.outcome is Outcome.ERROR
+
+
+# -- on the lab ---------------------------------------------------------------------------------------
+def _spof(tmp_path: Path, *members: str) -> tuple[subprocess.CompletedProcess, dict]:
+    args = [str(ZEROSPOF), "spof", "--keep-lab", "--reports", str(tmp_path)]
+    for member in members:
+        args += ["--member", member]
+    completed = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=600,
+                               env={**os.environ, "ZEROSPOF_LEDGER_DIR": str(tmp_path / "ledger")})
+    [report] = list(tmp_path.glob("*-spof/spof.json"))
+    return completed, json.loads(report.read_text())
+
+
+def _outcomes(document: dict) -> dict[str, str]:
+    return {entry["member"]["name"]: entry["outcome"] for entry in document["members"]}
+
+
+@pytest.mark.lab
+def test_the_normal_lab_has_no_spof_and_the_primarys_loss_shows_its_real_write_downtime(running_lab, tmp_path):
+    completed, document = _spof(tmp_path, "lb-r1-a", "pg-r1-a")
+    print("\n" + completed.stdout[-1500:])
+    outcomes = _outcomes(document)
+    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
+    assert outcomes == {"lb-r1-a": "redundant", "pg-r1-a": "degraded"}
+    [primary] = [e for e in document["members"] if e["member"]["name"] == "pg-r1-a"]
+    assert primary["figures"]["writes"]["downtime_s"] > 5  # Patroni's ttl floor: writes really fail over
+    assert not any((tmp_path / "ledger").glob("*.json")) or all(
+        json.loads(p.read_text())["state"] == "reverted" for p in (tmp_path / "ledger").glob("*.json"))
+    assert running_lab.status()["healthy"]
+
+
+@pytest.mark.lab
+def test_a_re_created_spof_makes_the_sweep_exit_1_naming_that_member(running_lab, tmp_path):
+    running_lab.set_app_db_routing("first-only")  # every app has one database endpoint, no failover
+    try:
+        completed, document = _spof(tmp_path, "lb-r1-a", "dns2")
+    finally:
+        running_lab.set_app_db_routing("health-checked")
+    print("\n" + completed.stdout[-1500:])
+    assert completed.returncode == 1
+    assert _outcomes(document) == {"lb-r1-a": "spof", "dns2": "redundant"}
+    assert "SPOF: lb-r1-a" in completed.stdout
+    assert (tmp_path / next(tmp_path.glob("*-spof")).name / "junit.xml").exists()
+
+
+@pytest.mark.lab
+def test_sigint_in_the_middle_of_a_sweep_restores_the_member_under_test(running_lab, tmp_path):
+    process = subprocess.Popen([str(ZEROSPOF), "spof", "--keep-lab", "--member", "cp-etcd-r1-b",
+                                "--reports", str(tmp_path)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, env={**os.environ, "ZEROSPOF_LEDGER_DIR": str(tmp_path / "ledger")})
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not running_lab.supervisor.status()["cp-etcd-r1-b"]["running"] is False:
+            time.sleep(0.1)  # bounded: until the member is down
+        assert running_lab.supervisor.status()["cp-etcd-r1-b"]["running"] is False, "the member was never failed"
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode != 0, output
+    assert running_lab.supervisor.status()["cp-etcd-r1-b"]["running"], output[-2000:]
+    records = [json.loads(p.read_text()) for p in (tmp_path / "ledger").glob("*.json")]
+    assert records and all(record["state"] == "reverted" for record in records)
