@@ -206,6 +206,7 @@ def measure(probes: dict[str, Callable[[], Any]], rate_hz: float, seconds: float
         figures[sampler.name] = {
             "samples": len(samples),
             "failed": sum(not s.ok for s in samples),
+            "skipped_ticks": sampler.stats.skipped,
             "rate_hz": len(samples) / wall_s,
             "jitter_p50_ms": statistics.median(lateness_ms) if lateness_ms else float("nan"),
             "jitter_p99_ms": lateness_ms[int(0.99 * (len(lateness_ms) - 1))] if lateness_ms else float("nan"),
