@@ -121,3 +121,17 @@ def test_sigint_in_the_middle_of_a_sweep_restores_the_member_under_test(running_
     assert running_lab.supervisor.status()["cp-etcd-r1-b"]["running"], output[-2000:]
     records = [json.loads(p.read_text()) for p in (tmp_path / "ledger").glob("*.json")]
     assert records and all(record["state"] == "reverted" for record in records)
+
+
+def test_implied_availability_multiplies_measured_downtime_by_assumed_failure_rates():
+    from zerospof.spof import MemberResult, implied_availability
+
+    primary = MemberResult(Member("pg-r1-a", "data", "pg"), Outcome.DEGRADED, (),
+                           {"reads": {"measured": True, "downtime_s": 0.0},
+                            "writes": {"measured": True, "downtime_s": 21.0, "fail_back_downtime_s": 1.0}})
+    found = implied_availability([primary], {"pg": 2.0}, OBJECTIVES)
+    assert found["paths"]["writes"]["expected_downtime_s_per_year"] == 44.0
+    assert found["paths"]["writes"]["availability"] == 1 - 44.0 / (365 * 24 * 3600)
+    assert found["paths"]["writes"]["passed"]  # 99.99986% >= 99.99%
+    unknown = implied_availability([primary], {}, OBJECTIVES)  # no assumed rate for pg: unknown, never 100%
+    assert unknown["paths"]["writes"]["availability"] is None

@@ -33,6 +33,10 @@ SCENARIO_LIMITS = {  # objectives-file key -> measurement name
     "rpo": "rpo_s",
     "deployment-delay": "deployment_delay_s",
 }
+DEFAULT_FAILURE_RATES = {  # ASSUMED failures per member per year, by member kind (zerospof spof's implied availability)
+    "lb": 2.0, "app": 4.0, "cp-etcd": 1.0, "cp-api": 2.0, "cp-scheduler": 2.0, "pg": 1.0, "etcd": 1.0,
+    "dns": 1.0, "git": 1.0, "gitops": 2.0,
+}
 PATH_SCOPED = ("downtime", "rto")  # may be given per user path: {reads: "0", writes: "< 5min"}
 DEFAULT_SLOW_REQUEST_S = 1.0  # a success slower than this failed its user (the 1 s limit of an uninterrupted flow)
 
@@ -135,6 +139,7 @@ class Objectives:
     availability_rate_hz: float = 20.0  # the read path's rate
     write_rate_hz: float = 10.0
     slow_request_s: float = DEFAULT_SLOW_REQUEST_S
+    failure_rates_per_year: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_FAILURE_RATES))
     extra: dict[str, object] = field(default_factory=dict)
 
     def component(self, name: str) -> ComponentObjectives | None:
@@ -187,7 +192,7 @@ def _positive_duration_s(text: object) -> float:
 def load_objectives(path: str | Path) -> Objectives:
     """Load ``path``; raise ConfigError naming the file, key path and bad value on the first problem."""
     top = Section(path, load_yaml_mapping(path))
-    top.only(("measurement", "components", "scenarios"))
+    top.only(("measurement", "components", "scenarios", "failure-rates"))
     top.require(("components", "scenarios"))
     settings = top.section("measurement") if "measurement" in top.data else Section(path, {}, "measurement")
     settings.only(("sustained-success", "availability-rate", "read-rate", "write-rate", "slow-request"))
@@ -207,4 +212,19 @@ def load_objectives(path: str | Path) -> Objectives:
         or settings.get("availability-rate", _parse_rate_hz, 20.0),
         write_rate_hz=settings.get("write-rate", _parse_rate_hz, 10.0),
         slow_request_s=settings.get("slow-request", _positive_duration_s, DEFAULT_SLOW_REQUEST_S),
+        failure_rates_per_year={**DEFAULT_FAILURE_RATES, **_failure_rates(top)},
     )
+
+
+def _failure_rates(top: Section) -> dict[str, float]:
+    if "failure-rates" not in top.data:
+        return {}
+    section = top.section("failure-rates")
+    return {str(kind): section.get(kind, _per_year) for kind in section.data}
+
+
+def _per_year(text: object) -> float:
+    match = re.match(r"^\s*(\d+(?:\.\d+)?)\s*/\s*(?:year|yr)\s*$", str(text))
+    if match is None:
+        raise ValueError("expected a rate such as '2/year'")
+    return float(match.group(1))

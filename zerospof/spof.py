@@ -32,7 +32,8 @@ from zerospof.objectives import USER_PATHS, Objectives
 from zerospof.scenario import PATH_PROBES, Layer, Plan, build_monitoring, measure_scenario
 from zerospof.timeline import EventKind, Timeline
 
-__all__ = ["SEED_LAYERS", "Member", "MemberResult", "Outcome", "member_verdict", "sweep", "sweep_passed"]
+__all__ = ["SEED_LAYERS", "Member", "MemberResult", "Outcome", "implied_availability", "member_verdict", "sweep",
+           "sweep_passed"]
 
 SEED_LAYERS: dict[str, Layer] = {  # the seed's checklist layer -> the components row that judges its members
     "network": Layer.LOAD_BALANCERS,
@@ -122,6 +123,41 @@ def member_verdict(member: Member, found: dict[str, Measurement], objectives: Ob
 
 def _value(measurement: Measurement | None) -> float | None:
     return None if measurement is None else measurement.value
+
+
+YEAR_S = 365 * 24 * 3600.0
+
+
+def implied_availability(results: Iterable[MemberResult], rates_per_year: dict[str, float],
+                         objectives: Objectives) -> dict[str, Any]:
+    """Expected yearly user downtime per path and the availability it implies. Pure.
+
+    Measured: each member's downtime per path when it failed alone (fail-back included: users felt
+    it). ASSUMED: how often a member of each kind fails a year (``rates_per_year``, objectives.yaml
+    ``failure-rates``). Expected downtime = sum over members of rate x measured downtime. Judged
+    against the ``overall-system`` availability objective; a member not judged makes it unknown.
+    """
+    results = list(results)
+    overall = objectives.component(Layer.OVERALL)
+    found: dict[str, Any] = {"assumed_failures_per_year": dict(rates_per_year), "paths": {}}
+    for path in USER_PATHS:
+        expected_s, unknown = 0.0, []
+        for result in results:
+            figures = result.figures.get(path, {})
+            if not figures.get("measured") or result.member.kind not in rates_per_year:
+                unknown.append(result.member.name)
+                continue
+            felt = figures["downtime_s"] + (figures.get("fail_back_downtime_s") or 0.0)
+            expected_s += rates_per_year[result.member.kind] * felt
+        availability = None if unknown else 1 - expected_s / YEAR_S
+        found["paths"][path] = {
+            "expected_downtime_s_per_year": None if unknown else expected_s, "availability": availability,
+            "not_counted": unknown,
+            "objective_pct": overall.availability_pct if overall else None,
+            "passed": (availability is not None and overall is not None
+                       and 100 * availability >= overall.availability_pct),
+        }
+    return found
 
 
 def sweep_passed(results: Iterable[MemberResult]) -> bool:

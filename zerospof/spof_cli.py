@@ -52,7 +52,7 @@ def _spof(args: argparse.Namespace) -> int:
     from zerospof.lab import Lab
     from zerospof.lab.members import describe, lab_members, lab_sweep_target
     from zerospof.objectives import load_objectives
-    from zerospof.spof import SEED_LAYERS, Outcome, sweep
+    from zerospof.spof import SEED_LAYERS, Outcome, implied_availability, sweep
     from zerospof.units import parse_duration_s
 
     if args.target != "lab":
@@ -95,9 +95,12 @@ def _spof(args: argparse.Namespace) -> int:
     in_scope = list(dict.fromkeys(args.layer or ([] if args.member else list(SEED_LAYERS))))
     in_scope += [m.layer for m in selected if m.layer not in in_scope]
     unvalidated = [layer for layer in in_scope if not any(r.member.layer == layer for r in results)]
-    _write(run_dir, run_id, results, timelines, unvalidated)
+    implied = implied_availability(results, objectives.failure_rates_per_year, objectives)
+    _write(run_dir, run_id, results, timelines, unvalidated, implied)
     print()
     print(matrix_table(results))
+    print()
+    print(implied_text(implied))
     for layer in unvalidated:
         print(f"NOT VALIDATED: layer {layer}: the target has no member in it to fail")
     spofs = [r.member.name for r in results if r.outcome is Outcome.SPOF]
@@ -106,6 +109,21 @@ def _spof(args: argparse.Namespace) -> int:
     if errors:
         return 3
     return 1 if spofs or unvalidated else 0
+
+
+def implied_text(implied: dict[str, Any]) -> str:
+    """Implied availability per path, saying which numbers are assumed and which were measured."""
+    lines = ["Implied availability (MEASURED: each member's user downtime when it failed alone; ASSUMED: "
+             "failures per member per year by kind, objectives.yaml failure-rates: "
+             + ", ".join(f"{k} {v:g}/year" for k, v in implied["assumed_failures_per_year"].items()) + ")"]
+    for path, figures in implied["paths"].items():
+        if figures["availability"] is None:
+            lines.append(f"- {path}: unknown (not measured for {', '.join(figures['not_counted'])})")
+            continue
+        lines.append(f"- {path}: expected {figures['expected_downtime_s_per_year']:.0f}s of downtime a year = "
+                     f"{100 * figures['availability']:.5f}% (objective {figures['objective_pct']:g}%: "
+                     f"{'met' if figures['passed'] else 'MISSED'}); covers only the members swept")
+    return "\n".join(lines)
 
 
 def _format_s(value: Any) -> str:
@@ -128,16 +146,18 @@ def matrix_table(results: list[Any]) -> str:
                                "verdict"))
 
 
-def _write(run_dir: Path, run_id: str, results: list[Any], timelines: dict[str, Any], unvalidated: list[str]) -> None:
+def _write(run_dir: Path, run_id: str, results: list[Any], timelines: dict[str, Any], unvalidated: list[str],
+           implied: dict[str, Any]) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     document = {"schema": "zerospof.spof/1", "run_id": run_id, "target": "lab",
-                "members": [r.to_dict() for r in results], "not_validated": unvalidated}
+                "members": [r.to_dict() for r in results], "not_validated": unvalidated,
+                "implied_availability": implied}
     (run_dir / "spof.json").write_text(json.dumps(document, indent=2, default=str))
     for name, timeline in timelines.items():
         if len(timeline):
             timeline.write_jsonl(run_dir / "members" / name / "timeline.jsonl")
     (run_dir / "summary.md").write_text(
-        f"# zerospof SPOF sweep {run_id}\n\n" + matrix_table(results) + "\n\n"
+        f"# zerospof SPOF sweep {run_id}\n\n" + matrix_table(results) + "\n\n" + implied_text(implied) + "\n\n"
         + "".join(f"- NOT VALIDATED: {layer} (no member on this target)\n" for layer in unvalidated)
         + "".join(f"- **{r.member.name}** ({r.member.layer}): {r.outcome.value}: {'; '.join(r.reasons)}\n"
                   for r in results) + "\n![heat map](heatmap.png)\n")
