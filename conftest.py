@@ -65,25 +65,28 @@ def target(pytestconfig: pytest.Config) -> Iterator[str]:
     from zerospof.lab import Lab
 
     lab = Lab()
+    ours = not lab.supervisor.alive()  # a lab someone else started is left running
     try:
         lab.up()
         yield name
     finally:
-        if not pytestconfig.getoption("--keep-lab"):
+        if ours and not pytestconfig.getoption("--keep-lab"):
             lab.down()
 
 
 @pytest.fixture(scope="module")
 def running_lab() -> Iterator[object]:
-    """The default lab (the one scenarios use), up for the module's tests and always down afterwards."""
+    """The default lab (the one scenarios use), up for the module's tests and down afterwards when they started it."""
     from zerospof.lab import Lab
 
     lab = Lab()
+    ours = not lab.supervisor.alive()  # a lab someone else started is left running
     try:
         lab.up()
         yield lab
     finally:
-        lab.down()
+        if ours:
+            lab.down()
 
 
 @pytest.fixture(scope="session")

@@ -72,7 +72,7 @@ def run_game_day(scenarios: list[str], target: str, objectives_path: Path, repor
     run_dir = reports_dir / run_id
     _say(f"game day {run_id} on target {target!r}: {', '.join(scenarios)}")
     _show_progress()
-    lab = _lab_up() if kind == "lab" else None
+    lab = _lab_up() if kind == "lab" else None  # None: not ours to bring down
     results: list[ScenarioResult] = []
     try:
         for scenario in scenarios:
@@ -111,9 +111,13 @@ def _show_progress() -> None:
 
 
 def _lab_up() -> Any:
+    """Bring the lab up and return it; None when it was already running (then it is left running)."""
     from zerospof.lab import Lab
 
     lab = Lab()
-    _say("bringing the lab up (or checking it is up)")
+    if lab.supervisor.alive():
+        _say("the lab is already running: using it, and leaving it running")
+        return None
+    _say("bringing the lab up")
     lab.up()
     return lab
