@@ -47,6 +47,9 @@ def test_region_failure_passes_a_zero_rpo_gate_on_the_normal_lab(running_lab, st
     rpo = check(result, "rpo_s")
     assert rpo["measured"] == 0, rpo["message"]
     assert result.passed, [c["message"] for c in result.report["checks"] if not c["passed"]]
+    security = result.report["layers"]["security"]["figures"]["rto_s"]
+    assert security["value"] is not None, security  # the standby region decrypted with its replica, timed
+    print(f"\nsecurity layer: every surviving replica decrypting {security['value']:.2f}s after t0")
     print(f"\nnormal lab: {rpo['message']}; acked before t0: "
           f"{result.report['measurements']['rpo_s']['detail']['acked_before_t0']}")
 

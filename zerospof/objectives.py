@@ -24,7 +24,7 @@ __all__ = [
 ]
 
 SCENARIOS = ("az-failure", "region-failure", "control-plane", "gitops")
-COMPONENTS = ("load-balancers", "eks-control-plane", "data-plane", "gitops", "dns", "overall-system")
+COMPONENTS = ("load-balancers", "eks-control-plane", "data-plane", "gitops", "dns", "overall-system", "security")
 USER_PATHS = ("reads", "writes")  # every path users have; measured apart, a scenario's headline is the worst
 SCENARIO_LIMITS = {  # objectives-file key -> measurement name
     "detection": "detection_s",
@@ -35,7 +35,7 @@ SCENARIO_LIMITS = {  # objectives-file key -> measurement name
 }
 DEFAULT_FAILURE_RATES = {  # ASSUMED failures per member per year, by member kind (zerospof spof's implied availability)
     "lb": 2.0, "app": 4.0, "cp-etcd": 1.0, "cp-api": 2.0, "cp-scheduler": 2.0, "pg": 1.0, "etcd": 1.0,
-    "dns": 1.0, "git": 1.0, "gitops": 2.0,
+    "dns": 1.0, "git": 1.0, "gitops": 2.0, "security": 1.0,
 }
 PATH_SCOPED = ("downtime", "rto")  # may be given per user path: {reads: "0", writes: "< 5min"}
 DEFAULT_SLOW_REQUEST_S = 1.0  # a success slower than this failed its user (the 1 s limit of an uninterrupted flow)

@@ -68,6 +68,7 @@ class Layer(StrEnum):
     GITOPS = "gitops"
     DNS = "dns"
     OVERALL = "overall-system"
+    SECURITY = "security"  # KMS + Secrets Manager: the standby region decrypts with its replica
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ class Scenario:
 
 SCENARIOS: dict[str, Scenario] = {scenario.id: scenario for scenario in (
     Scenario("az-failure", (Layer.LOAD_BALANCERS, Layer.DNS, Layer.DATA_PLANE, Layer.OVERALL)),
-    Scenario("region-failure", (Layer.LOAD_BALANCERS, Layer.DNS, Layer.DATA_PLANE, Layer.OVERALL)),
+    Scenario("region-failure", (Layer.LOAD_BALANCERS, Layer.DNS, Layer.DATA_PLANE, Layer.SECURITY, Layer.OVERALL)),
     Scenario("control-plane", (Layer.CONTROL_PLANE, Layer.OVERALL)),
     Scenario("gitops", (Layer.GITOPS, Layer.OVERALL), delivery=True),
 )}
@@ -358,12 +359,15 @@ def _layer_rto_and_downtime(layer: Layer, timeline: Timeline, found: dict[str, M
     reads_rto, reads_down = found["reads.rto_s"], found["reads.downtime_s"]
     signal = layer_signals.get(layer)
     if signal is None:
-        if layer is Layer.DNS:
-            return (Measurement("rto_s", None, "s", None, {"reason": "the target reads no DNS signal"}), reads_down)
+        if layer in (Layer.DNS, Layer.SECURITY):
+            return (Measurement("rto_s", None, "s", None, {"reason": f"the target reads no {layer} signal"}),
+                    reads_down)
         return _annotated(reads_rto, "the read path's RTO (the target reads no signal of its own for this layer)"), reads_down
     reached = measure.signal_reached_s(timeline, signal[0], signal[1], "rto_s")
     if layer is Layer.DNS:
         return reached, reads_down
+    if layer is Layer.SECURITY:  # users need the credential for every database call: the worst path felt it
+        return reached, found["downtime_s"]
     if reached.value is None or reads_rto.value is None:
         return (reached if reached.value is None else reads_rto), reads_down
     later = max((reached, reads_rto), key=lambda m: m.value)

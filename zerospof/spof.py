@@ -103,7 +103,7 @@ def member_verdict(member: Member, found: dict[str, Measurement], objectives: Ob
         if not recovered_while_down.get(path, False):
             reasons.append(f"{path}: users did not recover while {member.name} was down "
                            f"({bad:g} bad requests, {downtime.value:.1f}s down)")
-        elif rto_limit_s is not None and rto >= rto_limit_s:
+        elif rto is not None and rto_limit_s is not None and rto >= rto_limit_s:
             reasons.append(f"{path}: recovered in {rto:.1f}s, the {row.name} RTO objective is {row.rto}")
         if row is not None:
             budget = measure.error_budget(downtime, row.availability_pct)

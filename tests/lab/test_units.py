@@ -61,7 +61,7 @@ def test_the_spec_names_every_component_and_region_1_lbs_carry_the_api_lb(tmp_pa
     os.chmod(tmp_path, 0o755)
     spec = configs.write_all(tmp_path)
     assert sorted(spec) == sorted(configs.component_names())
-    for kind, count in (("cp-etcd", 3), ("cp-api", 3), ("cp-scheduler", 2), ("git", 3), ("gitops", 3)):
+    for kind, count in (("cp-etcd", 3), ("cp-api", 3), ("cp-scheduler", 2), ("git", 3), ("gitops", 3), ("security", 2)):
         assert len(configs.component_names(kind)) == count, kind
     assert spec["git-primary"]["namespace"] == "zs-git1" and spec["git-mirror"]["namespace"] == "zs-git2"
     assert "--enable=receive-pack" in spec["git-mirror"]["argv"]  # the backup provider takes pushes too

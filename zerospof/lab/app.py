@@ -2,7 +2,8 @@
 
 Run as ``python -m zerospof.lab.app --zone r1-a --listen 10.77.1.1:8000 --db-hosts H1,H2``.
 
-- ``GET /health``: 200 ``{"zone", "region", "revision"}`` (no database: the LB checks the process itself)
+- ``GET /health``: 200 ``{"zone", "region", "revision", "security"}`` (no database: the LB checks the process
+  itself; ``security``: which region's key/secret service last gave the credential, and when)
 - ``GET /read``: 200 ``{"zone", "revision", "db_time"}`` from any running database member (read port)
 - ``GET /read?key=K``: 200 ``{"zone", "revision", "key", "value", "id"}``, 404 when the key is absent
 - ``POST /write`` with JSON ``{"key", "value"}``: inserts through the write port (Patroni's primary),
@@ -38,6 +39,7 @@ from urllib.parse import parse_qs, urlparse
 
 from zerospof.lab import libpq
 from zerospof.lab.http_lite import Handler, JsonServer
+from zerospof.lab.security import Credential
 
 __all__ = ["TABLE_DDL", "App", "main", "make_handler"]
 
@@ -119,7 +121,8 @@ class DbNodes:
 
 class App:
     def __init__(self, zone: str, db_hosts: list[str], write_port: int, read_port: int,
-                 revision: str = "none", check_port: int = 8080) -> None:
+                 revision: str = "none", check_port: int = 8080,
+                 secrets: list[tuple[str, str]] | None = None) -> None:
         self.zone = zone
         self.region = zone.split("-")[0]
         self.db_hosts = db_hosts
@@ -127,6 +130,7 @@ class App:
         self.read_port = read_port
         self.db_nodes = DbNodes(db_hosts, check_port)
         self.db_routing = DbRouting.HEALTH_CHECKED
+        self.credential = Credential(secrets) if secrets else None  # None: no security layer (unit tests)
         self._lock = threading.Lock()
         self._deployed: dict[str, Any] = {"revision": revision, "commit": None, "applied_by": None, "applied_at": None}
 
@@ -151,24 +155,30 @@ class App:
             return dict(self._deployed)
 
     def connect(self, port: int) -> libpq.Connection:
-        """A connection through a database LB node of the region (see :class:`DbNodes` and :class:`DbRouting`)."""
+        """A connection through a database LB node of the region (see :class:`DbNodes` and :class:`DbRouting`),
+        as the user the security layer's credential names (PQError while the app has no valid credential)."""
+        user = "postgres"
+        if self.credential is not None:
+            user = self.credential.value() or ""
+            if not user:
+                raise libpq.PQError(f"no database credential: {self.credential.state()['errors']}")
         if self.db_routing is DbRouting.STATIC:
-            return _connect(self.db_hosts, port)
+            return _connect(self.db_hosts, port, user)
         if self.db_routing is DbRouting.FIRST_ONLY:
-            return _connect(self.db_hosts[:1], port)
+            return _connect(self.db_hosts[:1], port, user)
         errors = []
         for host in self.db_nodes.answering():  # a node that answers but has no database behind it yet
             try:                                # (e.g. its zone just came back): the next node
-                return _connect([host], port)
+                return _connect([host], port, user)
             except libpq.PQError as exc:
                 errors.append(f"{host}: {exc}")
         raise libpq.PQError(f"no database LB node could connect: {'; '.join(errors) or ', '.join(self.db_hosts)}")
 
 
-def _connect(hosts: list[str], port: int) -> libpq.Connection:
+def _connect(hosts: list[str], port: int, user: str = "postgres") -> libpq.Connection:
     return libpq.connect(
         f"host={','.join(hosts)} port={','.join([str(port)] * len(hosts))} "
-        "dbname=postgres user=postgres connect_timeout=2 keepalives=1 keepalives_idle=1 "
+        f"dbname=postgres user={user} connect_timeout=2 keepalives=1 keepalives_idle=1 "
         "keepalives_interval=1 keepalives_count=2 tcp_user_timeout=3000 "
         "options='-c statement_timeout=3000'"
     )
@@ -223,7 +233,8 @@ def make_handler(app: App) -> Handler:
             return set_db_routing(body)
         revision = app.deployed()["revision"]
         if method in ("GET", "HEAD") and url.path == "/health":
-            return 200, {"region": app.region, "revision": revision}
+            security = app.credential.state() if app.credential is not None else None
+            return 200, {"region": app.region, "revision": revision, "security": security}
         if method in ("GET", "HEAD") and url.path == "/revision":
             return 200, app.deployed()
         if method in ("GET", "HEAD") and url.path == "/read":
@@ -250,10 +261,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db-read-port", type=int, default=5001)
     parser.add_argument("--revision", default="none", help="revision served until GitOps applies one")
     parser.add_argument("--db-check-port", type=int, default=8080, help="port a DB LB node's check dials")
+    parser.add_argument("--secrets", default="", help="REGION=URL,... key/secret services, own region first")
     args = parser.parse_args(argv)
     address, _, port = args.listen.rpartition(":")
+    secrets = [tuple(item.split("=", 1)) for item in args.secrets.split(",") if item]
     app = App(args.zone, args.db_hosts.split(","), args.db_write_port, args.db_read_port, args.revision,
-              args.db_check_port)
+              args.db_check_port, secrets)
     server = JsonServer((address, int(port)), make_handler(app), "zerospof-lab-app")
     print(f"app {args.zone} listening on {args.listen}", flush=True)
     server.serve_forever(poll_interval=0.5)

@@ -91,7 +91,7 @@ def haproxy_socket(state_dir: Path, zone: str) -> Path:
 def component_names(kind: str | None = None) -> list[str]:
     """Names of the lab's components, optionally only those of ``kind``.
 
-    Kinds: app, lb, dns, etcd, pg; cp-etcd, cp-api, cp-scheduler (control plane); git, gitops.
+    Kinds: app, lb, dns, etcd, pg; cp-etcd, cp-api, cp-scheduler (control plane); git, gitops; security.
     """
     from zerospof.lab.controlplane import layout as cp
     from zerospof.lab.gitops import layout as gitops
@@ -107,6 +107,7 @@ def component_names(kind: str | None = None) -> list[str]:
         + [("cp-scheduler", f"cp-sched-{z}") for z in cp.SCHEDULER_ZONES]
         + [("git", name) for name in ("git-primary", "git-mirror", "git-mirror-sync")]
         + [("gitops", name) for name in gitops.RECONCILERS]
+        + [("security", f"sec-{region}") for region in t.SECURITY_ZONES]
     )
     return [name for k, name in names if kind is None or k == kind]
 
@@ -341,7 +342,12 @@ def write_all(state_dir: Path) -> dict[str, dict[str, Any]]:
             *python, "-m", "zerospof.lab.app", f"--zone={zone.name}",
             f"--listen={zone.address}:{t.APP_PORT}", f"--db-hosts={','.join(_lb_hosts_for(zone))}",
             f"--db-write-port={t.DB_WRITE_PORT}", f"--db-read-port={t.DB_READ_PORT}", f"--db-check-port={t.LB_PORT}",
+            "--secrets=" + ",".join(f"{region}={url}" for region, url in t.security_endpoints(zone.region)),
         ], env=python_env)
+    for region, where in t.SECURITY_ZONES.items():  # moto is imported in these two only (in main), not preloaded
+        add(f"sec-{region}", "security", t.place(where), [
+            *python, "-m", "zerospof.lab.security", f"--region={region}",
+            f"--listen={t.place(where).address}:{t.SECURITY_PORT}"], env=python_env)
     interpreter, extra_env = postgres_python()
     for zone in t.PG_ZONES:
         config = _patroni(state_dir, zone)

@@ -188,6 +188,8 @@ def check(state_dir: Path, running: dict[str, bool], timeout_s: float = 0.7) -> 
         dns_view = pool.submit(signals.dns_answers, t.APP_NAME, timeout_s)
         leader = pool.submit(signals.patroni_leader, timeout_s)
         e2e = pool.submit(_end_to_end)
+        security = {f"sec-{region}": pool.submit(_security, region, url, timeout_s)
+                    for region, url in t.security_endpoints()}
         results: dict[str, tuple[bool, str]] = {}
         results.update({name: future.result() for name, future in etcd.items()})
         results.update({name: future.result() for name, future in apps.items()})
@@ -209,6 +211,7 @@ def check(state_dir: Path, running: dict[str, bool], timeout_s: float = 0.7) -> 
         served = {name: _revision_of(results[name][1]) if results[name][0] else None for name in apps}
         results["gitops"] = _gitops(state_dir, reconciler_view, head_view, served)
         results["end-to-end"] = e2e.result()
+        results.update({name: future.result() for name, future in security.items()})
     report = {}
     for name in component_names() + list(AGGREGATES):
         healthy, detail = results.get(name, (False, "not checked"))
@@ -216,6 +219,20 @@ def check(state_dir: Path, running: dict[str, bool], timeout_s: float = 0.7) -> 
             healthy, detail = False, "process not running"
         report[name] = {"healthy": healthy, "detail": detail}
     return report
+
+
+_SECURITY_CLIENTS: dict[str, dict[str, Any]] = {}  # boto3 clients are costly to build: one set per region
+
+
+def _security(region: str, endpoint: str, timeout_s: float) -> tuple[bool, str]:
+    """The region's key/secret service decrypts the app's credential (what every app replica needs)."""
+    from zerospof.lab.security import decrypt_credential
+
+    try:
+        decrypt_credential(endpoint, region, _SECURITY_CLIENTS.setdefault(region, {}))
+    except Exception as exc:  # noqa: BLE001 - reported as unhealthy
+        return False, f"{type(exc).__name__}: {exc}"[:200]
+    return True, f"decrypts the credential at {endpoint}"
 
 
 def _end_to_end() -> tuple[bool, str]:

@@ -93,7 +93,8 @@ class Lab:
         #   lease, so that it leads.
         stages: list[tuple[str, Any, list[str], list[str]]] = [
             ("the start", lambda: True,
-             [*configs.component_names("dns"), *configs.component_names("lb"), etcd[0][0]], []),
+             [*configs.component_names("dns"), *configs.component_names("lb"), *configs.component_names("security"),
+              etcd[0][0]], []),
         ]
         stages += _one_by_one(etcd)
         stages.append(("Patroni's etcd to elect a leader", _etcd_healthy,

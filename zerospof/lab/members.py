@@ -3,7 +3,7 @@
 Each component the supervisor runs is a member of one checklist layer of the seed (network: the
 LB nodes; compute: the app replicas; control: control-plane etcd, API replicas, schedulers; data:
 PostgreSQL + Patroni members and their etcd DCS; DNS: the two providers; CI/CD: the git hosts and
-the mirror sync; GitOps: the reconcilers). Failing a member is a SIGKILL through the supervisor
+the mirror sync; GitOps: the reconcilers; security: the key/secret service of each region). Failing a member is a SIGKILL through the supervisor
 (:class:`MemberKill`, recorded in the ledger first); revert starts it again.
 """
 
@@ -30,6 +30,7 @@ KIND_LAYERS = {  # supervisor component kind -> the seed's checklist layer
     "dns": "dns",
     "git": "cicd",
     "gitops": "gitops",
+    "security": "security",
 }
 LAYER_ORDER = ("network", "compute", "control", "data", "dns", "cicd", "gitops", "security")
 

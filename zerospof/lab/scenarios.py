@@ -15,6 +15,7 @@ one. Detection signals are the components' own views, read from the host:
 from __future__ import annotations
 
 from collections.abc import Callable
+import time
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -95,12 +96,16 @@ class _ZoneLoss(LabScenario):
             found["signal:lb-health-check"] = _lb_signal(lost, self.state_dir)
         if any(zone in t.PG_ZONES for zone in lost):
             found["signal:patroni-failover"] = _patroni_signal(lost)
+        if self.BY_REGION:
+            found["signal:security-replica"] = _security_signal(lost)
         return found
 
     def layer_signals(self) -> dict[Layer, tuple[str, str]]:
         found = {Layer.DNS: ("signal:dns-health-check", "all_failed_over")}
         if self.LB_SIGNAL:
             found[Layer.LOAD_BALANCERS] = ("signal:lb-health-check", "all_out")
+        if self.BY_REGION:
+            found[Layer.SECURITY] = ("signal:security-replica", "all_decrypting")
         return found
 
     def recovered(self) -> bool:
@@ -219,4 +224,30 @@ def _patroni_signal(lost: list[str]) -> Callable[[], dict[str, Any]]:
         leader = signals.patroni_leader(timeout_s=0.3)
         moved = leader["leader"] is not None and leader["leader"] not in lost_members
         return {"detected": moved, "leader": leader["leader"], "timeline": leader["timeline"]}
+    return probe
+
+
+def _security_signal(lost: list[str]) -> Callable[[], dict[str, Any]]:
+    """``detected``: an app replica outside the lost zones got its credential from another region's
+    key/secret service (the replica) after losing its own; ``all_decrypting``: every surviving replica
+    holds a credential it decrypted after the loss began (the security layer's own recovery)."""
+    import json
+    import urllib.request
+
+    survivors = [z for z in t.ZONES if z.name not in lost]
+    started = time.time()
+
+    def probe() -> dict[str, Any]:
+        views = {}
+        for zone in survivors:
+            try:
+                with urllib.request.urlopen(f"http://{zone.address}:{t.APP_PORT}/health", timeout=0.3) as answer:
+                    views[zone.name] = json.loads(answer.read()).get("security") or {}
+            except (OSError, ValueError):
+                views[zone.name] = {}
+        fresh = {name: view for name, view in views.items()
+                 if view.get("valid") and (view.get("refreshed_at") or 0) >= started}
+        replica = [name for name, view in fresh.items() if view.get("region") != name.split("-")[0]]
+        return {"detected": bool(fresh), "all_decrypting": len(fresh) == len(survivors),
+                "from_replica": replica, "regions": {name: view.get("region") for name, view in views.items()}}
     return probe

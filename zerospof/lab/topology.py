@@ -12,8 +12,8 @@ __all__ = [
     "APP_NAME", "APP_PORT", "BRIDGE", "BRIDGE_ADDRESS", "CLIENT", "DB_READ_PORT", "DB_WRITE_PORT",
     "DNS_SERVERS", "DNS_ZONE", "ETCD_CLIENT_PORT", "ETCD_PEER_PORT", "ETCD_PLACES", "GIT_HOSTS", "GIT_PORT", "LB_PORT",
     "LB_ZONES", "PATRONI_PORT", "PATRONI_SCOPE", "PG_INITIAL_PRIMARY", "PG_PORT", "PG_ZONES",
-    "PREFIX_LENGTH", "REGIONS", "AZS", "Place", "SUBNET", "WITNESS", "ZONES", "all_places",
-    "place", "zone", "zones_of_region",
+    "PREFIX_LENGTH", "REGIONS", "AZS", "Place", "SECURITY_PORT", "SECURITY_ZONES", "SUBNET", "WITNESS", "ZONES",
+    "all_places", "place", "security_endpoints", "zone", "zones_of_region",
 ]
 
 SUBNET = "10.77.0.0/16"
@@ -80,6 +80,14 @@ LB_ZONES = {"r1": ("r1-a", "r1-b"), "r2": ("r2-a", "r2-b")}  # redundant LB node
 PG_ZONES = ("r1-a", "r1-b", "r2-a")
 PG_INITIAL_PRIMARY = "r1-a"
 ETCD_PLACES = ("r1-c", "r2-c", "witness")  # Patroni's DCS survives the loss of either region
+SECURITY_ZONES = {"r1": "r1-c", "r2": "r2-c"}  # one key/secret service per region (KMS + Secrets Manager)
+SECURITY_PORT = 4566
+
+
+def security_endpoints(first_region: str | None = None) -> list[tuple[str, str]]:
+    """``[(region, endpoint URL)]`` of the key/secret services, ``first_region``'s first."""
+    found = [(region, f"http://{place(zone).address}:{SECURITY_PORT}") for region, zone in SECURITY_ZONES.items()]
+    return sorted(found, key=lambda item: item[0] != first_region)
 
 
 def all_places() -> tuple[Place, ...]:
