@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from zerospof.errors import ConfigError
+from zerospof.units import format_duration
 
 __all__ = ["RunRecord", "load_run", "find_runs", "KEY_FIGURES"]
 
@@ -57,6 +58,16 @@ class RunRecord:
     def figure(self, scenario: str, name: str) -> dict[str, Any] | None:
         """The measurement ``name`` of ``scenario`` (``{"value", "unit", "resolution_s", ...}``), None if absent."""
         return ((self.scenarios.get(scenario) or {}).get("measurements") or {}).get(name)
+
+    def figure_text(self, scenario: str, name: str) -> str:
+        """The figure for people: ``36.1s``; ``n/a`` when not measured; ``-`` when the scenario has no such figure."""
+        measurement = self.figure(scenario, name)
+        if measurement is None:
+            return "-"
+        value = measurement.get("value")
+        if value is None:
+            return "n/a"
+        return format_duration(value) if measurement.get("unit") == "s" else f"{value:g} {measurement.get('unit', '')}"
 
 
 def load_run(directory: str | Path) -> RunRecord:

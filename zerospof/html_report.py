@@ -9,10 +9,12 @@ written; other targets: what the journal holds).
 from __future__ import annotations
 
 import json
+import sys
 from html import escape
 from pathlib import Path
 from typing import Any
 
+from zerospof.browser import BrowserError, chromium, screenshot
 from zerospof.component_logs import lab_log_dirs, lines_around
 from zerospof.history import RunRecord, load_run
 from zerospof.report import _label, _measured_text, _target_text
@@ -20,7 +22,7 @@ from zerospof.svg_charts import timeline_svg, utc_text
 from zerospof.timeline import Timeline
 from zerospof.units import format_duration
 
-__all__ = ["write_html_report", "html_report", "STYLE"]
+__all__ = ["write_html_reports", "write_html_report", "html_report", "STYLE"]
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1100px}
@@ -34,6 +36,23 @@ td.info{color:#666}pre{background:#f7f7f7;padding:8px;overflow-x:auto;font-size:
 .log td{font-family:monospace;font-size:11px;white-space:pre-wrap}.muted{color:#666}
 span.PASS,span.FAIL,span.INCOMPLETE{padding:1px 6px;border-radius:3px}
 """
+
+
+def write_html_reports(run_dir: str | Path) -> Path:
+    """Write the run's ``index.html`` (and its screenshot ``index.png`` when Chromium is installed) and refresh
+    the history page next to it (``<reports>/index.html``); return the run's page."""
+    from zerospof.history_page import write_history_index
+
+    page = write_html_report(run_dir)
+    write_history_index(Path(run_dir).parent)
+    if chromium() is None:
+        print("no screenshot of the report: chromium is not installed (bin/setup installs it)", file=sys.stderr)
+    else:
+        try:
+            screenshot(page, page.with_suffix(".png"))
+        except BrowserError as exc:
+            print(f"no screenshot of the report: {exc}", file=sys.stderr)
+    return page
 
 
 def write_html_report(run_dir: str | Path, log_dirs: list[Path] | None = None,
@@ -100,19 +119,9 @@ def _verdict_reasons(run: RunRecord) -> str:
     return "<p>Why:</p><ul>" + "".join(f"<li>{escape(r)}</li>" for r in reasons) + "</ul>"
 
 
-def _value(report: dict[str, Any], name: str) -> str:
-    measurement = (report.get("measurements") or {}).get(name)
-    if measurement is None:
-        return "-"
-    value = measurement.get("value")
-    if value is None:
-        return "n/a (not measured)"
-    return format_duration(value) if measurement.get("unit") == "s" else f"{value:g} {measurement.get('unit', '')}"
-
-
 def _overview(run: RunRecord) -> str:
-    rows = [(scenario, "PASS" if report.get("passed") else "FAIL", _value(report, "detection_s"),
-             _value(report, "downtime_s"), _value(report, "rto_s"), _value(report, "rpo_s"))
+    rows = [(scenario, "PASS" if report.get("passed") else "FAIL",
+             *(run.figure_text(scenario, name) for name in ("detection_s", "downtime_s", "rto_s", "rpo_s")))
             for scenario, report in run.scenarios.items()]
     return _table(("scenario", "verdict", "detection", "worst-path downtime", "worst-path RTO", "RPO"), rows)
 
@@ -155,7 +164,11 @@ def _checks(report: dict[str, Any]) -> str:
     for check in report.get("checks", []):
         resolution = (measurements.get(check["measurement"]) or {}).get("resolution_s")
         margin = check.get("margin")
-        rows.append((_label(check["measurement"]), _target_text(check), _measured_text(check),
+        measured = _measured_text(check)
+        if check["measured"] is None:  # say why: "not measured (never recovered: ...)"
+            reason = (measurements.get(check["measurement"]) or {}).get("detail", {}).get("reason")
+            measured = f"n/a (not measured: {reason})" if reason else measured
+        rows.append((_label(check["measurement"]), _target_text(check), measured,
                      _in_unit(margin, check["unit"]), _in_unit(resolution, check["unit"]),
                      "PASS" if check["passed"] else "FAIL"))
     return _table(("objective", "target", "measured", "margin", "resolution", "verdict"), rows)
@@ -266,9 +279,10 @@ def _short_json(value: Any, limit: int = 4000) -> str:
 
 
 def _ledger(output: dict[str, Any], reports_dir: Path) -> str:
-    """The ledger record the inject action wrote: at the path the journal names, else under ``reports/ledger``."""
-    candidates = [Path(str(output["ledger"]))] if output.get("ledger") else []
-    candidates.append(reports_dir / "ledger" / f"{output['record']}.json")
+    """The ledger record the inject action wrote: under ``<reports>/ledger``, else at the path the journal names."""
+    candidates = [reports_dir / "ledger" / f"{output['record']}.json"]
+    if output.get("ledger"):
+        candidates.append(Path(str(output["ledger"])))
     for candidate in candidates:
         if candidate.is_file():
             return (f"<p>Ledger record <code>{escape(str(candidate))}</code>:</p>"
