@@ -58,7 +58,9 @@ def test_only_timestamped_lines_within_the_window_are_kept_per_component(tmp_pat
     assert found["cp-etcd-r1-c"][0].t_wall == pytest.approx(utc("2026-12-01T12:07:58.506"))
 
 
-def test_at_most_max_lines_are_kept(tmp_path: Path) -> None:
-    (tmp_path / "pg-r1-a.log").write_text((PATRONI + "\n") * 100)
-    found = lines_around([tmp_path], utc("2026-12-01T12:07:47"), max_lines=7)
-    assert len(found["pg-r1-a"]) == 7
+def test_over_the_cap_start_up_chatter_gives_way_to_what_was_logged_at_the_fault(tmp_path: Path) -> None:
+    chatter = [f"2026-12-01 12:07:{second:02d},000 INFO: starting" for second in range(40, 50)]
+    fault = [f"2026-12-01 12:07:{second:02d},000 INFO: lost the leader lock" for second in range(50, 60)]
+    (tmp_path / "pg-r1-a.log").write_text("\n".join(chatter + fault) + "\n")
+    found = lines_around([tmp_path], utc("2026-12-01T12:07:50"), max_lines=8)
+    assert [line.text for line in found["pg-r1-a"]] == chatter[-2:] + fault[:6]

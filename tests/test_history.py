@@ -134,3 +134,11 @@ def test_an_unknown_baseline_is_refused_before_the_run_starts(tmp_path: Path) ->
 
 def test_fail_on_regression_without_a_baseline_is_bad_input(tmp_path: Path) -> None:
     assert main(["run", "--reports", str(tmp_path), "--fail-on-regression"]) == 2
+
+
+def test_report_redraws_the_page_of_a_run_on_disk(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    reports = recorded_reports(tmp_path)
+    assert main(["report", str(reports / FIRST)]) == 0
+    assert (reports / FIRST / "index.html").is_file() and (reports / "index.html").is_file()
+    assert main(["report", str(reports / "ledger")]) == 2
+    assert "not a zerospof run directory" in capsys.readouterr().err

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.recorded import RUN_IDS, recorded_reports
+from tests.recorded import RUN_IDS, recorded_lab_logs, recorded_reports
 from zerospof.html_report import write_html_report, write_html_reports
 from zerospof.svg_charts import timeline_markers
 from zerospof.timeline import Timeline
 
-COMPLETE, INTERRUPTED = "20261201T115557-dcbaf7", "20261201T120746-ad3086"
+COMPLETE, INTERRUPTED, WITH_LOGS = "20261201T115557-dcbaf7", "20261201T120746-ad3086", "20261201T121311-bcd235"
 
 
 @pytest.fixture()
@@ -129,3 +129,18 @@ def test_writing_the_run_report_refreshes_the_history_page(reports: Path, monkey
     assert page == reports / RUN_IDS[0] / "index.html"
     history = (reports / "index.html").read_text()
     assert all(run_id in history for run_id in RUN_IDS)
+
+
+def test_the_component_log_lines_around_t0_are_shown_with_utc_and_seconds_from_t0(reports: Path, tmp_path: Path) -> None:
+    part = section(page_of(reports, WITH_LOGS, [recorded_lab_logs(tmp_path)]), "az-failure")
+    lines = {row[2]: row for row in rows(part) if len(row) == 3 and row[1].endswith("s") and row[1][0] in "+-"}
+    # recorded: t0 12:13:21.097; HAProxy on lb-r1-b marked app-r1-a down 0.78 s later
+    down = next(row for text, row in lines.items() if "Server app/app-r1-a is DOWN, reason: Layer4 timeout" in text)
+    assert down[:2] == ["12:13:21.879", "+0.78s"]
+    assert "<summary>pg-r1-b" in part and "<summary>cp-etcd-r1-a" in part and "<summary>dns1" not in part
+    assert all(-10.0 <= float(row[1][:-1]) <= 40.0 for row in lines.values())
+
+
+def test_a_lab_run_without_logs_in_its_window_says_so(reports: Path, tmp_path: Path) -> None:
+    part = section(page_of(reports, COMPLETE, [recorded_lab_logs(tmp_path)]), "az-failure")  # logs of a later run
+    assert "No timestamped line within the window around t0" in part

@@ -72,7 +72,7 @@ def lines_around(log_dirs: list[Path], t_wall: float, before_s: float = 10.0, af
     """Per component, the timestamped lines of its log within [t_wall - before_s, t_wall + after_s].
 
     Every ``*.log`` under each directory whose name starts with a :data:`COMPONENT_PREFIXES` entry is read;
-    at most ``max_lines`` per component are kept (the first ones: the failover's start). Components with no
+    at most ``max_lines`` per component are kept (see :func:`_window`). Components with no
     line in the window are left out. Missing directories are skipped.
     """
     year = dt.datetime.fromtimestamp(t_wall, dt.timezone.utc).year
@@ -85,23 +85,30 @@ def lines_around(log_dirs: list[Path], t_wall: float, before_s: float = 10.0, af
             component = path.stem
             if not component.startswith(COMPONENT_PREFIXES) or component in found:
                 continue
-            kept = _window(path, component, year, start, end, max_lines)
+            kept = _window(path, component, year, start, end, t_wall, max_lines)
             if kept:
                 found[component] = kept
     return found
 
 
-def _window(path: Path, component: str, year: int, start: float, end: float, max_lines: int) -> list[LogLine]:
+def _window(path: Path, component: str, year: int, start: float, end: float, t0: float, max_lines: int
+            ) -> list[LogLine]:
+    """The lines in [start, end]; over ``max_lines``, the last quarter before ``t0`` and the first after it
+    (a daemon's start-up chatter must not crowd out what it logged when the fault hit)."""
     kept: list[LogLine] = []
     with path.open(errors="replace") as lines:
         for line in lines:
             t_wall = parse_log_time(line, year)
             if t_wall is None or t_wall < start or NOISE.search(line):
                 continue
-            if t_wall > end or len(kept) >= max_lines:
+            if t_wall > end:
                 break
             kept.append(LogLine(component, t_wall, line.rstrip("\n")[:400]))
-    return kept
+    if len(kept) <= max_lines:
+        return kept
+    before = [line for line in kept if line.t_wall < t0][-(max_lines // 4):] if max_lines >= 4 else []
+    after = [line for line in kept if line.t_wall >= t0]
+    return before + after[:max_lines - len(before)]
 
 
 def lab_log_dirs() -> list[Path]:

@@ -1,6 +1,6 @@
-"""``zerospof history`` and ``zerospof run --baseline``: run history and regressions on the command line.
+"""``zerospof history``, ``zerospof report`` and ``zerospof run --baseline``: history and regressions.
 
-``register`` adds the ``history`` command and extends ``run`` (registered before it) with ``--baseline``,
+``register`` adds the ``history`` and ``report`` commands and extends ``run`` (registered before it) with ``--baseline``,
 ``--regression-threshold`` and ``--fail-on-regression``: the baseline is resolved before any fault is injected
 (a missing run is bad input, exit 2), the run goes as usual, then each figure is compared, written to
 ``<run>/regressions.json`` and ``<run>/regressions.junit.xml``, shown in ``index.html`` and on the console,
@@ -41,6 +41,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     history.add_argument("--html", metavar="FILE", help="also write the history page (trend charts) to FILE")
     history.set_defaults(handler=_history_command)
 
+    report = commands.add_parser("report", help="(re)draw index.html of runs already on disk, and their history page")
+    report.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
+    report.set_defaults(handler=_report_command)
+
     run = commands.choices["run"]
     run.add_argument("--baseline", metavar="last|RUN_ID|median:N",
                      help="compare each figure with the last run, a run, or the median of the last N runs")
@@ -67,6 +71,16 @@ def _history_command(args: argparse.Namespace) -> int:
         print(format_table(history_rows(runs, args.scenario), HISTORY_HEADER))
     else:
         print(f"no run found in {', '.join(sources)}")
+    return 0
+
+
+def _report_command(args: argparse.Namespace) -> int:
+    from zerospof.html_report import write_html_reports
+
+    for run_dir in map(Path, args.run_dirs):
+        load_run(run_dir)  # not a run: bad input, named, before anything is written
+    for run_dir in map(Path, args.run_dirs):
+        print(f"html report: {write_html_reports(run_dir)}")
     return 0
 
 
