@@ -7,9 +7,11 @@ ended before writing it (interrupted, killed) is still read from its scenarios' 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import re
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,23 +117,35 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data
 
 
-def find_runs(directories: Iterable[str | Path]) -> list[RunRecord]:
-    """Every run under each of ``directories`` (a directory of runs, or one run directory), oldest first.
+def find_runs(sources: Iterable[str | Path]) -> list[RunRecord]:
+    """Every run under each of ``sources``, oldest first: a directory of runs, one run directory, or an S3
+    prefix ``s3://bucket/prefix`` (its report files are copied to a temporary directory and read there).
 
     The same run id found twice (the same artifacts unpacked in two places) is kept once, the complete copy
     first. A directory that does not exist is bad input (ConfigError); subdirectories that are not runs
     (``ledger/``) are skipped.
     """
     found: dict[str, RunRecord] = {}
-    for directory in map(Path, directories):
-        if not directory.is_dir():
-            raise ConfigError("command line", "--reports", "not a directory", str(directory))
-        candidates = [directory] if RUN_ID.match(directory.name) else sorted(directory.iterdir())
-        for candidate in candidates:
-            if not (candidate.is_dir() and RUN_ID.match(candidate.name)):
-                continue
-            record = load_run(candidate)
-            known = found.get(record.run_id)
-            if known is None or (record.complete and not known.complete):
-                found[record.run_id] = record
+    with tempfile.TemporaryDirectory(prefix="zerospof-history-") as scratch:
+        for number, source in enumerate(sources):
+            directory, shown = Path(source), str(source)
+            if str(source).startswith("s3://"):
+                from zerospof.history_s3 import download_runs
+
+                directory = Path(scratch) / str(number)
+                directory.mkdir()
+                download_runs(str(source), directory)
+            elif not directory.is_dir():
+                raise ConfigError("command line", "--reports", "not a directory", shown)
+            for record in _runs_in(directory):
+                if directory.is_relative_to(scratch):
+                    record = dataclasses.replace(record, directory=f"{shown.rstrip('/')}/{record.run_id}")
+                known = found.get(record.run_id)
+                if known is None or (record.complete and not known.complete):
+                    found[record.run_id] = record
     return sorted(found.values(), key=lambda r: (r.started or dt.datetime.min.replace(tzinfo=dt.timezone.utc), r.run_id))
+
+
+def _runs_in(directory: Path) -> list[RunRecord]:
+    candidates = [directory] if RUN_ID.match(directory.name) else sorted(directory.iterdir())
+    return [load_run(c) for c in candidates if c.is_dir() and RUN_ID.match(c.name)]
