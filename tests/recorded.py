@@ -6,10 +6,12 @@ import gzip
 import shutil
 from pathlib import Path
 
-__all__ = ["FIXTURES", "RUN_IDS", "recorded_reports", "recorded_lab_logs"]
+__all__ = ["FIXTURES", "RUN_IDS", "SWEEP_IDS", "recorded_reports", "recorded_lab_logs"]
 
 FIXTURES = Path(__file__).parent / "fixtures"
-RUN_IDS = tuple(sorted(p.name for p in (FIXTURES / "runs").iterdir() if p.name[:1].isdigit()))
+_RECORDED = sorted(p.name for p in (FIXTURES / "runs").iterdir() if p.name[:1].isdigit())
+RUN_IDS = tuple(name for name in _RECORDED if not name.endswith("-spof"))  # game days (`zerospof run`)
+SWEEP_IDS = tuple(name for name in _RECORDED if name.endswith("-spof"))  # SPOF sweeps (`zerospof spof`)
 
 
 def _unpack(source: Path, destination: Path) -> Path:
@@ -20,11 +22,13 @@ def _unpack(source: Path, destination: Path) -> Path:
     return destination
 
 
-def recorded_reports(tmp_path: Path, run_ids: tuple[str, ...] = RUN_IDS, name: str = "reports") -> Path:
-    """A reports directory under ``tmp_path`` holding the recorded runs ``run_ids`` and their ledger records."""
+def recorded_reports(tmp_path: Path, run_ids: tuple[str, ...] = RUN_IDS, name: str = "reports",
+                     sweep_ids: tuple[str, ...] = ()) -> Path:
+    """A reports directory under ``tmp_path`` holding the recorded runs ``run_ids``, sweeps ``sweep_ids`` and
+    the ledger records."""
     reports = tmp_path / name
     reports.mkdir()
-    for run_id in run_ids:
+    for run_id in run_ids + sweep_ids:
         _unpack(FIXTURES / "runs" / run_id, reports / run_id)
     _unpack(FIXTURES / "runs" / "ledger", reports / "ledger")
     return reports

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from zerospof.history import KEY_FIGURES, RunRecord, find_runs
+from zerospof.spof_page import find_sweeps, sweep_verdict
 from zerospof.svg_charts import trend_svg
 
 __all__ = ["history_rows", "history_json", "history_html", "write_history_index", "HISTORY_HEADER"]
@@ -88,9 +89,24 @@ def _trends(runs: list[RunRecord], scenario: str) -> str:
     return "".join(charts)
 
 
-def history_html(runs: list[RunRecord], sources: list[str]) -> str:
-    """The history page: a table of every run (newest first) linking each run's report, then per scenario the
-    trend of each key figure across runs with its objective line."""
+def _sweeps_table(sweeps: list[tuple[Path, dict[str, Any]]]) -> str:
+    if not sweeps:
+        return ""
+    rows = []
+    for directory, document in reversed(sweeps):
+        verdict = sweep_verdict(document)
+        css = {"SPOF FOUND": "FAIL", "NOT VALIDATED": "INCOMPLETE"}.get(verdict, "PASS")
+        found = [m["member"]["name"] for m in document.get("members", []) if m.get("outcome") == "spof"]
+        rows.append(f'<tr><td><a href="{escape(directory.name)}/index.html">{escape(directory.name)}</a></td>'
+                    f'<td>{escape(str(document.get("target")))}</td><td class="{css}">{verdict}</td>'
+                    f'<td>{len(document.get("members", []))}</td><td>{escape(", ".join(found) or "-")}</td></tr>')
+    return ("<h2>SPOF sweeps</h2><table><tr><th>sweep</th><th>target</th><th>verdict</th><th>members failed</th>"
+            "<th>single points of failure</th></tr>" + "".join(rows) + "</table>")
+
+
+def history_html(runs: list[RunRecord], sources: list[str], sweeps: list[tuple[Path, dict[str, Any]]] = ()) -> str:
+    """The history page: a table of every run (newest first) linking each run's report, the SPOF sweeps, then
+    per scenario the trend of each key figure across runs with its objective line."""
     from zerospof.html_report import STYLE
 
     rows = []
@@ -109,12 +125,12 @@ def history_html(runs: list[RunRecord], sources: list[str]) -> str:
             f'<p class="muted">{len(runs)} runs read from {escape(", ".join(sources))}. A red point missed its '
             "objective; a red cross was not measured (never drawn as 0).</p>"
             "<table><tr><th>run</th><th>started (UTC)</th><th>target</th><th>verdict</th><th>per scenario</th></tr>"
-            + "".join(rows) + "</table>" + trends + "</body></html>\n")
+            + "".join(rows) + "</table>" + _sweeps_table(list(sweeps)) + trends + "</body></html>\n")
 
 
 def write_history_index(reports_dir: str | Path) -> Path:
     """Write ``<reports_dir>/index.html`` listing every run found there; return its path."""
     reports_dir = Path(reports_dir)
     path = reports_dir / "index.html"
-    path.write_text(history_html(find_runs([reports_dir]), [str(reports_dir)]))
+    path.write_text(history_html(find_runs([reports_dir]), [str(reports_dir)], find_sweeps(reports_dir)))
     return path

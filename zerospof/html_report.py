@@ -18,6 +18,7 @@ from zerospof.browser import BrowserError, chromium, screenshot
 from zerospof.component_logs import lab_log_dirs, lines_around
 from zerospof.history import RunRecord, load_run
 from zerospof.report import _label, _measured_text, _target_text
+from zerospof.spof_page import is_sweep, spof_html
 from zerospof.svg_charts import timeline_svg, utc_text
 from zerospof.timeline import Timeline
 from zerospof.units import format_duration
@@ -60,9 +61,13 @@ def write_html_report(run_dir: str | Path, log_dirs: list[Path] | None = None,
     """Write ``<run_dir>/index.html`` from what the run left in ``run_dir`` and return its path.
 
     ``log_dirs``: where the component logs are (default: the lab's, for a lab run). ``regressions``: the
-    comparison with a baseline (default: ``<run_dir>/regressions.json`` when present). Idempotent.
+    comparison with a baseline (default: ``<run_dir>/regressions.json`` when present). A ``zerospof spof``
+    sweep's directory gets its member matrix instead. Idempotent.
     """
     run_dir = Path(run_dir)
+    if is_sweep(run_dir):  # a `zerospof spof` sweep: its member matrix
+        (run_dir / "index.html").write_text(spof_html(run_dir, STYLE))
+        return run_dir / "index.html"
     run = load_run(run_dir)
     if regressions is None and (run_dir / "regressions.json").is_file():
         regressions = json.loads((run_dir / "regressions.json").read_text()).get("figures")

@@ -24,6 +24,7 @@ from zerospof.objectives import SCENARIOS
 from zerospof.history_page import HISTORY_HEADER, history_html, history_json, history_rows
 from zerospof.regression import DEFAULT_RELATIVE_THRESHOLD, FigureComparison, baseline_figures, compare, parse_baseline
 from zerospof.report import format_table
+from zerospof.spof_page import find_sweeps, is_sweep, load_sweep
 
 __all__ = ["register", "regressions_junit", "regression_rows"]
 
@@ -41,7 +42,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     history.add_argument("--html", metavar="FILE", help="also write the history page (trend charts) to FILE")
     history.set_defaults(handler=_history_command)
 
-    report = commands.add_parser("report", help="(re)draw index.html of runs already on disk, and their history page")
+    report = commands.add_parser("report", help="(re)draw index.html of runs or SPOF sweeps already on disk, and "
+                                               "their history page")
     report.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
     report.set_defaults(handler=_report_command)
 
@@ -64,7 +66,8 @@ def _history_command(args: argparse.Namespace) -> int:
     if args.last is not None:
         runs = runs[-args.last:]
     if args.html:
-        Path(args.html).write_text(history_html(runs, sources))
+        sweeps = [found for source in sources if not source.startswith("s3://") for found in find_sweeps(Path(source))]
+        Path(args.html).write_text(history_html(runs, sources, sweeps))
     if args.json:
         print(json.dumps(history_json(runs, args.scenario), indent=2))
     elif runs:
@@ -78,7 +81,7 @@ def _report_command(args: argparse.Namespace) -> int:
     from zerospof.html_report import write_html_reports
 
     for run_dir in map(Path, args.run_dirs):
-        load_run(run_dir)  # not a run: bad input, named, before anything is written
+        load_sweep(run_dir) if is_sweep(run_dir) else load_run(run_dir)  # not a run: bad input, named, first
     for run_dir in map(Path, args.run_dirs):
         print(f"html report: {write_html_reports(run_dir)}")
     return 0
