@@ -9,7 +9,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from zerospof import run, spof_cli
+from zerospof import reports_cli, run, spof_cli
 from zerospof.errors import ConfigError, ZerospofError
 from zerospof.lab import cli as lab_cli
 
@@ -62,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     lab_cli.register(commands)
     run.register(commands)
     spof_cli.register(commands)
+    reports_cli.register(commands)  # after run: it extends run with --baseline
     return parser
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from zerospof.chaos.runner import ScenarioResult, experiment_path, run_experiment_file
 from zerospof.chaos.settings import new_run_id
 from zerospof.errors import ConfigError
+from zerospof.html_report import write_html_reports
 from zerospof.objectives import SCENARIOS, load_objectives
 from zerospof.report import format_table, result_rows, summary_markdown, timeline_chart
 from zerospof.targets import LabTarget, resolve_target
@@ -97,6 +98,7 @@ def run_game_day(scenarios: list[str], target: str, objectives_path: Path, repor
     print()
     print(format_table(result_rows(reports)))
     print(f"\nreport: {run_dir / 'summary.md'}")
+    print(f"html report: {write_html_reports(run_dir)}")
     return results
 
 

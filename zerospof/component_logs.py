@@ -1,0 +1,117 @@
+"""Component log lines around an instant: what HAProxy, Patroni, etcd and PowerDNS wrote near t0.
+
+The lab's daemons write to ``<lab dir>/logs/<component>.log`` (kept after ``lab down``; the run before in
+``logs.previous``). Each format carries its own timestamp; a line without one (HAProxy's console copy of a
+line it also logged with an ISO time, a Python traceback) is skipped, so every line shown has a time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["LogLine", "parse_log_time", "lines_around", "lab_log_dirs"]
+
+# Components whose logs tell the story of a failover (prefix of the log file name).
+COMPONENT_PREFIXES = ("lb-", "pg-", "cp-etcd-", "etcd-", "dns", "cp-sched-", "gitops-", "git-")
+MAX_LINES_PER_FILE = 40
+# Per-request lines that would bury the failover's own messages (HAProxy's connection log).
+NOISE = re.compile(r"\bConnect from \d")
+
+_ISO = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:[.,](\d+))?\s*(Z|UTC|[+-]\d{2}:?\d{2})?")
+_SYSLOG = re.compile(r"^([A-Z][a-z]{2}) (\d{2}) (\d{2}:\d{2}:\d{2})\b")
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """One timestamped line of a component's log (``t_wall``: seconds since the epoch, UTC)."""
+
+    component: str
+    t_wall: float
+    text: str
+
+
+def parse_log_time(line: str, year: int) -> float | None:
+    """Return the wall time of ``line`` (epoch seconds) or None when it carries none.
+
+    Formats: ISO 8601 (HAProxy's lines, Patroni and PostgreSQL, with ``,`` or ``.`` fractions; no zone is
+    read as UTC, as the lab's machines run), etcd's zap JSON ``"ts"``, PowerDNS's syslog ``Dec 01 12:07:46``
+    (no year in it: ``year`` is used).
+    """
+    if line.startswith("{"):
+        try:
+            stamp = json.loads(line).get("ts")
+        except (ValueError, AttributeError):
+            return None
+        return parse_log_time(stamp, year) if isinstance(stamp, str) else None
+    match = _ISO.match(line)
+    if match:
+        day, clock, fraction, zone = match.groups()
+        parsed = dt.datetime.fromisoformat(f"{day}T{clock}")
+        offset = dt.timedelta()
+        if zone and zone not in ("Z", "UTC"):
+            sign = 1 if zone[0] == "+" else -1
+            digits = zone[1:].replace(":", "")
+            offset = sign * dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+        seconds = (parsed - offset).replace(tzinfo=dt.timezone.utc).timestamp()
+        return seconds + (float(f"0.{fraction}") if fraction else 0.0)
+    match = _SYSLOG.match(line)
+    if match:
+        month, day, clock = match.groups()
+        parsed = dt.datetime.strptime(f"{year} {month} {day} {clock}", "%Y %b %d %H:%M:%S")
+        return parsed.replace(tzinfo=dt.timezone.utc).timestamp()
+    return None
+
+
+def lines_around(log_dirs: list[Path], t_wall: float, before_s: float = 10.0, after_s: float = 40.0,
+                 max_lines: int = MAX_LINES_PER_FILE) -> dict[str, list[LogLine]]:
+    """Per component, the timestamped lines of its log within [t_wall - before_s, t_wall + after_s].
+
+    Every ``*.log`` under each directory whose name starts with a :data:`COMPONENT_PREFIXES` entry is read;
+    at most ``max_lines`` per component are kept (see :func:`_window`). Components with no
+    line in the window are left out. Missing directories are skipped.
+    """
+    year = dt.datetime.fromtimestamp(t_wall, dt.timezone.utc).year
+    start, end = t_wall - before_s, t_wall + after_s
+    found: dict[str, list[LogLine]] = {}
+    for directory in log_dirs:
+        if not directory.is_dir():
+            continue
+        for path in sorted(directory.glob("*.log")):
+            component = path.stem
+            if not component.startswith(COMPONENT_PREFIXES) or component in found:
+                continue
+            kept = _window(path, component, year, start, end, t_wall, max_lines)
+            if kept:
+                found[component] = kept
+    return found
+
+
+def _window(path: Path, component: str, year: int, start: float, end: float, t0: float, max_lines: int
+            ) -> list[LogLine]:
+    """The lines in [start, end]; over ``max_lines``, the last quarter before ``t0`` and the first after it
+    (a daemon's start-up chatter must not crowd out what it logged when the fault hit)."""
+    kept: list[LogLine] = []
+    with path.open(errors="replace") as lines:
+        for line in lines:
+            t_wall = parse_log_time(line, year)
+            if t_wall is None or t_wall < start or NOISE.search(line):
+                continue
+            if t_wall > end:
+                break
+            kept.append(LogLine(component, t_wall, line.rstrip("\n")[:400]))
+    if len(kept) <= max_lines:
+        return kept
+    before = [line for line in kept if line.t_wall < t0][-(max_lines // 4):] if max_lines >= 4 else []
+    after = [line for line in kept if line.t_wall >= t0]
+    return before + after[:max_lines - len(before)]
+
+
+def lab_log_dirs() -> list[Path]:
+    """The lab's log directories, newest first (``$ZEROSPOF_LAB_DIR`` or ``/var/tmp/zerospof-lab``)."""
+    base = Path(os.environ.get("ZEROSPOF_LAB_DIR", "/var/tmp/zerospof-lab"))
+    return [base / "logs", base / "logs.previous"]
