@@ -163,6 +163,9 @@ def _write(run_dir: Path, run_id: str, results: list[Any], timelines: dict[str, 
                   for r in results) + "\n![heat map](heatmap.png)\n")
     _junit(run_dir / "junit.xml", results)
     _heatmap(run_dir / "heatmap.png", results)
+    from zerospof.html_report import write_html_reports
+
+    write_html_reports(run_dir)  # index.html (the matrix) and the history page beside it
 
 
 def _junit(path: Path, results: list[Any]) -> None:
