@@ -32,8 +32,8 @@ __all__ = ["Credential", "KEY_ALIAS", "SECRET_ID", "decrypt_credential", "main",
 KEY_ALIAS = "alias/zerospof-app"
 SECRET_ID = "zerospof/app/db"
 CREDENTIAL = "postgres"  # the database user the app connects as (the lab's PostgreSQL trusts it)
-REFRESH_S = 2.0
-VALID_S = 10.0
+REFRESH_S = 3.0
+VALID_S = 15.0
 CALL_TIMEOUT_S = 0.5
 _FAKE_KEYS = {"aws_access_key_id": "zerospof-lab", "aws_secret_access_key": "zerospof-lab"}  # the lab's, not AWS's
 
