@@ -1,6 +1,8 @@
-"""The ``zerospof`` command: ``validate``, ``revert``, ``lab``, ``run``.
+"""The ``zerospof`` command: ``run``, ``validate``, ``revert``, ``lab``.
 
-Exit codes: 0 success, 1 an objective was missed or something failed to revert, 2 bad input.
+Exit codes (every command): 0 success / every objective met, 1 an objective was missed or something
+failed to revert, 2 bad input, 3 a harness or target error (no credentials, unreachable, not ready,
+refused by a safety guard). Heavy modules are imported when a command runs, not for ``--help``.
 """
 
 from __future__ import annotations
@@ -9,19 +11,31 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from zerospof import run
-from zerospof.errors import ConfigError, ZerospofError
+from zerospof import __version__, run
+from zerospof.errors import EXIT_BAD_INPUT, EXIT_MISSED, EXIT_MET, ConfigError, ZerospofError, exit_code
 from zerospof.lab import cli as lab_cli
 
-__all__ = ["main"]
+__all__ = ["main", "build_parser"]
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EPILOG = """\
+examples:
+  zerospof validate objectives.yaml targets/staging.yaml experiments/aws/*.yaml
+  zerospof run az-failure --target targets/staging.yaml --dry-run
+  zerospof run --target targets/staging.yaml --json > result.json
+  zerospof lab up && zerospof run --keep-lab
+
+exit codes:
+  0  success: every objective met
+  1  an objective was missed, or something could not be reverted
+  2  bad input: a malformed file or argument, reported before any fault (file, key path, value)
+  3  harness or target error: no credentials, unreachable, not ready, refused by a safety guard
+"""
 
 
 def _validate(args: argparse.Namespace) -> int:
     from zerospof.validate import validate_file
 
-    status = EXIT_OK
+    status = EXIT_MET
     for path in args.files:
         try:
             kind = validate_file(path)
@@ -40,23 +54,33 @@ def _revert(args: argparse.Namespace) -> int:
     reports = ledger.revert_open()
     if not reports:
         print(f"nothing to revert: no open ledger record in {ledger.directory}")
-        return EXIT_OK
+        return EXIT_MET
     for report in reports:
         outcome = "reverted" if report.reverted else f"FAILED to revert: {report.error}"
         print(f"{report.record_id}: {report.description} (was {report.state_before}): {outcome}")
-    return EXIT_OK if all(report.reverted for report in reports) else EXIT_FAILED
+    return EXIT_MET if all(report.reverted for report in reports) else EXIT_MISSED
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="zerospof", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="zerospof", description=__doc__.splitlines()[0], epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"zerospof {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    validate = commands.add_parser("validate", help="check objectives, target and experiment files")
+    validate = commands.add_parser("validate", help="check objectives, target and experiment files",
+                                   epilog="example: zerospof validate objectives.yaml targets/staging.yaml\n"
+                                          "exit codes: 0 all valid, 2 a file is invalid (file, key path, value)",
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
     validate.add_argument("files", nargs="+", metavar="FILE")
     validate.set_defaults(handler=_validate)
 
-    revert = commands.add_parser("revert", help="undo every fault an interrupted or killed run left in the ledger")
-    revert.add_argument("--ledger", default=None, help="ledger directory (default: $ZEROSPOF_LEDGER_DIR or reports/ledger)")
+    revert = commands.add_parser(
+        "revert", help="undo every fault an interrupted or killed run left (from the ledger, or found in the target)",
+        epilog="examples:\n  zerospof revert                                  replay the open ledger records\n"
+               "exit codes: 0 nothing left, 1 something could not be reverted, 2 bad input, 3 no access",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    revert.add_argument("--ledger", default=None,
+                        help="ledger directory (default: $ZEROSPOF_LEDGER_DIR or ./reports/ledger)")
     revert.set_defaults(handler=_revert)
 
     lab_cli.register(commands)
@@ -69,12 +93,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args))
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
     except ZerospofError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return exit_code(exc)
 
 
 if __name__ == "__main__":
