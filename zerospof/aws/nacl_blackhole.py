@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from zerospof.aws.boundary import CloudApiError
+from zerospof.cloud.boundary import CloudApiError
 from zerospof.aws.clients import paged
 from zerospof.aws.fault_base import AwsFault
 from zerospof.aws.safety import check_no_self_lockout

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from zerospof.aws.boundary import CloudApiError
+from zerospof.cloud.boundary import CloudApiError
 from zerospof.aws.clients import AwsClients
 from zerospof.aws.dr_actions import documented_dr_action
-from zerospof.aws.dry_run import CallRecorder, PlannedCall
+from zerospof.cloud.dry_run import CallRecorder, PlannedCall
 from zerospof.aws.fault_base import AwsFault
 from zerospof.aws.git_rpo_canary import MAX_PUSHES, GitRpoCanary
 from zerospof.aws.gitops_canary import CanaryCommit, GitCanary

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from zerospof.aws.boundary import CloudApiError
+from zerospof.cloud.boundary import CloudApiError
 from zerospof.aws.fault_base import AwsFault
 from zerospof.errors import FaultError, FaultNotInEffect
 
