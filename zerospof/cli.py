@@ -22,6 +22,7 @@ examples:
   zerospof validate objectives.yaml targets/staging.yaml experiments/aws/*.yaml
   zerospof run az-failure --target targets/staging.yaml --dry-run
   zerospof run --target targets/staging.yaml --json > result.json
+  zerospof revert --target targets/staging.yaml     # also on a fresh runner: finds zerospof's faults in the target
   zerospof lab up && zerospof run --keep-lab
 
 exit codes:
@@ -61,6 +62,16 @@ def _revert(args: argparse.Namespace) -> int:
     return EXIT_MET if all(report.reverted for report in reports) else EXIT_MISSED
 
 
+def _revert_all(args: argparse.Namespace) -> int:
+    """``revert``: the ledger's open records, then (``--target``) what zerospof left in the target itself."""
+    status = _revert(args)
+    if args.target is None:
+        return status
+    from zerospof.revert_target import revert_in_target
+
+    return max(status, revert_in_target(args.target))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="zerospof", description=__doc__.splitlines()[0], epilog=EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -77,11 +88,15 @@ def build_parser() -> argparse.ArgumentParser:
     revert = commands.add_parser(
         "revert", help="undo every fault an interrupted or killed run left (from the ledger, or found in the target)",
         epilog="examples:\n  zerospof revert                                  replay the open ledger records\n"
+               "  zerospof revert --target targets/staging.yaml    then find zerospof's leftovers in the target\n"
                "exit codes: 0 nothing left, 1 something could not be reverted, 2 bad input, 3 no access",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     revert.add_argument("--ledger", default=None,
-                        help="ledger directory (default: $ZEROSPOF_LEDGER_DIR or ./reports/ledger)")
-    revert.set_defaults(handler=_revert)
+                        help="ledger directory (default: $ZEROSPOF_LEDGER_DIR or ~/.local/state/zerospof/ledger)")
+    revert.add_argument("--target", default=None, metavar="FILE",
+                        help="an AWS target file: afterwards find and restore what zerospof left in the target itself "
+                             "(NACL blackholes, FIS experiments), with or without a ledger")
+    revert.set_defaults(handler=_revert_all)
 
     lab_cli.register(commands)
     run.register(commands)
