@@ -11,6 +11,8 @@ allow-list check:
   alone and reported (its original is unknown: the guard fails closed).
 - **FIS experiments**: every ``pending``/``initiating``/``running`` experiment tagged ``zerospof:fault``
   is stopped.
+- **GitOps controllers** (each cluster of the target file, in its GitOps controllers' namespaces):
+  scaled-down workloads and suspended Flux Kustomizations zerospof marked (:mod:`zerospof.k8s.leftovers`).
 
 Security-group rules revoked by a control-plane fault are recorded only in the ledger (nothing in
 the target says which rules were there); they are restored by ``zerospof revert`` with the ledger.
@@ -18,7 +20,6 @@ the target says which rules were there); they are restored by ``zerospof revert`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from zerospof.aws.clients import AwsClients, paged
@@ -26,25 +27,13 @@ from zerospof.aws.nacl_blackhole import MARKER_TAG, ORIGINAL_TAG, untag_subnet
 from zerospof.aws.run import preflight
 from zerospof.aws.target import AwsTarget
 from zerospof.cloud.boundary import CloudApiError
+from zerospof.cloud.leftovers import Leftover
+from zerospof.k8s.clients import KubeClients
+from zerospof.k8s.leftovers import restore_kube_leftovers
 
-__all__ = ["Leftover", "restore_leftovers"]
+__all__ = ["restore_leftovers"]
 
 ACTIVE_FIS_STATES = ("pending", "initiating", "running")
-
-
-@dataclass(frozen=True)
-class Leftover:
-    """One thing zerospof left in the target and what became of it."""
-
-    kind: str
-    resource: str
-    action: str
-    restored: bool
-    error: str | None = None
-
-    def render(self) -> str:
-        outcome = "restored" if self.restored else f"NOT restored: {self.error}"
-        return f"{self.kind} {self.resource}: {self.action}: {outcome}"
 
 
 def _regions(target: AwsTarget) -> list[str]:
@@ -59,6 +48,11 @@ def restore_leftovers(target: AwsTarget, clients: AwsClients | None = None) -> l
     for region in _regions(target):
         found += _nacl_leftovers(clients.client("ec2", region))
         found += _fis_leftovers(clients.client("fis", region))
+    for cluster in target.clusters:
+        namespaces = {c.namespace for c in target.gitops_controllers if c.cluster == cluster.name}
+        if namespaces:
+            kube = KubeClients(cluster.context, target.allowed_contexts, cluster.kubeconfig)
+            found += restore_kube_leftovers(kube, namespaces)
     return found
 
 
