@@ -8,6 +8,7 @@ refused by a safety guard). Heavy modules are imported when a command runs, not 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -63,7 +64,14 @@ def _revert(args: argparse.Namespace) -> int:
 
 
 def _revert_all(args: argparse.Namespace) -> int:
-    """``revert``: the ledger's open records, then (``--target``) what zerospof left in the target itself."""
+    """``revert``: the mirrored records fetched (``--ledger-mirror``), the ledger's open records replayed,
+    then (``--target``) what zerospof left in the target itself."""
+    if args.ledger_mirror:
+        from zerospof.faults import Ledger
+        from zerospof.faults.ledger_mirror import fetch_mirror
+
+        directory = Ledger(args.ledger).directory
+        print(f"fetched {fetch_mirror(args.ledger_mirror, directory)} record(s) from {args.ledger_mirror} into {directory}")
     status = _revert(args)
     if args.target is None:
         return status
@@ -93,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     revert.add_argument("--ledger", default=None,
                         help="ledger directory (default: $ZEROSPOF_LEDGER_DIR or ~/.local/state/zerospof/ledger)")
+    revert.add_argument("--ledger-mirror", default=os.environ.get("ZEROSPOF_LEDGER_MIRROR"), metavar="s3://BUCKET/PREFIX",
+                        help="first copy the records mirrored there into the ledger (default: $ZEROSPOF_LEDGER_MIRROR, "
+                             "which also makes every run mirror its records there)")
     revert.add_argument("--target", default=None, metavar="FILE",
                         help="an AWS target file: afterwards find and restore what zerospof left in the target itself "
                              "(NACL blackholes, FIS experiments), with or without a ledger")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -20,6 +21,8 @@ from zerospof.aws.leftovers import restore_leftovers
 from zerospof.aws.nacl_blackhole import ORIGINAL_TAG, NaclBlackhole
 from zerospof.aws.target import load_aws_target
 from zerospof.faults import Ledger, apply
+from zerospof.cli import main
+from zerospof.errors import FaultError
 from zerospof.faults.ledger import default_ledger_dir
 
 REPO = Path(__file__).resolve().parents[2]
@@ -115,3 +118,31 @@ def test_revert_target_refuses_the_lab_as_bad_input(argv, tmp_path):
     child = subprocess.run([sys.executable, "-m", "zerospof.cli", *argv], cwd=REPO, capture_output=True, text=True,
                            env={**os.environ, "PYTHONPATH": str(REPO), "ZEROSPOF_LEDGER_DIR": str(tmp_path)}, timeout=60)
     assert child.returncode == 2 and "--target" in child.stderr
+
+
+def test_a_ledger_mirrored_to_s3_is_replayed_by_a_fresh_runner(staging, monkeypatch, tmp_path):
+    ec2, s3 = boto3.client("ec2", region_name=REGION), boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="zs-ledger", CreateBucketConfiguration={"LocationConstraint": REGION})
+    monkeypatch.setenv("ZEROSPOF_LEDGER_MIRROR", "s3://zs-ledger/staging")
+    before = associations(ec2)
+    blackhole(staging, tmp_path)  # its ledger directory dies with the runner; the mirror stays
+    fresh = tmp_path / "fresh-ledger"
+    monkeypatch.chdir(tmp_path)
+
+    status = main(["revert", "--ledger", str(fresh)])
+
+    assert status == 0
+    assert associations(ec2) == before
+    [record] = Ledger(fresh).records()
+    assert record.data["state"] == "reverted"
+    mirrored = json.loads(s3.get_object(Bucket="zs-ledger", Key=f"staging/{record.path.name}")["Body"].read())
+    assert mirrored["state"] == "reverted"  # the replay's own steps are mirrored too
+
+
+def test_a_fault_whose_record_cannot_be_mirrored_is_not_started(staging, monkeypatch, tmp_path):
+    ec2 = boto3.client("ec2", region_name=REGION)
+    monkeypatch.setenv("ZEROSPOF_LEDGER_MIRROR", "s3://no-such-bucket/staging")
+    before = associations(ec2)
+    with pytest.raises(FaultError, match="no fault started"):
+        blackhole(staging, tmp_path)
+    assert associations(ec2) == before

@@ -20,6 +20,7 @@ from typing import Any
 
 from zerospof.errors import FaultError
 from zerospof.faults.base import Fault, fault_class_path, load_fault
+from zerospof.faults.ledger_mirror import mirror_record
 
 __all__ = ["Ledger", "LedgerRecord", "RecordState", "RevertReport", "default_ledger_dir"]
 
@@ -109,6 +110,7 @@ class LedgerRecord:
 
     def save(self) -> None:
         _write_durably(self.path, self.data)
+        mirror_record(self.path, self.data, strict=self.data["state"] == RecordState.OPENED)
 
 
 @dataclass(frozen=True)
