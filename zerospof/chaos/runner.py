@@ -189,6 +189,7 @@ def run_experiment_file(path: str | Path, configuration: dict[str, Any],
     interrupted after ``limit_s`` (default: the graceful bound of :func:`time_limits`). On any exception chaoslib does not
     handle (pytest's timeout, a second Ctrl-C), the run's open faults are reverted before it propagates.
     """
+    from chaoslib.control import load_global_controls
     from chaoslib.run import Runner
     from chaoslib.types import Strategy
 
@@ -200,6 +201,7 @@ def run_experiment_file(path: str | Path, configuration: dict[str, Any],
     scenario_settings = ScenarioSettings.from_configuration(config, str(path))
     limit_s = limit_s if limit_s is not None else time_limits(experiment, scenario_settings)[0]
     settings = chaos_settings()
+    load_global_controls(settings)  # as `chaos run` does: notifications, tracing, ... of the user's settings
     chaos_logger = logging.getLogger("chaostoolkit")
     chaos_logger.setLevel(logging.INFO)
     interruptions = _Interruptions()
