@@ -50,3 +50,25 @@ def test_the_cli_knows_the_same_scenarios_as_the_objectives():
 def test_an_unknown_scenario_is_bad_input_exit_2():
     child = zerospof("run", "az-failur")
     assert child.returncode == 2 and "az-failur" in child.stderr
+
+
+def test_progress_lines_say_how_long_and_what_is_awaited(monkeypatch, tmp_path):
+    import io
+    import logging
+    import time
+
+    from zerospof import run
+
+    monkeypatch.setattr(run, "PROGRESS_EVERY_S", 0.1)
+    chaos_logger = logging.getLogger("chaostoolkit")
+    monkeypatch.setattr(chaos_logger, "level", logging.INFO)  # as the runner sets it
+    out = io.StringIO()
+    game_day = run.GameDay(["az-failure"], "lab", tmp_path / "objectives.yaml", tmp_path, out=out)
+    with run._Progress(game_day, "az-failure"):
+        logging.getLogger("chaostoolkit").info("Rollbacks strategy: always")
+        time.sleep(0.25)
+        logging.getLogger("chaostoolkit").info("Action: wait-for-failover")
+        time.sleep(0.25)
+    lines = out.getvalue().splitlines()
+    assert any("s elapsed, waiting for the target to be ready" in line for line in lines)
+    assert any("s elapsed, waiting for action wait-for-failover" in line for line in lines)
