@@ -149,7 +149,14 @@ class _Interruptions(logging.Handler):
 
 @contextmanager
 def _deadline(limit_s: float | None) -> Iterator[threading.Event]:
-    """Deliver SIGTERM to the main thread after ``limit_s`` (the run's own, graceful time limit)."""
+    """Deliver SIGTERM to the main thread after ``limit_s`` (the run's own, graceful time limit).
+
+    Around the run, SIGTERM is ours: chaoslib installs its own handler for the run and restores ours
+    afterwards, so a deadline firing just as the run ends is ignored instead of killing the process
+    (an outside SIGTERM then raises :class:`~zerospof.faults.runner.Interrupted`).
+    """
+    from zerospof.faults.runner import Interrupted
+
     fired = threading.Event()
     if limit_s is None or threading.current_thread() is not threading.main_thread():
         yield fired
@@ -160,6 +167,11 @@ def _deadline(limit_s: float | None) -> Iterator[threading.Event]:
         fired.set()
         signal.pthread_kill(main, signal.SIGTERM)
 
+    def late(signum: int, frame: Any) -> None:
+        if not fired.is_set():
+            raise Interrupted(signum)
+
+    previous = signal.signal(signal.SIGTERM, late)
     timer = threading.Timer(limit_s, fire)
     timer.daemon = True
     timer.start()
@@ -167,6 +179,7 @@ def _deadline(limit_s: float | None) -> Iterator[threading.Event]:
         yield fired
     finally:
         timer.cancel()
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _revert_leftovers(settings: ScenarioSettings) -> None:
