@@ -106,7 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "which also makes every run mirror its records there)")
     revert.add_argument("--target", default=None, metavar="FILE",
                         help="an AWS target file: afterwards find and restore what zerospof left in the target itself "
-                             "(NACL blackholes, FIS experiments), with or without a ledger")
+                             "(NACL blackholes, FIS experiments, security-group rules, scaled-down or suspended GitOps "
+                             "controllers), with or without a ledger")
     revert.set_defaults(handler=_revert_all)
 
     lab_cli.register(commands)

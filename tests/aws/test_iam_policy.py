@@ -21,6 +21,8 @@ from botocore import xform_name
 from zerospof.aws.fis import MARKER_TAG as FIS_MARKER
 from zerospof.aws.nacl_blackhole import MARKER_TAG as NACL_MARKER
 from zerospof.aws.nacl_blackhole import ORIGINAL_TAG
+from zerospof.aws.sg_ingress_cut import MARKER_TAG as SG_MARKER
+from zerospof.aws.sg_ingress_cut import RULE_TAG_PREFIX
 from zerospof.aws.target import load_aws_target
 
 REPO = Path(__file__).resolve().parents[2]
@@ -112,6 +114,9 @@ def test_every_change_is_conditioned_on_the_tags_the_code_writes_or_selects_by()
     subnet_tags = [s for s in statements_for("ec2:CreateTags") if s["Resource"].endswith(":subnet/*")]
     assert [sorted(s["Condition"]["ForAllValues:StringEquals"]["aws:TagKeys"]) for s in subnet_tags] == \
         [sorted([NACL_MARKER, ORIGINAL_TAG])]
+    group_tags = [s for s in statements_for("ec2:CreateTags") if s["Resource"].endswith(":security-group/*")]
+    assert [s["Condition"]["ForAllValues:StringLike"]["aws:TagKeys"] for s in group_tags] == \
+        [[SG_MARKER, f"{RULE_TAG_PREFIX}*"]]
     selected = {f"aws:ResourceTag/{key}": value for key, value in selection.items()}
     for action in ("ec2:ReplaceNetworkAclAssociation", "ec2:CreateTags", "ec2:DeleteTags",
                    "ec2:RevokeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupIngress"):

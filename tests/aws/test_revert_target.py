@@ -146,3 +146,22 @@ def test_a_fault_whose_record_cannot_be_mirrored_is_not_started(staging, monkeyp
     with pytest.raises(FaultError, match="no fault started"):
         blackhole(staging, tmp_path)
     assert associations(ec2) == before
+
+
+def test_security_group_rules_cut_by_a_run_whose_ledger_is_gone_are_authorized_back(aws, tmp_path):
+    from tests.aws.test_sg_ingress_cut import cut, ingress, make_groups
+
+    ec2 = boto3.client("ec2", region_name=REGION)
+    control, untagged = make_groups(ec2)
+    before = ingress(ec2, control)
+    apply(cut(), Ledger(tmp_path / "lost-with-the-runner"))
+    assert ingress(ec2, control) != before
+
+    found = restore_leftovers(load_aws_target(write_target(tmp_path, target_document())))
+
+    [group] = [f for f in found if f.kind == "security-group"]
+    assert group.restored and group.resource == control
+    assert ingress(ec2, control) == before
+    tags = {t["Key"] for t in ec2.describe_tags(Filters=[{"Name": "resource-id", "Values": [control]}])["Tags"]}
+    assert not any(key.startswith("zerospof:") for key in tags)
+    assert restore_leftovers(load_aws_target(write_target(tmp_path, target_document()))) == []

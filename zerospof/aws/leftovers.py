@@ -14,17 +14,20 @@ allow-list check:
 - **GitOps controllers** (each cluster of the target file, in its GitOps controllers' namespaces):
   scaled-down workloads and suspended Flux Kustomizations zerospof marked (:mod:`zerospof.k8s.leftovers`).
 
-Security-group rules revoked by a control-plane fault are recorded only in the ledger (nothing in
-the target says which rules were there); they are restored by ``zerospof revert`` with the ledger.
+- **Security-group rules** revoked by the managed control-plane fault: every group tagged
+  ``zerospof:fault`` gets back each rule its ``zerospof:rule:<n>`` tags hold (a rule too long for a
+  tag value is in the ledger only), then the tags are removed.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from zerospof.aws.clients import AwsClients, paged
 from zerospof.aws.nacl_blackhole import MARKER_TAG, ORIGINAL_TAG, untag_subnet
 from zerospof.aws.run import preflight
+from zerospof.aws.sg_ingress_cut import RULE_TAG_PREFIX, untag_group
 from zerospof.aws.target import AwsTarget
 from zerospof.cloud.boundary import CloudApiError
 from zerospof.cloud.leftovers import Leftover
@@ -47,6 +50,7 @@ def restore_leftovers(target: AwsTarget, clients: AwsClients | None = None) -> l
     found: list[Leftover] = []
     for region in _regions(target):
         found += _nacl_leftovers(clients.client("ec2", region))
+        found += _security_group_leftovers(clients.client("ec2", region))
         found += _fis_leftovers(clients.client("fis", region))
     for cluster in target.clusters:
         namespaces = {c.namespace for c in target.gitops_controllers if c.cluster == cluster.name}
@@ -96,6 +100,29 @@ def _nacl_leftovers(ec2: Any) -> list[Leftover]:
             found.append(Leftover("network-acl", acl_id, "delete the deny-all NACL", False, str(exc)))
         else:
             found.append(Leftover("network-acl", acl_id, "delete the deny-all NACL", True))
+    return found
+
+
+def _security_group_leftovers(ec2: Any) -> list[Leftover]:
+    found = []
+    groups = paged(ec2, "describe_security_groups", "SecurityGroups", Filters=[{"Name": "tag-key", "Values": [MARKER_TAG]}])
+    for group in groups:
+        group_id = group["GroupId"]
+        rules = [json.loads(tag["Value"]) for tag in sorted(group.get("Tags", []), key=lambda t: t["Key"])
+                 if tag["Key"].startswith(RULE_TAG_PREFIX)]
+        action = f"authorize back {len(rules)} revoked ingress rule(s)"
+        try:
+            for rule in rules:
+                try:
+                    ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[rule])
+                except CloudApiError as exc:
+                    if exc.code != "InvalidPermission.Duplicate":
+                        raise
+            untag_group(ec2, group_id, None)
+        except CloudApiError as exc:
+            found.append(Leftover("security-group", group_id, action, False, str(exc)))
+        else:
+            found.append(Leftover("security-group", group_id, action, True))
     return found
 
 
