@@ -27,7 +27,7 @@ from typing import Any
 from zerospof.aws.clients import AwsClients, paged
 from zerospof.aws.nacl_blackhole import MARKER_TAG, ORIGINAL_TAG, untag_subnet
 from zerospof.aws.run import preflight
-from zerospof.aws.sg_ingress_cut import RULE_TAG_PREFIX, untag_group
+from zerospof.aws.sg_ingress_cut import RULE_TAG_PREFIX, authorize_back, untag_group
 from zerospof.aws.target import AwsTarget
 from zerospof.cloud.boundary import CloudApiError
 from zerospof.cloud.leftovers import Leftover
@@ -112,12 +112,7 @@ def _security_group_leftovers(ec2: Any) -> list[Leftover]:
                  if tag["Key"].startswith(RULE_TAG_PREFIX)]
         action = f"authorize back {len(rules)} revoked ingress rule(s)"
         try:
-            for rule in rules:
-                try:
-                    ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[rule])
-                except CloudApiError as exc:
-                    if exc.code != "InvalidPermission.Duplicate":
-                        raise
+            authorize_back(ec2, group_id, rules)
             untag_group(ec2, group_id, None)
         except CloudApiError as exc:
             found.append(Leftover("security-group", group_id, action, False, str(exc)))

@@ -17,7 +17,7 @@ from zerospof.cloud.boundary import CloudApiError
 from zerospof.aws.fault_base import AwsFault
 from zerospof.errors import FaultError, FaultNotInEffect
 
-__all__ = ["MARKER_TAG", "RULE_TAG_PREFIX", "SecurityGroupIngressCut", "rule_tags", "untag_group"]
+__all__ = ["MARKER_TAG", "RULE_TAG_PREFIX", "SecurityGroupIngressCut", "authorize_back", "rule_tags", "untag_group"]
 
 _SOURCE_KEYS = ("IpRanges", "Ipv6Ranges", "UserIdGroupPairs", "PrefixListIds")
 MARKER_TAG = "zerospof:fault"
@@ -95,14 +95,19 @@ class SecurityGroupIngressCut(AwsFault):
     def revert(self) -> None:
         ec2 = self.client("ec2")
         for group_id, rules in sorted(self.undo.get("rules", {}).items()):
-            for rule in rules:
-                try:
-                    ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[rule])
-                except CloudApiError as exc:
-                    if exc.code not in ("InvalidPermission.Duplicate", "InvalidGroup.NotFound"):
-                        raise
+            authorize_back(ec2, group_id, rules)
             if self.undo.get("marker"):
                 untag_group(ec2, group_id, self.undo["marker"])
+
+
+def authorize_back(ec2: Any, group_id: str, rules: list[dict[str, Any]]) -> None:
+    """Authorize each of ``rules`` on ``group_id`` again; one already there, or a group gone, is fine (idempotent)."""
+    for rule in rules:
+        try:
+            ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[rule])
+        except CloudApiError as exc:
+            if exc.code not in ("InvalidPermission.Duplicate", "InvalidGroup.NotFound"):
+                raise
 
 
 def rule_tags(marker: str, rules: list[dict[str, Any]]) -> list[dict[str, str]]:
