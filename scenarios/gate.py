@@ -95,6 +95,10 @@ class ScenarioGate:
             result = run_scenario(cls.SCENARIO)
         except ConfigError:
             raise
+        except pytest.fail.Exception as exc:  # pytest-timeout: the run's faults were reverted before this arrives
+            pytestconfig.stash[HARNESS_ERRORS].append(f"{cls.SCENARIO}: {exc}")
+            raise HarnessError(f"{cls.SCENARIO}: the gate's time limit fired, nothing judged, faults reverted: "
+                               f"{exc}") from exc
         except ZerospofError as exc:
             pytestconfig.stash[HARNESS_ERRORS].append(f"{cls.SCENARIO}: {exc}")
             raise HarnessError(f"{cls.SCENARIO}: harness or target error, nothing judged: {exc}") from exc
