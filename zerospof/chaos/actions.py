@@ -46,18 +46,22 @@ def target_is_ready(configuration: dict[str, Any] | None = None) -> bool:
     return True
 
 
-def inject_fault(configuration: dict[str, Any] | None = None, fault: str | None = None) -> dict[str, Any]:
+def inject_fault(configuration: dict[str, Any] | None = None, fault: str | list[str] | None = None) -> dict[str, Any]:
     """Action: apply the scenario's fault and verify it is in effect (t0). The rollback reverts it.
 
-    ``fault``: the kind of fault the experiment file says it injects (e.g. ``az-loss``; its arguments are
-    the configuration's ``zerospof_fault_options``, which the monitors read too). When given, a target
-    whose fault for the scenario is of another kind fails the action before anything changes.
+    ``fault``: the kind of fault the experiment file says it injects (e.g. ``az-loss``), or the kinds
+    it may inject when the target file decides among them (e.g. ``[nacl-blackhole, fis-experiment,
+    zone-drain]`` on AWS). Its arguments are the configuration's ``zerospof_fault_options`` (the lab)
+    or the target file's ``scenarios`` section (AWS), which the monitors read too. When given, a fault
+    of another kind fails the action before anything changes.
     """
     settings = _settings(configuration)
     planned = driver_for(settings.target).fault(settings.scenario, settings.fault_options)
-    if fault is not None and planned.kind != fault:
-        raise ActivityFailed(f"the experiment names fault {fault!r}, but {settings.target} would inject "
-                             f"{planned.describe()}; nothing injected")
+    named = [fault] if isinstance(fault, str) else list(fault or [])
+    kinds = [child.kind for child in getattr(planned, "children", ())] or [planned.kind]
+    if named and not set(kinds) <= set(named):
+        raise ActivityFailed(f"the experiment names fault {' or '.join(map(repr, named))}, but {settings.target} would "
+                             f"inject {planned.describe()}; nothing injected")
     try:
         record = apply(planned, settings.ledger, run_id=settings.run_id)
     except ZerospofError as exc:
