@@ -35,7 +35,7 @@ __all__ = ["ScenarioResult", "TimeLimitExceeded", "chaos_settings", "experiment_
 REPO = Path(__file__).resolve().parents[2]
 SETTINGS_ENV = "ZEROSPOF_CHAOS_SETTINGS"  # the Chaos Toolkit settings file (default ~/.chaostoolkit/settings.yaml)
 VERIFY_S = 10.0  # inject_fault verifies for at most this long
-LIMIT_MARGIN_S = 60.0  # set-up, steady-state probes and chaoslib's own work around the bounded waits
+LIMIT_MARGIN_S = 120.0  # set-up, steady-state probes, canary commits and read-backs, chaoslib's own work
 DEFAULT_ROLLBACK_WAIT_S = 120.0  # wait_until_healthy's default timeout_s
 
 
