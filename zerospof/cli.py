@@ -13,10 +13,12 @@ import sys
 from collections.abc import Sequence
 
 from zerospof import __version__, run
-from zerospof.errors import EXIT_BAD_INPUT, EXIT_MISSED, EXIT_MET, ConfigError, ZerospofError, exit_code
+from zerospof.errors import EXIT_BAD_INPUT, EXIT_MET, EXIT_MISSED, ConfigError, ZerospofError, exit_code
 from zerospof.lab import cli as lab_cli
 
 __all__ = ["main", "build_parser"]
+
+EXIT_OK, EXIT_FAILED = EXIT_MET, EXIT_MISSED  # the handlers' names for 0 and 1
 
 EPILOG = """\
 examples:
@@ -37,7 +39,7 @@ exit codes:
 def _validate(args: argparse.Namespace) -> int:
     from zerospof.validate import validate_file
 
-    status = EXIT_MET
+    status = EXIT_OK
     for path in args.files:
         try:
             kind = validate_file(path)
@@ -56,11 +58,11 @@ def _revert(args: argparse.Namespace) -> int:
     reports = ledger.revert_open()
     if not reports:
         print(f"nothing to revert: no open ledger record in {ledger.directory}")
-        return EXIT_MET
+        return EXIT_OK
     for report in reports:
         outcome = "reverted" if report.reverted else f"FAILED to revert: {report.error}"
         print(f"{report.record_id}: {report.description} (was {report.state_before}): {outcome}")
-    return EXIT_MET if all(report.reverted for report in reports) else EXIT_MISSED
+    return EXIT_OK if all(report.reverted for report in reports) else EXIT_FAILED
 
 
 def _revert_all(args: argparse.Namespace) -> int:
