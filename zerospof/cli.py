@@ -1,21 +1,39 @@
-"""The ``zerospof`` command: ``validate``, ``revert``, ``lab``, ``run``.
+"""The ``zerospof`` command: ``run``, ``validate``, ``revert``, ``lab``.
 
-Exit codes: 0 success, 1 an objective was missed or something failed to revert, 2 bad input.
+Exit codes (every command): 0 success / every objective met, 1 an objective was missed or something
+failed to revert, 2 bad input, 3 a harness or target error (no credentials, unreachable, not ready,
+refused by a safety guard). Heavy modules are imported when a command runs, not for ``--help``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
-from zerospof import reports_cli, run, spof_cli
-from zerospof.errors import ConfigError, ZerospofError
+from zerospof import __version__, reports_cli, run, spof_cli
+from zerospof.errors import EXIT_BAD_INPUT, EXIT_MET, EXIT_MISSED, ConfigError, ZerospofError, exit_code
 from zerospof.lab import cli as lab_cli
 
-__all__ = ["main"]
+__all__ = ["main", "build_parser"]
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_FAILED = EXIT_MET, EXIT_MISSED  # the handlers' names for 0 and 1
+
+EPILOG = """\
+examples:
+  zerospof validate objectives.yaml targets/staging.yaml experiments/aws/*.yaml
+  zerospof run az-failure --target targets/staging.yaml --dry-run
+  zerospof run --target targets/staging.yaml --json > result.json
+  zerospof revert --target targets/staging.yaml     # also on a fresh runner: finds zerospof's faults in the target
+  zerospof lab up && zerospof run --keep-lab
+
+exit codes:
+  0  success: every objective met
+  1  an objective was missed, or something could not be reverted
+  2  bad input: a malformed file or argument, reported before any fault (file, key path, value)
+  3  harness or target error: no credentials, unreachable, not ready, refused by a safety guard
+"""
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -47,17 +65,52 @@ def _revert(args: argparse.Namespace) -> int:
     return EXIT_OK if all(report.reverted for report in reports) else EXIT_FAILED
 
 
+def _revert_all(args: argparse.Namespace) -> int:
+    """``revert``: the mirrored records fetched (``--ledger-mirror``), the ledger's open records replayed,
+    then (``--target``) what zerospof left in the target itself."""
+    if args.ledger_mirror:
+        from zerospof.faults import Ledger
+        from zerospof.faults.ledger_mirror import fetch_mirror
+
+        directory = Ledger(args.ledger).directory
+        print(f"fetched {fetch_mirror(args.ledger_mirror, directory)} record(s) from {args.ledger_mirror} into {directory}")
+    status = _revert(args)
+    if args.target is None:
+        return status
+    from zerospof.revert_target import revert_in_target
+
+    return max(status, revert_in_target(args.target))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="zerospof", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="zerospof", description=__doc__.splitlines()[0], epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"zerospof {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    validate = commands.add_parser("validate", help="check objectives, target and experiment files")
+    validate = commands.add_parser("validate", help="check objectives, target and experiment files",
+                                   epilog="example: zerospof validate objectives.yaml targets/staging.yaml\n"
+                                          "exit codes: 0 all valid, 2 a file is invalid (file, key path, value)",
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
     validate.add_argument("files", nargs="+", metavar="FILE")
     validate.set_defaults(handler=_validate)
 
-    revert = commands.add_parser("revert", help="undo every fault an interrupted or killed run left in the ledger")
-    revert.add_argument("--ledger", default=None, help="ledger directory (default: $ZEROSPOF_LEDGER_DIR or reports/ledger)")
-    revert.set_defaults(handler=_revert)
+    revert = commands.add_parser(
+        "revert", help="undo every fault an interrupted or killed run left (from the ledger, or found in the target)",
+        epilog="examples:\n  zerospof revert                                  replay the open ledger records\n"
+               "  zerospof revert --target targets/staging.yaml    then find zerospof's leftovers in the target\n"
+               "exit codes: 0 nothing left, 1 something could not be reverted, 2 bad input, 3 no access",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    revert.add_argument("--ledger", default=None,
+                        help="ledger directory (default: $ZEROSPOF_LEDGER_DIR or ~/.local/state/zerospof/ledger)")
+    revert.add_argument("--ledger-mirror", default=os.environ.get("ZEROSPOF_LEDGER_MIRROR"), metavar="s3://BUCKET/PREFIX",
+                        help="first copy the records mirrored there into the ledger (default: $ZEROSPOF_LEDGER_MIRROR, "
+                             "which also makes every run mirror its records there)")
+    revert.add_argument("--target", default=None, metavar="FILE",
+                        help="an AWS target file: afterwards find and restore what zerospof left in the target itself "
+                             "(NACL blackholes, FIS experiments, security-group rules, scaled-down or suspended GitOps "
+                             "controllers), with or without a ledger")
+    revert.set_defaults(handler=_revert_all)
 
     lab_cli.register(commands)
     run.register(commands)
@@ -71,12 +124,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args))
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
     except ZerospofError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return exit_code(exc)
 
 
 if __name__ == "__main__":

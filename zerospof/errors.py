@@ -11,7 +11,19 @@ __all__ = [
     "SafetyRefusal",
     "TargetError",
     "TargetDown",
+    "NoAccess",
+    "exit_code",
+    "EXIT_MET",
+    "EXIT_MISSED",
+    "EXIT_BAD_INPUT",
+    "EXIT_ERROR",
 ]
+
+# Exit codes everywhere (``zerospof run``, ``validate``, ``revert``, the pytest gate):
+EXIT_MET = 0  # every objective met (or: the command did what was asked)
+EXIT_MISSED = 1  # an objective was missed (or something could not be reverted)
+EXIT_BAD_INPUT = 2  # a malformed file or argument, reported before any fault
+EXIT_ERROR = 3  # a harness or target error: no credentials, unreachable, not ready, refused by a safety guard
 
 
 class ZerospofError(Exception):
@@ -52,3 +64,12 @@ class TargetError(ZerospofError):
 
 class TargetDown(TargetError):
     """The target is not there at all (e.g. the lab is not running): waiting for it to heal does not help."""
+
+
+class NoAccess(TargetDown):
+    """The runner cannot authenticate to or reach the target's API (no credentials, access denied): waiting does not help."""
+
+
+def exit_code(error: BaseException) -> int:
+    """The exit code for an error that ended a command: 2 for bad input, 3 for any other (harness or target)."""
+    return EXIT_BAD_INPUT if isinstance(error, ConfigError) else EXIT_ERROR

@@ -150,14 +150,27 @@ class Sampler:
                 pool.shutdown(wait=True, cancel_futures=True)
 
 
-class HttpProbe:
-    """GET ``url`` over a new connection each call, resolving the host each time (DNS failover is seen).
+REDIRECTS = ("accept", "follow", "fail")  # what a 3xx answer means to HttpProbe
+MAX_REDIRECTS = 5
 
-    ``resolve(host) -> list of addresses`` defaults to the system resolver. A status >= 400, a
-    refused/timed-out connection or a resolution failure raises; a success returns
-    ``{"status", "latency_s", "address", "body"}`` (``body`` parsed when it is small JSON).
-    ``https`` URLs are checked against the host name (SNI and certificate) with ``ssl_context``,
-    by default the system's trust store.
+
+class HttpProbe:
+    """One request to ``url`` over a new connection each call, resolving the host each time (DNS failover is seen).
+
+    ``resolve(host) -> list of addresses`` defaults to the system resolver. Every resolved address is
+    tried in turn, as a browser does, until one accepts the connection (and the TLS handshake);
+    an HTTP answer, good or bad, ends the call. A status >= 400, no address connecting, or a
+    resolution failure raises; a success returns ``{"status", "latency_s", "address", "body"}``
+    (``body`` parsed when it is small JSON; ``tried``: the addresses that failed first, if any).
+
+    ``method`` and ``body`` (bytes, sent with its Content-Length) make it a write probe;
+    ``headers`` are sent on every request (e.g. ``Authorization`` read from the environment by the
+    caller: they are never part of the result or of an error message). ``connect_timeout_s`` bounds
+    each connection attempt, ``timeout_s`` each read. ``redirects``: a 3xx is an answer
+    (``"accept"``, the default), is followed up to ``MAX_REDIRECTS`` hops (``"follow"``: 307/308
+    keep the method and body, the others become a GET) or is a failure (``"fail"``).
+    ``https`` URLs are verified against the host name (SNI and certificate) with ``ssl_context``,
+    by default the system's trust store; verification is never turned off here.
     """
 
     def __init__(
@@ -168,51 +181,107 @@ class HttpProbe:
         connect_timeout_s: float = 0.25,
         timeout_s: float = 1.0,
         method: str = "GET",
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        redirects: str = "accept",
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"only http(s)://host[:port]/path URLs are supported, not {url!r}")
+        if redirects not in REDIRECTS:
+            raise ValueError(f"redirects must be one of {REDIRECTS}, not {redirects!r}")
         self.url = url
         self.host = parts.hostname
         self.port = parts.port or (443 if parts.scheme == "https" else 80)
         self.ssl_context = (ssl_context or ssl.create_default_context()) if parts.scheme == "https" else None
         self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self.method = method
+        self.body = body
+        self.headers = dict(headers or {})
+        self.redirects = redirects
         self.resolve = resolve or _system_resolve
         self.connect_timeout_s = connect_timeout_s
         self.timeout_s = timeout_s
 
+    def __repr__(self) -> str:  # never the headers: they may hold credentials
+        return f"HttpProbe({self.method} {self.url})"
+
     def __call__(self) -> dict[str, Any]:
         started = time.monotonic()
+        probe = self
+        for _ in range(MAX_REDIRECTS + 1):
+            answer, location = probe._once()
+            if location is None or self.redirects == "accept":
+                break
+            if self.redirects == "fail":
+                raise ProbeFailed(f"HTTP {answer['status']} redirect from {answer['address']} (redirects: fail)")
+            probe = probe._redirected(answer["status"], location)
+        else:
+            raise ProbeFailed(f"more than {MAX_REDIRECTS} redirects from {self.url}")
+        answer["latency_s"] = time.monotonic() - started
+        return answer
+
+    def _redirected(self, status: int, location: str) -> HttpProbe:
+        from urllib.parse import urljoin
+
+        keep = status in (307, 308)
+        base = f"{'https' if self.ssl_context is not None else 'http'}://{self.host}:{self.port}{self.path}"
+        return HttpProbe(urljoin(base, location), resolve=self.resolve, connect_timeout_s=self.connect_timeout_s,
+                         timeout_s=self.timeout_s, method=self.method if keep else "GET",
+                         body=self.body if keep else None, headers=self.headers, redirects="accept",
+                         ssl_context=self.ssl_context)
+
+    def _connect(self) -> tuple[socket.socket, str, list[str]]:
+        """Connect to the first resolved address that accepts (and completes TLS); raise naming every failure."""
         addresses = self.resolve(self.host)
         if not addresses:
             raise ProbeFailed(f"{self.host} resolved to no address")
-        address = addresses[0]
-        sock = socket.create_connection((address, self.port), timeout=self.connect_timeout_s)
-        if self.ssl_context is not None:
+        failed: list[str] = []
+        errors: list[OSError] = []
+        for address in addresses:
             try:
-                sock = self.ssl_context.wrap_socket(sock, server_hostname=self.host)
-            except BaseException:
-                sock.close()
-                raise
+                sock = socket.create_connection((address, self.port), timeout=self.connect_timeout_s)
+            except OSError as exc:
+                failed.append(f"{address}: {type(exc).__name__}: {exc}")
+                errors.append(exc)
+                continue
+            if self.ssl_context is not None:
+                try:
+                    sock = self.ssl_context.wrap_socket(sock, server_hostname=self.host)
+                except ssl.SSLCertVerificationError:
+                    sock.close()
+                    raise  # a certificate that does not verify is not retried elsewhere
+                except OSError as exc:
+                    sock.close()
+                    failed.append(f"{address}: {type(exc).__name__}: {exc}")
+                    errors.append(exc)
+                    continue
+            return sock, address, failed
+        if len(errors) == 1:
+            raise errors[0]
+        raise ConnectionError(f"no address of {self.host} connected: " + "; ".join(failed)) from errors[-1]
+
+    def _once(self) -> tuple[dict[str, Any], str | None]:
+        sock, address, failed = self._connect()
         connection = http.client.HTTPConnection(address, self.port, timeout=self.timeout_s)
         connection.sock = sock
         sock.settimeout(self.timeout_s)
+        headers = {"Host": self.host, "Connection": "close", **self.headers}
         try:
-            connection.request(self.method, self.path, headers={"Host": self.host, "Connection": "close"})
+            connection.request(self.method, self.path, body=self.body, headers=headers)
             response = connection.getresponse()
             payload = response.read(4096)
         finally:
             connection.close()
         if response.status >= 400:
             raise ProbeFailed(f"HTTP {response.status} from {address}")
-        return {
-            "status": response.status,
-            "latency_s": time.monotonic() - started,
-            "address": address,
-            "body": _small_json(payload, response.getheader("Content-Type", "")),
-        }
+        answer = {"status": response.status, "address": address,
+                  "body": _small_json(payload, response.getheader("Content-Type", ""))}
+        if failed:
+            answer["tried"] = failed
+        location = response.getheader("Location") if 300 <= response.status < 400 else None
+        return answer, location
 
 
 def _system_resolve(host: str) -> list[str]:

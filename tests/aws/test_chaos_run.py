@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import boto3
+import pytest
 
 from tests.aws.moto_world import REGION, ZONES, associations, target_document, write_target
 from zerospof.chaos.runner import run_experiment_file
@@ -65,6 +66,10 @@ def test_az_failure_experiment_is_measured_and_fails_on_detection_not_measured_r
     [check] = [c for c in report["checks"] if c["measurement"] == "detection_s"]
     assert check["passed"] is False and check["measured"] is None and "not measured" in check["message"]
     assert report["passed"] is False and result.journal["status"] == "failed"
+    probes = {r["activity"]["name"]: r for r in result.journal["run"] if r["activity"]["type"] == "probe"}
+    assert probes["objective detection_s"]["output"]["passed"] is False  # what `chaos report` shows
+    assert probes["objective downtime_s"]["output"]["measured"] == 0.0
+    assert result.journal["deviated"] is True
 
     users = timeline.samples_of("availability")
     assert len(users) >= 30 and all(s.ok for s in users) and endpoint.hits >= len(users)
@@ -93,3 +98,40 @@ def test_a_scenario_whose_detection_signals_the_target_file_does_not_name_is_int
     assert result.journal["run"] == []  # the method never ran
     assert associations(ec2) == before
     assert Ledger(tmp_path / "ledger").records() == []
+
+
+def test_the_users_chaos_toolkit_settings_and_global_controls_apply(staging, endpoint, tmp_path, monkeypatch):
+    control = tmp_path / "recording_control.py"
+    control.write_text("import json, os\n"
+                       "def after_experiment_control(context, state, **kwargs):\n"
+                       "    open(os.environ['RECORDED'], 'a').write(json.dumps(state['status']) + '\\n')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    settings = tmp_path / "settings.yaml"
+    settings.write_text("controls:\n  recorder:\n    provider:\n      type: python\n      module: recording_control\n"
+                        "runtime:\n  rollbacks:\n    strategy: never\n")  # zerospof keeps 'always' regardless
+    monkeypatch.setenv("ZEROSPOF_CHAOS_SETTINGS", str(settings))
+    monkeypatch.setenv("RECORDED", str(tmp_path / "recorded"))
+    document = target_document(endpoints=[{"name": "app", "url": endpoint.url}])  # no detection: interrupted at once
+    document.pop("kubernetes")
+
+    result = run_experiment_file(REPO / "experiments" / "aws" / "az-failure.yaml", {
+        "zerospof_target": str(write_target(tmp_path, document)), "zerospof_ledger_dir": str(tmp_path / "ledger"),
+        "zerospof_run_dir": str(tmp_path / "run"),
+    })
+
+    assert (tmp_path / "recorded").read_text().splitlines() == ['"interrupted"']  # the global control ran
+    assert [r["activity"]["name"] for r in result.journal["rollbacks"]] == ["revert-faults", "wait-until-healthy"]
+
+
+def test_an_experiment_naming_another_fault_than_the_target_would_inject_changes_nothing(staging, tmp_path):
+    from chaoslib.exceptions import ActivityFailed
+
+    from zerospof.chaos.actions import inject_fault
+
+    ec2 = boto3.client("ec2", region_name=REGION)
+    before = associations(ec2)
+    configuration = {"zerospof_scenario": "az-failure", "zerospof_target": str(write_target(tmp_path, target_document())),
+                     "zerospof_ledger_dir": str(tmp_path / "ledger")}
+    with pytest.raises(ActivityFailed, match="names fault .az-loss., but .* would inject nacl-blackhole"):
+        inject_fault(configuration, fault="az-loss")
+    assert associations(ec2) == before and Ledger(tmp_path / "ledger").records() == []

@@ -22,7 +22,7 @@ def test_dry_run_of_an_az_failure_prints_each_change_and_touches_nothing(staging
     [run] = print_dry_run(write_target(tmp_path, document), ["az-failure"], out=out)
     printed = out.getvalue()
     operations = [(call.service, call.operation) for call in run.planned_calls]
-    assert operations == [("ec2", "CreateNetworkAcl")] + [("ec2", "ReplaceNetworkAclAssociation")] * 2
+    assert operations == [("ec2", "CreateNetworkAcl")] + [("ec2", "CreateTags"), ("ec2", "ReplaceNetworkAclAssociation")] * 2
     for subnet in staging["tagged"][ZONES[0]]:
         assert subnet in printed  # the recorded original association of each targeted subnet
     assert printed.count("DRY-RUN ec2 ReplaceNetworkAclAssociation") == 2

@@ -13,7 +13,7 @@ import pytest
 from chaoslib.exceptions import ActivityFailed
 
 from tests.aws.moto_world import ACCOUNT, REGION, fis_experiments, make_fis_template
-from zerospof.aws.boundary import CloudApiError
+from zerospof.cloud.boundary import CloudApiError
 from zerospof.aws.fis import ACTIVE_STATES, MARKER_TAG, ChaosAwsFis, FisExperiment
 from zerospof.faults import Ledger, injected
 

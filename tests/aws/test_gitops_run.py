@@ -29,7 +29,7 @@ from zerospof.aws.target import load_aws_target
 from zerospof.chaos.runner import ScenarioResult, run_experiment_file
 from zerospof.errors import TargetError
 from zerospof.faults import Ledger
-from zerospof.k8s.fake_apiserver import FakeKubeApiServer
+from tests.k8s.fake_apiserver import FakeKubeApiServer
 from zerospof.objectives import load_objectives
 from zerospof.timeline import EventKind, Timeline
 

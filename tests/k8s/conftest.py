@@ -11,7 +11,7 @@ import pytest
 
 from tests.helpers import loopback_only_connect
 from zerospof.k8s.clients import KubeClients
-from zerospof.k8s.fake_apiserver import FakeKubeApiServer
+from tests.k8s.fake_apiserver import FakeKubeApiServer
 
 CONTEXT = "fake"
 @pytest.fixture(autouse=True)

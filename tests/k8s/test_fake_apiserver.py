@@ -10,8 +10,8 @@ import pytest
 from kubernetes.client import V1Eviction, V1ObjectMeta
 
 from tests.k8s.world import build_cluster, node, workload
-from zerospof.aws.boundary import CloudApiError
-from zerospof.k8s.fake_apiserver import FakeKubeApiServer, matches_label_selector
+from zerospof.cloud.boundary import CloudApiError
+from tests.k8s.fake_apiserver import FakeKubeApiServer, matches_label_selector
 
 
 @pytest.mark.parametrize("selector, expected", [

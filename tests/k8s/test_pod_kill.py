@@ -14,11 +14,11 @@ from kubernetes.config import kube_config
 
 from tests.k8s.conftest import CONTEXT
 from tests.k8s.world import build_cluster, build_control_plane, lease, leader_lease, node, pod, pod_uids
-from zerospof.aws.boundary import CloudApiError
-from zerospof.aws.dry_run import CallRecorder
+from zerospof.cloud.boundary import CloudApiError
+from zerospof.cloud.dry_run import CallRecorder
 from zerospof.errors import FaultError
 from zerospof.faults import Ledger, injected
-from zerospof.k8s.fake_apiserver import FakeKubeApiServer
+from tests.k8s.fake_apiserver import FakeKubeApiServer
 from zerospof.k8s.pod_kill import PodKill
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from zerospof.k8s.fake_apiserver import FakeKubeApiServer
+from tests.k8s.fake_apiserver import FakeKubeApiServer
 
 ZONES = ["us-west-2a", "us-west-2b", "us-west-2c"]
 CHAOS_LABEL = "zerospof/chaos=allowed"

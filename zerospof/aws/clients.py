@@ -1,11 +1,11 @@
-"""Build AWS clients for the suite: one factory, every client wrapped in :class:`~zerospof.aws.dry_run.ApiProxy`."""
+"""Build AWS clients for the suite: one factory, every client wrapped in :class:`~zerospof.cloud.dry_run.ApiProxy`."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
 
-from zerospof.aws.dry_run import ApiProxy, CallRecorder
+from zerospof.cloud.dry_run import ApiProxy, CallRecorder
 
 __all__ = ["AwsClients", "paged"]
 

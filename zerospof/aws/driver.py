@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -61,7 +62,7 @@ from zerospof.aws.probes import alb_target_health, cloudwatch_alarm, route53_hea
 from zerospof.aws.route53_health import Route53HealthChecks
 from zerospof.aws.run import preflight, runner_subnet_ids
 from zerospof.aws.scenarios import plan_faults
-from zerospof.aws.target import AwsTarget, Cluster
+from zerospof.aws.target import AwsTarget, Cluster, Endpoint
 from zerospof.errors import ConfigError, TargetError, ZerospofError
 from zerospof.faults import Fault
 from zerospof.faults.composite import AllOf
@@ -114,15 +115,27 @@ class AwsDriver(PlannedDriver):
     def __init__(self, target: AwsTarget) -> None:
         self.target = target
         self.clients = AwsClients(target.endpoint_url)
-        self._endpoints = {endpoint.name: HttpProbe(endpoint.url, connect_timeout_s=CONNECT_TIMEOUT_S,
-                                                    timeout_s=REQUEST_TIMEOUT_S, method=endpoint.method)
-                           for endpoint in target.endpoints if endpoint.path == "reads"}
-        self._write_endpoints = {endpoint.name: HttpProbe(endpoint.url, connect_timeout_s=CONNECT_TIMEOUT_S,
-                                                          timeout_s=REQUEST_TIMEOUT_S, method=endpoint.method)
-                                 for endpoint in target.endpoints if endpoint.path == "writes"}
+        self._unset_headers: list[str] = []
+        self._endpoints = {endpoint.name: self._probe(endpoint) for endpoint in target.endpoints
+                           if endpoint.path == "reads"}
+        self._write_endpoints = {endpoint.name: self._probe(endpoint) for endpoint in target.endpoints
+                                 if endpoint.path == "writes"}
         self._kube_clients: dict[str, KubeClients] = {}
         self._failover: dict[str, dict[str, Reader]] = {}
         self._served: ServedRevision | None = None
+
+    def _probe(self, endpoint: Endpoint) -> HttpProbe:
+        """The users' probe of ``endpoint``: its method, timeouts, redirect rule, CA and headers (secret ones
+        read from the environment now; an unset variable is reported by :meth:`check_ready`)."""
+        headers = dict(endpoint.headers)
+        for name, variable in endpoint.headers_from_env:
+            if os.environ.get(variable):
+                headers[name] = os.environ[variable]
+            else:
+                self._unset_headers.append(f"endpoint {endpoint.name}: header {name}: ${variable} is not set")
+        context = ssl.create_default_context(cafile=endpoint.ca_file) if endpoint.ca_file else None
+        return HttpProbe(endpoint.url, connect_timeout_s=endpoint.connect_timeout_s, timeout_s=endpoint.timeout_s,
+                         method=endpoint.method, headers=headers, redirects=endpoint.redirects, ssl_context=context)
 
     # -- readiness ------------------------------------------------------------------------------
     def check_ready(self) -> None:
@@ -133,7 +146,7 @@ class AwsDriver(PlannedDriver):
         canary's DSN is set when the target has one.
         """
         preflight(self.target, self.clients)
-        problems = []
+        problems = list(self._unset_headers)
         if not self._endpoints:
             problems.append("the target file lists no endpoints: users cannot be simulated")
         for name, probe in self._endpoints.items():

@@ -16,9 +16,9 @@ from chaosaws import aws_client
 from chaosaws.fis.actions import start_experiment, stop_experiment
 from chaosaws.fis.probes import get_experiment
 
-from zerospof.aws.boundary import translated
-from zerospof.aws.dry_run import CallRecorder
-from zerospof.aws.extensions import call_activity, pinned_environment
+from zerospof.cloud.boundary import translated
+from zerospof.cloud.dry_run import CallRecorder
+from zerospof.cloud.extensions import call_activity, pinned_environment
 from zerospof.aws.fault_base import AwsFault
 from zerospof.errors import FaultError, FaultNotInEffect
 

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from zerospof.aws.dry_run import CallRecorder, PlannedCall
+from zerospof.cloud.dry_run import CallRecorder, PlannedCall
 from zerospof.aws.gitops_canary import NETWORK_TIMEOUT_S, GitFailed, git, remote_tip, safe_run_id
 from zerospof.aws.target import GitopsCanary
 from zerospof.errors import TargetError

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from zerospof.aws.dry_run import CallRecorder, PlannedCall
+from zerospof.cloud.dry_run import CallRecorder, PlannedCall
 from zerospof.aws.target import GitopsCanary
 from zerospof.errors import TargetError
 from zerospof.k8s.clients import KubeClients

@@ -10,15 +10,16 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from zerospof.aws.boundary import CloudApiError
+from zerospof.cloud.boundary import CloudApiError
 from zerospof.aws.clients import paged
 from zerospof.aws.fault_base import AwsFault
 from zerospof.aws.safety import check_no_self_lockout
 from zerospof.errors import FaultError, FaultNotInEffect
 
-__all__ = ["MARKER_TAG", "NaclBlackhole"]
+__all__ = ["MARKER_TAG", "ORIGINAL_TAG", "NaclBlackhole"]
 
 MARKER_TAG = "zerospof:fault"
+ORIGINAL_TAG = "zerospof:original-nacl"  # on a swapped subnet: the NACL to put back (``zerospof revert --target``)
 
 
 class NaclBlackhole(AwsFault):
@@ -30,9 +31,11 @@ class NaclBlackhole(AwsFault):
 
     ``prepare`` records every subnet's original NACL and a marker; ``inject`` creates one deny-all
     NACL per VPC (tagged with the marker, so revert finds it even if the run dies before the id is
-    saved) and swaps each subnet's association to it, checkpointing after each step. ``revert``
+    saved) and swaps each subnet's association to it, checkpointing after each step. Before a swap
+    the subnet is tagged with the marker and its original NACL (``ORIGINAL_TAG``), so the target
+    itself says how to undo it when no ledger is at hand (``zerospof revert --target``). ``revert``
     reads each subnet's current association, puts back the original NACL where ours is in place,
-    and deletes the deny-all NACLs. Revert is idempotent and needs only params and undo.
+    removes the tags and deletes the deny-all NACLs. Revert is idempotent and needs only params and undo.
     """
 
     kind = "nacl-blackhole"
@@ -102,6 +105,9 @@ class NaclBlackhole(AwsFault):
             if association is None:
                 raise FaultError(f"subnet {subnet['subnet_id']} disappeared during injection")
             if association[1] != deny[subnet["vpc_id"]]:
+                ec2.create_tags(Resources=[subnet["subnet_id"]], Tags=[
+                    {"Key": MARKER_TAG, "Value": self.undo["marker"]},
+                    {"Key": ORIGINAL_TAG, "Value": subnet["original_acl_id"]}])
                 ec2.replace_network_acl_association(AssociationId=association[0], NetworkAclId=deny[subnet["vpc_id"]])
                 self.undo["swapped"].append(subnet["subnet_id"])
                 self.checkpoint()
@@ -125,10 +131,13 @@ class NaclBlackhole(AwsFault):
         conflicts = []
         for subnet in self.undo.get("subnets", []):
             association = self._association(subnet["subnet_id"])
-            if association is None or association[1] == subnet["original_acl_id"]:
+            if association is None:
                 continue
             if association[1] in ours:
                 ec2.replace_network_acl_association(AssociationId=association[0], NetworkAclId=subnet["original_acl_id"])
+            if association[1] in ours or association[1] == subnet["original_acl_id"]:
+                if subnet["subnet_id"] in self.undo.get("swapped", []):
+                    untag_subnet(ec2, subnet["subnet_id"], self.undo["marker"])
             else:
                 conflicts.append(f"{subnet['subnet_id']} is on {association[1]}, not ours; left alone")
         for acl_id in sorted(ours):
@@ -152,3 +161,11 @@ class NaclBlackhole(AwsFault):
             conflicts.append(f"deny-all NACL {acl_id} still has associations; not deleted")
             return
         ec2.delete_network_acl(NetworkAclId=acl_id)
+
+
+def untag_subnet(ec2: Any, subnet_id: str, marker: str) -> None:
+    """Remove the marker and original-NACL tags from a subnet when they are ``marker``'s (idempotent)."""
+    tags = ec2.describe_tags(Filters=[{"Name": "resource-id", "Values": [subnet_id]},
+                                      {"Name": "key", "Values": [MARKER_TAG]}]).get("Tags", [])
+    if any(tag["Value"] == marker for tag in tags):
+        ec2.delete_tags(Resources=[subnet_id], Tags=[{"Key": MARKER_TAG}, {"Key": ORIGINAL_TAG}])

@@ -41,7 +41,7 @@ class Route53HealthChecks:
         self.client = client
 
     def observations(self, health_check_id: str) -> list[CheckerObservation]:
-        from zerospof.aws.boundary import CloudApiError
+        from zerospof.cloud.boundary import CloudApiError
         try:
             response = self.client.get_health_check_status(HealthCheckId=health_check_id)
         except CloudApiError as exc:

@@ -14,15 +14,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from zerospof.cloud.boundary import CloudApiError
 from zerospof.aws.clients import AwsClients
 from zerospof.aws.dr_actions import documented_dr_action
-from zerospof.aws.dry_run import CallRecorder, PlannedCall
+from zerospof.cloud.dry_run import CallRecorder, PlannedCall
 from zerospof.aws.fault_base import AwsFault
 from zerospof.aws.git_rpo_canary import MAX_PUSHES, GitRpoCanary
 from zerospof.aws.gitops_canary import CanaryCommit, GitCanary
 from zerospof.aws.safety import check_account_allowed, discover_runner_subnet_ids
 from zerospof.aws.scenarios import plan_faults
 from zerospof.aws.target import SCENARIOS, AwsTarget, load_aws_target
+from zerospof.errors import NoAccess
 from zerospof.faults.base import Fault
 from zerospof.k8s.clients import KubeClients
 from zerospof.k8s.fault_base import KubeFault
@@ -52,8 +54,17 @@ def runner_subnet_ids(target: AwsTarget) -> list[str]:
 
 
 def preflight(target: AwsTarget, clients: AwsClients) -> str:
-    """Refuse (SafetyRefusal) an account or kube context not on the allow-lists; return the account id."""
-    account = check_account_allowed(clients.client("sts", target.primary_region), target.allowed_account_ids)
+    """Refuse (SafetyRefusal) an account or kube context not on the allow-lists; return the account id.
+
+    No credentials, an expired token, access denied or an unreachable STS endpoint raise
+    :class:`~zerospof.errors.NoAccess` at once (a harness error, exit 3): waiting would not help.
+    """
+    try:
+        account = check_account_allowed(clients.client("sts", target.primary_region), target.allowed_account_ids)
+    except CloudApiError as exc:
+        if not exc.is_access_problem:
+            raise
+        raise NoAccess(f"no access to AWS for target {target.name} ({target.path}): {exc}") from exc
     for cluster in target.clusters:
         KubeClients(cluster.context, target.allowed_contexts, cluster.kubeconfig)  # refuses a context not allowed
     return account

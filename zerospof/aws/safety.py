@@ -1,4 +1,4 @@
-"""Safety guards: account and kube-context allow-lists, and self-lockout protection.
+"""Safety guards: the account allow-list and self-lockout protection (the kube-context allow-list: ``zerospof.k8s.clients``).
 
 Each guard raises :class:`~zerospof.errors.SafetyRefusal` before anything changes.
 """
@@ -12,7 +12,7 @@ from typing import Any
 
 from zerospof.errors import SafetyRefusal
 
-__all__ = ["check_account_allowed", "check_context_allowed", "check_no_self_lockout", "discover_runner_subnet_ids"]
+__all__ = ["check_account_allowed", "check_no_self_lockout", "discover_runner_subnet_ids"]
 
 _IMDS = "http://169.254.169.254"
 
@@ -24,14 +24,6 @@ def check_account_allowed(sts: Any, allowed_account_ids: Iterable[str]) -> str:
     if account not in allowed:
         raise SafetyRefusal(f"AWS account {account} is not in the target's allowed_account_ids {allowed}; refusing to act")
     return account
-
-
-def check_context_allowed(context: str, allowed_contexts: Iterable[str]) -> str:
-    """Return ``context``; refuse a kube context not on the allow-list."""
-    allowed = list(allowed_contexts)
-    if context not in allowed:
-        raise SafetyRefusal(f"kube context {context!r} is not in the target's allowed_contexts {allowed}; refusing to act")
-    return context
 
 
 def check_no_self_lockout(subnet_ids: Iterable[str], runner_subnet_ids: Iterable[str], allowed: bool) -> None:

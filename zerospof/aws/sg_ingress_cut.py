@@ -9,15 +9,20 @@ the internet, they reach the public endpoint instead: restrict ``publicAccessCid
 
 from __future__ import annotations
 
+import json
+import uuid
 from typing import Any
 
-from zerospof.aws.boundary import CloudApiError
+from zerospof.cloud.boundary import CloudApiError
 from zerospof.aws.fault_base import AwsFault
 from zerospof.errors import FaultError, FaultNotInEffect
 
-__all__ = ["SecurityGroupIngressCut"]
+__all__ = ["MARKER_TAG", "RULE_TAG_PREFIX", "SecurityGroupIngressCut", "authorize_back", "rule_tags", "untag_group"]
 
 _SOURCE_KEYS = ("IpRanges", "Ipv6Ranges", "UserIdGroupPairs", "PrefixListIds")
+MARKER_TAG = "zerospof:fault"
+RULE_TAG_PREFIX = "zerospof:rule:"  # one revoked rule per tag (compact JSON), for ``zerospof revert --target``
+TAG_VALUE_MAX = 256  # AWS's limit on a tag value
 
 
 def _covers(permission: dict[str, Any], port: int) -> bool:
@@ -42,8 +47,10 @@ class SecurityGroupIngressCut(AwsFault):
 
     params: ``region``, ``selection_tags`` + ``security_group_tags`` (a group must carry all),
     ``api_port``, ``allowed_account_ids``, optional ``endpoint_url``. ``prepare`` records each
-    rule (one source per rule) before anything changes; ``revert`` authorizes back the recorded
-    rules that are missing. Idempotent.
+    rule (one source per rule) before anything changes; ``inject`` first writes each group's rules
+    on the group itself (a ``zerospof:fault`` marker and one ``zerospof:rule:<n>`` tag per rule,
+    compact JSON; a rule longer than a tag value allows is in the ledger only), then revokes them;
+    ``revert`` authorizes back the recorded rules that are missing and removes the tags. Idempotent.
     """
 
     kind = "sg-ingress-cut"
@@ -67,11 +74,12 @@ class SecurityGroupIngressCut(AwsFault):
         rules = self._matching_rules()
         if not rules:
             raise FaultError("no security group carries the selection and security_group_tags; nothing to cut")
-        self.undo = {"rules": rules}
+        self.undo = {"rules": rules, "marker": uuid.uuid4().hex}
 
     def inject(self) -> None:
         ec2 = self.client("ec2")
         for group_id, rules in sorted(self.undo["rules"].items()):
+            ec2.create_tags(Resources=[group_id], Tags=rule_tags(self.undo["marker"], rules))
             for rule in rules:
                 try:
                     ec2.revoke_security_group_ingress(GroupId=group_id, IpPermissions=[rule])
@@ -87,9 +95,41 @@ class SecurityGroupIngressCut(AwsFault):
     def revert(self) -> None:
         ec2 = self.client("ec2")
         for group_id, rules in sorted(self.undo.get("rules", {}).items()):
-            for rule in rules:
-                try:
-                    ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[rule])
-                except CloudApiError as exc:
-                    if exc.code not in ("InvalidPermission.Duplicate", "InvalidGroup.NotFound"):
-                        raise
+            authorize_back(ec2, group_id, rules)
+            if self.undo.get("marker"):
+                untag_group(ec2, group_id, self.undo["marker"])
+
+
+def authorize_back(ec2: Any, group_id: str, rules: list[dict[str, Any]]) -> None:
+    """Authorize each of ``rules`` on ``group_id`` again; one already there, or a group gone, is fine (idempotent)."""
+    for rule in rules:
+        try:
+            ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[rule])
+        except CloudApiError as exc:
+            if exc.code not in ("InvalidPermission.Duplicate", "InvalidGroup.NotFound"):
+                raise
+
+
+def rule_tags(marker: str, rules: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """The tags that say, on the group itself, which rules a cut revoked (those short enough for a tag value)."""
+    tags = [{"Key": MARKER_TAG, "Value": marker}]
+    for index, rule in enumerate(rules):
+        value = json.dumps(rule, separators=(",", ":"), sort_keys=True)
+        if len(value) <= TAG_VALUE_MAX:
+            tags.append({"Key": f"{RULE_TAG_PREFIX}{index}", "Value": value})
+    return tags
+
+
+def untag_group(ec2: Any, group_id: str, marker: str | None) -> None:
+    """Remove the marker and rule tags from a group when they are ``marker``'s (any marker when None); idempotent."""
+    try:
+        tags = ec2.describe_tags(Filters=[{"Name": "resource-id", "Values": [group_id]}]).get("Tags", [])
+    except CloudApiError as exc:
+        if exc.is_not_found:
+            return
+        raise
+    values = {tag["Key"]: tag["Value"] for tag in tags}
+    if MARKER_TAG not in values or (marker is not None and values[MARKER_TAG] != marker):
+        return
+    ours = [{"Key": key} for key in values if key == MARKER_TAG or key.startswith(RULE_TAG_PREFIX)]
+    ec2.delete_tags(Resources=[group_id], Tags=ours)

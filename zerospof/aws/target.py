@@ -30,12 +30,25 @@ BRANCH = r"(?!refs/)(?!.*\.\.)(?!.*//)[A-Za-z0-9][A-Za-z0-9._/-]*(?<![./])"
 
 @dataclass(frozen=True)
 class Endpoint:
-    """A user-facing URL probed on one user path: ``reads`` (GET, default) or ``writes`` (``method``, e.g. POST)."""
+    """A user-facing URL probed on one user path (``path``: ``reads``, the default, or ``writes``).
+
+    ``headers``: sent as written (nothing secret); ``headers_from_env``: header name -> the environment
+    variable holding its value (credentials: read at run time, never stored in the file or a report).
+    ``timeout_s`` / ``connect_timeout_s``: per read / per connection attempt; ``redirects``:
+    ``accept`` (a 3xx is an answer), ``follow`` or ``fail``; ``ca_file``: extra trust for a private CA
+    (TLS is always verified).
+    """
 
     name: str
     url: str
-    path: str = "reads"
     method: str = "GET"
+    headers: tuple[tuple[str, str], ...] = ()
+    path: str = "reads"  # the user path it exercises: reads, or writes (then method POST/PUT by default)
+    headers_from_env: tuple[tuple[str, str], ...] = ()
+    timeout_s: float = 2.0
+    connect_timeout_s: float = 1.0
+    redirects: str = "accept"
+    ca_file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -282,12 +295,29 @@ def _known(r: Reader, value: Any, key: str, known: set[str], what: str) -> str:
 
 
 def _endpoint(r: Reader, key: str, item: Any) -> Endpoint:
-    item = r.mapping(item, key, required=["name", "url"], optional=["path", "method"])
-    path = r.string(item.get("path", "reads"), f"{key}.path", r"reads|writes", "reads or writes")
-    method = r.string(item.get("method", "GET" if path == "reads" else "POST"), f"{key}.method",
-                      r"GET|HEAD|POST|PUT|PATCH", "an HTTP method (GET, HEAD, POST, PUT, PATCH)")
-    return Endpoint(r.string(item["name"], f"{key}.name"), r.string(item["url"], f"{key}.url", r"https?://\S+", "an http(s) URL"),
-                    path, method)
+    item = r.mapping(item, key, required=["name", "url"], optional=[
+        "path", "method", "headers", "headers_from_env", "timeout", "connect_timeout", "redirects", "ca_file"])
+    header = r"[A-Za-z0-9-]+"
+    headers, from_env = item.get("headers") or {}, item.get("headers_from_env") or {}
+    for name, value in (("headers", headers), ("headers_from_env", from_env)):
+        if not isinstance(value, dict):
+            raise r.fail(f"{key}.{name}", "expected a mapping of header name to value", value)
+    return Endpoint(
+        r.string(item["name"], f"{key}.name"), r.string(item["url"], f"{key}.url", r"https?://\S+", "an http(s) URL"),
+        path=(path := r.choice(item.get("path"), f"{key}.path", ("reads", "writes"), "reads")),
+        method=r.choice(item.get("method"), f"{key}.method", ("GET", "HEAD", "POST", "PUT"),
+                        "GET" if path == "reads" else "POST"),
+        headers=tuple((r.string(name, f"{key}.headers", header, "a header name"), r.string(value, f"{key}.headers.{name}"))
+                      for name, value in sorted(headers.items())),
+        headers_from_env=tuple((r.string(name, f"{key}.headers_from_env", header, "a header name"),
+                                r.string(var, f"{key}.headers_from_env.{name}", r"[A-Z_][A-Z0-9_]*",
+                                         "an environment variable name"))
+                               for name, var in sorted(from_env.items())),
+        timeout_s=r.duration_s(item.get("timeout"), f"{key}.timeout", 2.0),
+        connect_timeout_s=r.duration_s(item.get("connect_timeout"), f"{key}.connect_timeout", 1.0),
+        redirects=r.choice(item.get("redirects"), f"{key}.redirects", ("accept", "follow", "fail"), "accept"),
+        ca_file=r.optional_string(item.get("ca_file"), f"{key}.ca_file"),
+    )
 
 
 def _data_canary(r: Reader, value: Any, regions: set[str]) -> DataCanary | None:

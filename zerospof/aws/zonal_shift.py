@@ -41,7 +41,7 @@ class Boto3ZonalShifts:
         return {item["zonalShiftId"]: item["awayFrom"] for item in response.get("items", [])}
 
     def cancel(self, shift_id: str) -> None:
-        from zerospof.aws.boundary import CloudApiError
+        from zerospof.cloud.boundary import CloudApiError
         try:
             self.client.cancel_zonal_shift(zonalShiftId=shift_id)
         except CloudApiError as exc:

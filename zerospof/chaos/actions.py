@@ -46,15 +46,28 @@ def target_is_ready(configuration: dict[str, Any] | None = None) -> bool:
     return True
 
 
-def inject_fault(configuration: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Action: apply the scenario's fault and verify it is in effect (t0). The rollback reverts it."""
+def inject_fault(configuration: dict[str, Any] | None = None, fault: str | list[str] | None = None) -> dict[str, Any]:
+    """Action: apply the scenario's fault and verify it is in effect (t0). The rollback reverts it.
+
+    ``fault``: the kind of fault the experiment file says it injects (e.g. ``az-loss``), or the kinds
+    it may inject when the target file decides among them (e.g. ``[nacl-blackhole, fis-experiment,
+    zone-drain]`` on AWS). Its arguments are the configuration's ``zerospof_fault_options`` (the lab)
+    or the target file's ``scenarios`` section (AWS), which the monitors read too. When given, a fault
+    of another kind fails the action before anything changes.
+    """
     settings = _settings(configuration)
-    fault = driver_for(settings.target).fault(settings.scenario, settings.fault_options)
+    planned = driver_for(settings.target).fault(settings.scenario, settings.fault_options)
+    named = [fault] if isinstance(fault, str) else list(fault or [])
+    kinds = [child.kind for child in getattr(planned, "children", ())] or [planned.kind]
+    if named and not set(kinds) <= set(named):
+        raise ActivityFailed(f"the experiment names fault {' or '.join(map(repr, named))}, but {settings.target} would "
+                             f"inject {planned.describe()}; nothing injected")
     try:
-        record = apply(fault, settings.ledger, run_id=settings.run_id)
+        record = apply(planned, settings.ledger, run_id=settings.run_id)
     except ZerospofError as exc:
-        raise ActivityFailed(f"{fault.describe()}: {exc}") from exc
-    return {"record": record.id, "fault": fault.describe(), "ledger": str(record.path)}
+        raise ActivityFailed(f"{planned.describe()}: {exc}") from exc
+    return {"record": record.id, "fault": planned.describe(), "kind": planned.kind, "options": settings.fault_options,
+            "ledger": str(record.path)}
 
 
 def _fault_in_effect(settings: ScenarioSettings) -> bool:

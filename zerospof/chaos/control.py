@@ -22,6 +22,7 @@ from typing import Any
 
 from chaoslib.exceptions import InterruptExecution
 
+from zerospof.chaos.journal import add_objective_probes
 from zerospof.chaos.settings import ScenarioSettings
 from zerospof.chaos.verdict import experiment_conditions, scenario_report
 from zerospof.drivers import driver_for
@@ -187,6 +188,7 @@ def after_experiment_control(context: dict[str, Any], state: dict[str, Any],
     (settings.run_dir / "measurements.json").write_text(json.dumps(report, indent=2, default=str))
     report.update(run_id=settings.run_id, run_dir=str(settings.run_dir))
     state["zerospof"] = report
+    add_objective_probes(state, report)  # journal readers (chaos report) see each objective as a probe
     if not report["passed"]:
         state["status"] = "failed"
 

@@ -1,7 +1,7 @@
 """Ledger records: what a fault changed, written and fsync'd before anything changes.
 
 One JSON file per fault under the ledger directory (``$ZEROSPOF_LEDGER_DIR``, else
-``reports/ledger`` below the current directory). A record is *open* until its fault is
+``~/.local/state/zerospof/ledger``; always made absolute). A record is *open* until its fault is
 reverted; :meth:`Ledger.revert_open` replays every open record, which is what
 ``zerospof revert`` does after a run was killed.
 """
@@ -20,6 +20,7 @@ from typing import Any
 
 from zerospof.errors import FaultError
 from zerospof.faults.base import Fault, fault_class_path, load_fault
+from zerospof.faults.ledger_mirror import mirror_record
 
 __all__ = ["Ledger", "LedgerRecord", "RecordState", "RevertReport", "default_ledger_dir"]
 
@@ -38,8 +39,15 @@ class RecordState(StrEnum):
 
 
 def default_ledger_dir() -> Path:
-    """Return ``$ZEROSPOF_LEDGER_DIR`` or ``./reports/ledger``."""
-    return Path(os.environ.get("ZEROSPOF_LEDGER_DIR") or Path.cwd() / "reports" / "ledger")
+    """Return ``$ZEROSPOF_LEDGER_DIR`` or ``$XDG_STATE_HOME/zerospof/ledger`` (``~/.local/state/...``), absolute.
+
+    Never relative to the working directory: ``zerospof revert`` run from anywhere finds the same ledger.
+    """
+    configured = os.environ.get("ZEROSPOF_LEDGER_DIR")
+    if configured:
+        return Path(configured).expanduser().resolve()
+    state = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+    return (Path(state) / "zerospof" / "ledger").resolve()
 
 
 def _write_durably(path: Path, payload: dict[str, Any]) -> None:
@@ -102,6 +110,7 @@ class LedgerRecord:
 
     def save(self) -> None:
         _write_durably(self.path, self.data)
+        mirror_record(self.path, self.data, strict=self.data["state"] == RecordState.OPENED)
 
 
 @dataclass(frozen=True)
@@ -119,7 +128,7 @@ class Ledger:
     """A directory of ledger records."""
 
     def __init__(self, directory: str | Path | None = None) -> None:
-        self.directory = Path(directory) if directory is not None else default_ledger_dir()
+        self.directory = Path(directory).expanduser().resolve() if directory is not None else default_ledger_dir()
 
     def open(self, fault: Fault, run_id: str | None = None) -> LedgerRecord:
         """Write a record for ``fault``, capture its original state, and save again; change nothing."""

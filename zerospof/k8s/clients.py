@@ -1,4 +1,4 @@
-"""Kubernetes API clients for one kube context, every API wrapped in :class:`~zerospof.aws.dry_run.ApiProxy`.
+"""Kubernetes API clients for one kube context, every API wrapped in :class:`~zerospof.cloud.dry_run.ApiProxy`.
 
 chaostoolkit-kubernetes activities run against the same context through :meth:`KubeClients.run_activity`.
 """
@@ -6,16 +6,15 @@ chaostoolkit-kubernetes activities run against the same context through :meth:`K
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import cached_property
 from typing import Any
 
-from zerospof.aws.dry_run import ApiProxy, CallRecorder
-from zerospof.aws.extensions import call_activity
-from zerospof.aws.safety import check_context_allowed
-from zerospof.errors import ConfigError
+from zerospof.cloud.dry_run import ApiProxy, CallRecorder
+from zerospof.cloud.extensions import call_activity
+from zerospof.errors import ConfigError, SafetyRefusal
 
-__all__ = ["KubeClients"]
+__all__ = ["KubeClients", "check_context_allowed"]
 
 # What chaosk8s's create_k8s_api_client reads from the environment besides KUBECONFIG (secrets are looked up first,
 # but an auth variable in the environment picks the auth method, and CHAOSTOOLKIT_IN_POD the in-cluster config).
@@ -23,6 +22,14 @@ _CHAOSK8S_VARIABLES = ("CHAOSTOOLKIT_IN_POD", "KUBERNETES_CONTEXT", "KUBERNETES_
                        "KUBERNETES_API_KEY_PREFIX", "KUBERNETES_USERNAME", "KUBERNETES_PASSWORD", "KUBERNETES_CERT_FILE",
                        "KUBERNETES_KEY_FILE", "KUBERNETES_VERIFY_SSL", "KUBERNETES_CA_CERT_FILE", "KUBERNETES_DEBUG")
 _NO_KUBECONFIG = os.path.join(os.devnull, "kubeconfig")  # never exists: the null device is not a directory
+
+
+def check_context_allowed(context: str, allowed_contexts: Iterable[str]) -> str:
+    """Return ``context``; refuse a kube context not on the allow-list."""
+    allowed = list(allowed_contexts)
+    if context not in allowed:
+        raise SafetyRefusal(f"kube context {context!r} is not in the target's allowed_contexts {allowed}; refusing to act")
+    return context
 
 
 class KubeClients:

@@ -7,7 +7,7 @@ from typing import Any
 
 from chaosk8s.pod.actions import terminate_pods
 
-from zerospof.aws.boundary import CloudApiError
+from zerospof.cloud.boundary import CloudApiError
 from zerospof.errors import FaultError, FaultNotInEffect
 from zerospof.k8s.fault_base import KubeFault
 

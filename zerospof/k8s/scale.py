@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from zerospof.errors import FaultNotInEffect
 from zerospof.k8s.fault_base import KubeFault
 
-__all__ = ["ScaleWorkload", "api_name"]
+__all__ = ["ORIGINAL_REPLICAS", "ScaleWorkload", "api_name", "annotate_workload"]
+
+ORIGINAL_REPLICAS = "zerospof.io/original-replicas"  # on a scaled workload: what ``zerospof revert --target`` restores
 
 
 def api_name(workload_kind: str) -> str:
@@ -16,8 +20,9 @@ def api_name(workload_kind: str) -> str:
 class ScaleWorkload(KubeFault):
     """Scale ``namespace/name`` (``workload_kind`` deployment|statefulset) to ``replicas`` (default 0).
 
-    ``prepare`` records the original replica count; ``revert`` scales back to it when it differs.
-    Idempotent.
+    ``prepare`` records the original replica count; ``inject`` first writes it on the workload too
+    (annotation ``ORIGINAL_REPLICAS``, so the cluster itself says how to undo it), then scales;
+    ``revert`` scales back to it when it differs and removes the annotation. Idempotent.
     """
 
     kind = "scale-workload"
@@ -38,6 +43,8 @@ class ScaleWorkload(KubeFault):
         self.undo = {"original_replicas": int(self._read().spec.replicas or 0)}
 
     def inject(self) -> None:
+        annotate_workload(self.kube, self.params["workload_kind"], self.params["namespace"], self.params["name"],
+                          str(self.undo["original_replicas"]))
         self._patch(int(self.params.get("replicas", 0)))
 
     def verify(self) -> None:
@@ -51,3 +58,10 @@ class ScaleWorkload(KubeFault):
             return
         if int(self._read().spec.replicas or 0) != self.undo["original_replicas"]:
             self._patch(self.undo["original_replicas"])
+        annotate_workload(self.kube, self.params["workload_kind"], self.params["namespace"], self.params["name"], None)
+
+
+def annotate_workload(kube: Any, workload_kind: str, namespace: str, name: str, original: str | None) -> None:
+    """Set (or, with None, remove) the ``ORIGINAL_REPLICAS`` annotation of a deployment or statefulset."""
+    getattr(kube.apps, f"patch_namespaced_{api_name(workload_kind)}")(
+        name, namespace, {"metadata": {"annotations": {ORIGINAL_REPLICAS: original}}})

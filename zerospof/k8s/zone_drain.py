@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from zerospof.aws.boundary import CloudApiError
+from zerospof.cloud.boundary import CloudApiError
 from zerospof.errors import FaultError, FaultNotInEffect
 from zerospof.k8s.fault_base import KubeFault
 

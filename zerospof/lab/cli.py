@@ -12,7 +12,6 @@ import sys
 from typing import Any
 
 from zerospof.errors import LabError
-from zerospof.lab.lab import Lab
 
 __all__ = ["register", "main"]
 
@@ -33,6 +32,11 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="print the full status as JSON")
     status.set_defaults(handler=_status)
     return lab
+
+
+def Lab(state_dir: str | None) -> Any:  # noqa: N802 - imported on use: `zerospof --help` must not load the lab
+    from zerospof.lab.lab import Lab as LabClass
+    return LabClass(state_dir)
 
 
 def _up(args: argparse.Namespace) -> int:

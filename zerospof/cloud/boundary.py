@@ -14,7 +14,17 @@ from collections.abc import Iterator
 
 from zerospof.errors import FaultError
 
-__all__ = ["CloudApiError", "translated"]
+__all__ = ["ACCESS_CODES", "CloudApiError", "translated"]
+
+# Error codes that mean the runner itself cannot act on the target (credentials, permissions,
+# endpoint): a harness or target error that waiting does not fix, never a platform failure.
+ACCESS_CODES = frozenset({
+    "NoCredentialsError", "PartialCredentialsError", "CredentialRetrievalError", "ProfileNotFound",
+    "NoRegionError", "EndpointConnectionError", "ConnectTimeoutError", "SSLError", "TokenRetrievalError",
+    "SSOTokenLoadError", "UnauthorizedSSOTokenError", "ExpiredToken", "ExpiredTokenException",
+    "InvalidClientTokenId", "UnrecognizedClientException", "SignatureDoesNotMatch", "AuthFailure",
+    "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "401", "403",
+})
 
 
 class CloudApiError(FaultError):
@@ -30,6 +40,11 @@ class CloudApiError(FaultError):
     def is_not_found(self) -> bool:
         """Return True when the call failed because the object does not exist."""
         return self.code == "404" or "NotFound" in self.code
+
+    @property
+    def is_access_problem(self) -> bool:
+        """Return True when the runner lacks credentials or permission, or cannot reach the API at all."""
+        return self.code in ACCESS_CODES
 
 
 def _botocore_types() -> tuple[type[BaseException], ...]:

@@ -1,9 +1,9 @@
 """Run Chaos Toolkit extension activities (chaostoolkit-aws, chaostoolkit-kubernetes) inside the suite's guarantees.
 
-:func:`call_activity` is to an extension activity what :class:`~zerospof.aws.dry_run.ApiProxy` is
+:func:`call_activity` is to an extension activity what :class:`~zerospof.cloud.dry_run.ApiProxy` is
 to a client call: the arguments are bound to the activity's signature before anything runs (as
-chaoslib does), errors become :class:`~zerospof.aws.boundary.CloudApiError`, and in dry run an
-action is recorded as a :class:`~zerospof.aws.dry_run.PlannedCall` and not run, while a probe
+chaoslib does), errors become :class:`~zerospof.cloud.boundary.CloudApiError`, and in dry run an
+action is recorded as a :class:`~zerospof.cloud.dry_run.PlannedCall` and not run, while a probe
 (it only reads) runs.
 
 The extensions build their clients from the process environment as well as from their
@@ -20,8 +20,8 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from zerospof.aws.boundary import translated
-from zerospof.aws.dry_run import CallRecorder, DryRunResult, PlannedCall
+from zerospof.cloud.boundary import translated
+from zerospof.cloud.dry_run import CallRecorder, DryRunResult, PlannedCall
 
 __all__ = ["call_activity", "is_probe", "pinned_environment"]
 
@@ -60,7 +60,7 @@ def call_activity(service: str, activity: Callable[..., Any], arguments: dict[st
                   recorder: CallRecorder | None = None, environment: Mapping[str, str | None] | None = None) -> Any:
     """Run ``activity(**arguments)`` with ``environment`` pinned; in dry run record an action instead.
 
-    A recorded action returns a :class:`~zerospof.aws.dry_run.DryRunResult` (ids read as
+    A recorded action returns a :class:`~zerospof.cloud.dry_run.DryRunResult` (ids read as
     ``dry-run-<key>``). ``secrets`` are never recorded: they hold tokens.
     """
     inspect.signature(activity).bind(**arguments)  # a misspelt argument fails before anything runs

@@ -1,8 +1,8 @@
 """Dry run: a client wrapper that lets reads through and records every change instead of making it.
 
 All AWS and Kubernetes client calls of the suite go through :class:`ApiProxy` (chaosaws and
-chaosk8s activities through :func:`zerospof.aws.extensions.call_activity`, which records the same
-way). Without a recorder it only translates errors (see :mod:`zerospof.aws.boundary`). With a
+chaosk8s activities through :func:`zerospof.cloud.extensions.call_activity`, which records the same
+way). Without a recorder it only translates errors (see :mod:`zerospof.cloud.boundary`). With a
 :class:`CallRecorder` it still performs read-only calls (``Describe*``/``Get*``/``List*``,
 ``read_*``/``list_*``) so the plan names the real resources, and turns every other call into a
 :class:`PlannedCall`: printed, never sent.
@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from zerospof.aws.boundary import translated
+from zerospof.cloud.boundary import translated
 
 __all__ = ["ApiProxy", "CallRecorder", "DryRunResult", "PlannedCall", "is_read_only"]
 
