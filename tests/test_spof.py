@@ -135,3 +135,10 @@ def test_implied_availability_multiplies_measured_downtime_by_assumed_failure_ra
     assert found["paths"]["writes"]["passed"]  # 99.99986% >= 99.99%
     unknown = implied_availability([primary], {}, OBJECTIVES)  # no assumed rate for pg: unknown, never 100%
     assert unknown["paths"]["writes"]["availability"] is None
+
+
+def test_the_cli_offers_exactly_the_seeds_checklist_layers():
+    from zerospof.spof import SEED_LAYERS
+    from zerospof.spof_cli import LAYERS
+
+    assert LAYERS == tuple(SEED_LAYERS)

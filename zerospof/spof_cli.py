@@ -25,14 +25,15 @@ EXAMPLES = """examples:
 """
 
 
-def register(commands: argparse._SubParsersAction) -> None:
-    from zerospof.spof import SEED_LAYERS
+LAYERS = ("network", "compute", "control", "data", "dns", "cicd", "gitops", "security")  # zerospof.spof.SEED_LAYERS
 
+
+def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("spof", help="fail every redundant member alone and find single points of failure",
                                  description=__doc__, epilog=EXAMPLES,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--target", default="lab", help="'lab' (default; AWS target files: not yet)")
-    parser.add_argument("--layer", action="append", choices=list(SEED_LAYERS), help="only this checklist layer")
+    parser.add_argument("--layer", action="append", choices=LAYERS, help="only this checklist layer")
     parser.add_argument("--member", action="append", metavar="NAME", help="only this member (as lab status names it)")
     parser.add_argument("--objectives", default="objectives.yaml")
     parser.add_argument("--reports", default="reports")
