@@ -60,7 +60,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if scenario not in limits:
             limits[scenario] = gate_time_limit_s(config, scenario)
         if limits[scenario] is not None and item.get_closest_marker("timeout") is None:
-            item.add_marker(pytest.mark.timeout(limits[scenario]))
+            item.add_marker(pytest.mark.timeout(limits[scenario], method="signal"))  # an exception, so the run reverts
         kept.append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
