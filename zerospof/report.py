@@ -159,11 +159,13 @@ def format_table(rows: list[tuple[str, ...]], header: tuple[str, ...] = ("scenar
     return "\n".join([line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)])
 
 
-def summary_markdown(run_id: str, target: str, reports: dict[str, dict[str, Any]]) -> str:
-    """The run's ``summary.md``: verdict, the table, per-scenario phases and charts."""
+def summary_markdown(run_id: str, target: str, reports: dict[str, dict[str, Any]], error: str | None = None) -> str:
+    """The run's ``summary.md``: verdict (ERROR when the harness or target failed: not judged), the table,
+    per-scenario phases and charts."""
     passed = all(report.get("passed") for report in reports.values()) and bool(reports)
+    verdict = "ERROR (not judged)" if error is not None else ("PASS" if passed else "FAIL")
     parts = [f"# zerospof game day {run_id}", "",
-             f"Target: `{target}`. Verdict: **{'PASS' if passed else 'FAIL'}**.", "",
+             f"Target: `{target}`. Verdict: **{verdict}**.", "",
              format_table(result_rows(reports)), ""]
     for scenario, report in reports.items():
         parts += [f"## {scenario}", ""]

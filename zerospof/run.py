@@ -203,7 +203,7 @@ class GameDay:
             {"schema": "zerospof.game-day/1", "run_id": self.run_id, "target": self.target, "error": self.error,
              "scenarios": self._reports()}, indent=2, default=str))
         head = f"**ERROR (exit 3)**: {self.error}\n\n" if self.error is not None else ""
-        (self.run_dir / "summary.md").write_text(head + summary_markdown(self.run_id, self.target, self._reports()))
+        (self.run_dir / "summary.md").write_text(head + summary_markdown(self.run_id, self.target, self._reports(), self.error))
 
     def document(self, exc: ZerospofError | None = None) -> dict[str, Any]:
         """What ``--json`` prints: outcome, exit code, error, run dir and per-scenario outcome and report."""
