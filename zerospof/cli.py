@@ -1,6 +1,7 @@
 """The ``zerospof`` command: ``validate``, ``revert``, ``lab``, ``run``.
 
-Exit codes: 0 success, 1 an objective was missed or something failed to revert, 2 bad input.
+Exit codes: 0 success, 1 an objective was missed or something failed to revert, 2 bad input,
+130 ``revert`` interrupted (it finishes first).
 """
 
 from __future__ import annotations
@@ -8,14 +9,19 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from zerospof import run
 from zerospof.errors import ConfigError, ZerospofError
 from zerospof.lab import cli as lab_cli
 
+if TYPE_CHECKING:
+    from zerospof.faults import RevertReport
+
 __all__ = ["main"]
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -34,17 +40,34 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _revert(args: argparse.Namespace) -> int:
+    """Revert every open ledger record; report each record and each unusable file; hold Ctrl-C until done."""
     from zerospof.faults import Ledger
+    from zerospof.faults.runner import signals_held
 
+    if args.ledger is not None and not Path(args.ledger).is_dir():
+        why = "not a directory" if Path(args.ledger).exists() else "no such directory"
+        raise ConfigError("command line", "--ledger", why, args.ledger)
     ledger = Ledger(args.ledger)
-    reports = ledger.revert_open()
+    with signals_held() as arrived:  # interrupting a revert half-way would leave the fault in place
+        reports = ledger.revert_open()
+        for report in reports:
+            print(_revert_line(report), flush=True)
     if not reports:
         print(f"nothing to revert: no open ledger record in {ledger.directory}")
-        return EXIT_OK
-    for report in reports:
-        outcome = "reverted" if report.reverted else f"FAILED to revert: {report.error}"
-        print(f"{report.record_id}: {report.description} (was {report.state_before}): {outcome}")
-    return EXIT_OK if all(report.reverted for report in reports) else EXIT_FAILED
+    elif arrived:
+        print(f"interrupted ({len(arrived)} signal(s) held until the revert finished)", file=sys.stderr)
+    if arrived:
+        return EXIT_INTERRUPTED
+    return EXIT_OK if all(report.handled for report in reports) else EXIT_FAILED
+
+
+def _revert_line(report: RevertReport) -> str:
+    if report.refused:
+        return f"{report.file}: REFUSED, left alone: {report.error}"
+    if not report.reverted:
+        return f"{report.file}: {report.description} (was {report.state_before}): FAILED to revert: {report.error}"
+    note = f"; but {report.ledger_error} (the record stays open)" if report.ledger_error else ""
+    return f"{report.file}: {report.description} (was {report.state_before}): reverted{note}"
 
 
 def build_parser() -> argparse.ArgumentParser:

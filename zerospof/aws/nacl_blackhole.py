@@ -31,8 +31,8 @@ class NaclBlackhole(AwsFault):
     ``prepare`` records every subnet's original NACL and a marker; ``inject`` creates one deny-all
     NACL per VPC (tagged with the marker, so revert finds it even if the run dies before the id is
     saved) and swaps each subnet's association to it, checkpointing after each step. ``revert``
-    reads each subnet's current association, puts back the original NACL where ours is in place,
-    and deletes the deny-all NACLs. Revert is idempotent and needs only params and undo.
+    reads each subnet's current association, puts back the original NACL where ours (carrying the
+    marker tag) is in place, and deletes the deny-all NACLs carrying the marker; nothing else is touched. Revert is idempotent and needs only params and undo.
     """
 
     kind = "nacl-blackhole"
@@ -58,14 +58,17 @@ class NaclBlackhole(AwsFault):
                     return association["NetworkAclAssociationId"], acl["NetworkAclId"]
         return None
 
-    def _deny_acls(self) -> dict[str, str]:
-        """Return ``{vpc id: deny-all NACL id}`` for this fault's marker, read from AWS."""
+    def _marked_acls(self) -> dict[str, str]:
+        """Return ``{vpc id: NACL id}`` of the NACLs carrying this fault's marker tag, read from AWS."""
         marker = self.undo.get("marker")
         if not marker:
             return {}
         acls = self.client("ec2").describe_network_acls(Filters=[{"Name": f"tag:{MARKER_TAG}", "Values": [marker]}])
-        found = {acl["VpcId"]: acl["NetworkAclId"] for acl in acls.get("NetworkAcls", [])}
-        return {**self.undo.get("deny_acls", {}), **found}
+        return {acl["VpcId"]: acl["NetworkAclId"] for acl in acls.get("NetworkAcls", [])}
+
+    def _deny_acls(self) -> dict[str, str]:
+        """Return ``{vpc id: deny-all NACL id}``: those recorded in undo and those carrying the marker."""
+        return {**self.undo.get("deny_acls", {}), **self._marked_acls()}
 
     # -- contract -----------------------------------------------------------------
     def prepare(self) -> None:
@@ -120,8 +123,7 @@ class NaclBlackhole(AwsFault):
         if not self.undo.get("marker"):
             return  # prepare never finished: nothing was changed
         ec2 = self.client("ec2")
-        deny = self._deny_acls()
-        ours = set(deny.values())
+        ours = set(self._marked_acls().values())  # only NACLs carrying our marker: a record cannot name others
         conflicts = []
         for subnet in self.undo.get("subnets", []):
             association = self._association(subnet["subnet_id"])
