@@ -18,7 +18,7 @@ from zerospof.report import format_table, result_rows, summary_markdown, timelin
 from zerospof.targets import LabTarget, resolve_target
 from zerospof.validate import validate_experiment
 
-__all__ = ["register", "run_game_day"]
+__all__ = ["register", "run_game_day", "validate_game_day"]
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -41,6 +41,7 @@ def _run_command(args: argparse.Namespace) -> int:
     if args.dry_run:
         if isinstance(resolve_target(args.target), LabTarget):
             raise ConfigError("command line", "--dry-run", "only for AWS target files", args.target)
+        validate_game_day(args.scenarios or list(SCENARIOS), args.target, Path(args.objectives))
         from zerospof.aws.run import print_dry_run
         print_dry_run(args.target, args.scenarios or list(SCENARIOS))
         return 0
@@ -53,9 +54,9 @@ def _say(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-def run_game_day(scenarios: list[str], target: str, objectives_path: Path, reports_dir: Path,
-                 keep_lab: bool = False) -> list[ScenarioResult]:
-    """Validate everything, bring the lab up if needed, run each scenario, write the report."""
+def validate_game_day(scenarios: list[str], target: str, objectives_path: Path) -> tuple[str, dict[str, Path]]:
+    """Validate the objectives, the target and each scenario's experiment (and, on AWS, the target's zones against
+    the account) before anything changes; return the target kind and the experiment paths."""
     objectives = load_objectives(objectives_path)
     resolved = resolve_target(target)
     kind = "lab" if isinstance(resolved, LabTarget) else "aws"
@@ -64,10 +65,22 @@ def run_game_day(scenarios: list[str], target: str, objectives_path: Path, repor
         if not path.exists():
             raise ConfigError(str(path), "", f"no experiment for scenario {scenario!r} on target {kind!r}")
         validate_experiment(path)
-        objectives.scenario(scenario)
+        if scenario not in objectives.scenarios:
+            raise ConfigError(str(objectives_path), f"scenarios.{scenario}", "no objectives for this scenario")
         if kind == "aws":  # every scenario must be described by the target file before any fault runs
             from zerospof.aws.scenarios import plan_faults
             plan_faults(resolved, scenario)
+    if kind == "aws":
+        from zerospof.aws.clients import AwsClients
+        from zerospof.aws.target import check_against_account
+        check_against_account(resolved, AwsClients(resolved.endpoint_url))
+    return kind, paths
+
+
+def run_game_day(scenarios: list[str], target: str, objectives_path: Path, reports_dir: Path,
+                 keep_lab: bool = False) -> list[ScenarioResult]:
+    """Validate everything, bring the lab up if needed, run each scenario, write the report."""
+    kind, paths = validate_game_day(scenarios, target, objectives_path)
     run_id = new_run_id()
     run_dir = reports_dir / run_id
     _say(f"game day {run_id} on target {target!r}: {', '.join(scenarios)}")

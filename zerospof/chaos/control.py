@@ -25,7 +25,7 @@ from zerospof.chaos.settings import ScenarioSettings
 from zerospof.chaos.verdict import experiment_conditions, scenario_report
 from zerospof.drivers import driver_for
 from zerospof.errors import ConfigError, SafetyRefusal, TargetDown, TargetError, ZerospofError
-from zerospof.faults.runner import Interrupted
+from zerospof.faults.runner import Interrupted, revert_leftovers
 from zerospof.objectives import Objectives, load_objectives
 from zerospof.scenario import AVAILABILITY, Monitoring
 from zerospof.timeline import EventKind, Timeline
@@ -156,6 +156,7 @@ def after_experiment_control(context: dict[str, Any], state: dict[str, Any],
     state["zerospof"] = report
     if not report["passed"]:
         state["status"] = "failed"
+    revert_leftovers(settings.ledger, settings.run_id)  # whatever the rollbacks did (even none), nothing stays injected
 
 
 _STEP_EVENTS = {

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from zerospof.chaos.settings import new_run_id
+from zerospof.faults import Ledger
+from zerospof.faults.runner import revert_leftovers
 from zerospof.timeline import Timeline
 from zerospof.validate import validate_experiment
 
@@ -56,8 +58,11 @@ def run_experiment_file(path: str | Path, configuration: dict[str, Any]) -> Scen
     config.setdefault("zerospof_run_dir", str(Path("reports") / config["zerospof_run_id"] / str(config.get("zerospof_scenario"))))
     settings = {"runtime": {"rollbacks": {"strategy": "always"}, "hypothesis": {"strategy": "default"}}}
     logging.getLogger("chaostoolkit").setLevel(logging.INFO)
-    with Runner(Strategy.DEFAULT) as runner:
-        journal = runner.run(experiment, settings=settings)
+    try:
+        with Runner(Strategy.DEFAULT) as runner:
+            journal = runner.run(experiment, settings=settings)
+    finally:  # whatever the experiment's rollbacks did (even `rollbacks: []`), nothing zerospof injected stays
+        leftovers = revert_leftovers(Ledger(config.get("zerospof_ledger_dir") or None), config["zerospof_run_id"])
     run_dir = Path(config["zerospof_run_dir"])
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "journal.json").write_text(json.dumps(journal, indent=2, default=str))
@@ -65,4 +70,7 @@ def run_experiment_file(path: str | Path, configuration: dict[str, Any]) -> Scen
         "scenario": config.get("zerospof_scenario"), "passed": False, "checks": [], "conditions": [],
         "error": f"the experiment ended ({journal.get('status')}) without measurements",
     }
+    if leftovers:  # the experiment left a fault in place: it fails, and says what the runner reverted
+        report = {**report, "passed": False, "reverted_after_the_run": [
+            f"{r.description}: {'reverted' if r.reverted else 'FAILED: ' + str(r.error)}" for r in leftovers]}
     return ScenarioResult(str(config.get("zerospof_scenario")), run_dir, journal, report)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -13,11 +14,40 @@ from zerospof.faults import Ledger
 from zerospof.objectives import SCENARIOS
 from zerospof.units import parse_duration_s
 
-__all__ = ["ScenarioSettings", "new_run_id"]
+__all__ = ["KEYS", "ScenarioSettings", "check_configuration", "new_run_id"]
 
 KEYS = ("zerospof_scenario", "zerospof_target", "zerospof_objectives", "zerospof_run_id", "zerospof_run_dir",
         "zerospof_ledger_dir", "zerospof_recovery_timeout", "zerospof_abort_floor", "zerospof_abort_after",
         "zerospof_fault_options", "zerospof_settle", "zerospof_baseline", "zerospof_ready_timeout")
+
+
+_PATH_KEYS = ("zerospof_target", "zerospof_objectives", "zerospof_run_dir", "zerospof_ledger_dir")
+_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}", re.ASCII)
+
+
+def check_configuration(configuration: object, source: str = "experiment") -> None:
+    """Refuse an experiment ``configuration`` whose ``zerospof_*`` keys are unknown or whose values are invalid.
+
+    Changes nothing (the run id and run dir are filled in by :meth:`ScenarioSettings.from_configuration`).
+    """
+    if configuration is None:
+        configuration = {}
+    if not isinstance(configuration, dict):
+        raise ConfigError(source, "configuration", "expected a mapping", configuration)
+    for key, value in configuration.items():
+        if key in _PATH_KEYS and not (isinstance(value, str) and value.strip()) and not _dynamic(value):
+            raise ConfigError(source, f"configuration.{key}", "expected a path", value)
+    run_id = configuration.get("zerospof_run_id")
+    if run_id is not None and not _dynamic(run_id) and not (isinstance(run_id, str) and _RUN_ID.fullmatch(run_id)):
+        raise ConfigError(source, "configuration.zerospof_run_id",
+                          "expected letters, digits, '.', '_' or '-' (it names a directory)", run_id)
+    static = {key: value for key, value in configuration.items() if not _dynamic(value) or key == "zerospof_fault_options"}
+    ScenarioSettings.from_configuration(static, source)
+
+
+def _dynamic(value: object) -> bool:
+    """A Chaos Toolkit value resolved at run time (``{type: env, key: ...}``): checked once resolved."""
+    return isinstance(value, dict) and "type" in value and "key" in value
 
 
 def new_run_id() -> str:
@@ -51,6 +81,10 @@ class ScenarioSettings:
     def from_configuration(cls, configuration: dict[str, Any] | None, source: str = "experiment") -> ScenarioSettings:
         """Validate and read the ``zerospof_*`` keys; fill in the run id and run dir in ``configuration``."""
         configuration = configuration if configuration is not None else {}
+        for key, value in configuration.items():  # a misspelt key would otherwise be ignored silently
+            if str(key).startswith("zerospof_") and key not in KEYS:
+                raise ConfigError(source, f"configuration.{key}",
+                                  f"unknown zerospof key; expected one of: {', '.join(KEYS)}", value)
         scenario = configuration.get("zerospof_scenario")
         if scenario not in SCENARIOS:
             raise ConfigError(source, "configuration.zerospof_scenario",
