@@ -144,7 +144,8 @@ def validate_file(path: str | Path) -> FileKind:
     data = load_yaml_mapping(path)
     kind = detect_kind(path, data)
     if kind == "objectives":
-        load_objectives(path)
+        if not load_objectives(path).scenarios:
+            raise ConfigError(str(path), "scenarios", "names no scenario: nothing could be judged", data.get("scenarios"))
     elif kind == "experiment":
         validate_experiment(path)
     else:
