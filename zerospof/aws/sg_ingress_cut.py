@@ -43,7 +43,8 @@ class SecurityGroupIngressCut(AwsFault):
     params: ``region``, ``selection_tags`` + ``security_group_tags`` (a group must carry all),
     ``api_port``, ``allowed_account_ids``, optional ``endpoint_url``. ``prepare`` records each
     rule (one source per rule) before anything changes; ``revert`` authorizes back the recorded
-    rules that are missing. Idempotent.
+    rules that are missing, only on groups that carry the tags and only rules covering ``api_port``
+    (a tampered record cannot open anything else). Idempotent.
     """
 
     kind = "sg-ingress-cut"
@@ -86,10 +87,23 @@ class SecurityGroupIngressCut(AwsFault):
 
     def revert(self) -> None:
         ec2 = self.client("ec2")
+        if not self.undo.get("rules"):
+            return  # prepare never finished: nothing was changed
+        tagged = {group["GroupId"] for group in self._groups()}
+        port = int(self.params.get("api_port", 443))
+        refused = []
         for group_id, rules in sorted(self.undo.get("rules", {}).items()):
+            if group_id not in tagged:  # a record cannot open a group that does not carry the tags
+                refused.append(f"{group_id} does not carry the selection tags; left alone")
+                continue
             for rule in rules:
+                if not _covers(rule, port):  # nor add a rule this fault could not have revoked
+                    refused.append(f"{group_id}: a recorded rule does not cover port {port}; not added: {rule}")
+                    continue
                 try:
                     ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[rule])
                 except CloudApiError as exc:
                     if exc.code not in ("InvalidPermission.Duplicate", "InvalidGroup.NotFound"):
                         raise
+        if refused:
+            raise FaultError("revert refused part of the record: " + "; ".join(refused))
