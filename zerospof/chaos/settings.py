@@ -9,16 +9,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chaoslib.exceptions import InterruptExecution
+
 from zerospof.errors import ConfigError
 from zerospof.faults import Ledger
 from zerospof.objectives import SCENARIOS
 from zerospof.units import parse_duration_s
 
-__all__ = ["KEYS", "ScenarioSettings", "check_configuration", "new_run_id"]
+__all__ = ["KEYS", "ConfigurationRefused", "ScenarioSettings", "check_configuration", "new_run_id"]
 
 KEYS = ("zerospof_scenario", "zerospof_target", "zerospof_objectives", "zerospof_run_id", "zerospof_run_dir",
         "zerospof_ledger_dir", "zerospof_recovery_timeout", "zerospof_abort_floor", "zerospof_abort_after",
         "zerospof_fault_options", "zerospof_settle", "zerospof_baseline", "zerospof_ready_timeout")
+
+
+class ConfigurationRefused(ConfigError, InterruptExecution):
+    """A ``zerospof_*`` configuration value is unknown or invalid.
+
+    Also an InterruptExecution: chaoslib swallows any other error a control raises, so under a plain
+    ``chaos run`` the measurement control's refusal would not stop the fault; this one stops the run
+    before the method.
+    """
 
 
 _PATH_KEYS = ("zerospof_target", "zerospof_objectives", "zerospof_run_dir", "zerospof_ledger_dir")
@@ -33,13 +44,13 @@ def check_configuration(configuration: object, source: str = "experiment") -> No
     if configuration is None:
         configuration = {}
     if not isinstance(configuration, dict):
-        raise ConfigError(source, "configuration", "expected a mapping", configuration)
+        raise ConfigurationRefused(source, "configuration", "expected a mapping", configuration)
     for key, value in configuration.items():
         if key in _PATH_KEYS and not (isinstance(value, str) and value.strip()) and not _dynamic(value):
-            raise ConfigError(source, f"configuration.{key}", "expected a path", value)
+            raise ConfigurationRefused(source, f"configuration.{key}", "expected a path", value)
     run_id = configuration.get("zerospof_run_id")
     if run_id is not None and not _dynamic(run_id) and not (isinstance(run_id, str) and _RUN_ID.fullmatch(run_id)):
-        raise ConfigError(source, "configuration.zerospof_run_id",
+        raise ConfigurationRefused(source, "configuration.zerospof_run_id",
                           "expected letters, digits, '.', '_' or '-' (it names a directory)", run_id)
     static = {key: value for key, value in configuration.items() if not _dynamic(value) or key == "zerospof_fault_options"}
     ScenarioSettings.from_configuration(static, source)
@@ -83,11 +94,11 @@ class ScenarioSettings:
         configuration = configuration if configuration is not None else {}
         for key, value in configuration.items():  # a misspelt key would otherwise be ignored silently
             if str(key).startswith("zerospof_") and key not in KEYS:
-                raise ConfigError(source, f"configuration.{key}",
+                raise ConfigurationRefused(source, f"configuration.{key}",
                                   f"unknown zerospof key; expected one of: {', '.join(KEYS)}", value)
         scenario = configuration.get("zerospof_scenario")
         if scenario not in SCENARIOS:
-            raise ConfigError(source, "configuration.zerospof_scenario",
+            raise ConfigurationRefused(source, "configuration.zerospof_scenario",
                               f"expected one of: {', '.join(SCENARIOS)}", scenario)
         run_id = configuration.setdefault("zerospof_run_id", new_run_id())
         run_dir = Path(configuration.setdefault("zerospof_run_dir", str(Path("reports") / run_id / scenario)))
@@ -96,14 +107,14 @@ class ScenarioSettings:
             try:
                 return parse_duration_s(configuration.get(key, default))
             except ValueError as exc:
-                raise ConfigError(source, f"configuration.{key}", str(exc), configuration.get(key)) from exc
+                raise ConfigurationRefused(source, f"configuration.{key}", str(exc), configuration.get(key)) from exc
 
         floor = configuration.get("zerospof_abort_floor", 0.5)
         if isinstance(floor, bool) or not isinstance(floor, (int, float)) or not 0 <= floor <= 1:
-            raise ConfigError(source, "configuration.zerospof_abort_floor", "expected a ratio between 0 and 1", floor)
+            raise ConfigurationRefused(source, "configuration.zerospof_abort_floor", "expected a ratio between 0 and 1", floor)
         options = configuration.get("zerospof_fault_options", {}) or {}
         if not isinstance(options, dict):
-            raise ConfigError(source, "configuration.zerospof_fault_options", "expected a mapping", options)
+            raise ConfigurationRefused(source, "configuration.zerospof_fault_options", "expected a mapping", options)
         ledger_dir = configuration.get("zerospof_ledger_dir")
         return cls(
             scenario=scenario,
