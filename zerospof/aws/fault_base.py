@@ -55,6 +55,9 @@ class AwsFault(Fault):
     def check_revert_allowed(self, recorded: dict[str, Any]) -> None:
         """Refuse unless the caller's account is on the record's allow-list and is the account the record was made in."""
         account = self.check_account()
-        if recorded.get("aws_account") != account:
+        if "aws_account" not in recorded:
+            raise SafetyRefusal("the record names no AWS account (tampered, or written by an older zerospof): "
+                                "refusing to revert it; check it and revert by hand")
+        if recorded["aws_account"] != account:
             raise SafetyRefusal(f"the record was made in AWS account {recorded.get('aws_account')!r}, the caller is in "
                                 f"{account}: refusing to revert it from here")

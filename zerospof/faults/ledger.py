@@ -222,10 +222,10 @@ class Ledger:
         record.attach(fault)
         try:
             fault.prepare()
+            record.data["identity"] = fault.identity()  # whose resources: revert checks the caller against it
         except BaseException as exc:  # nothing was changed: close the record, keep the reason
             record.step(RecordState.REVERTED, fault, error=f"prepare failed, nothing changed: {exc}")
             raise
-        record.data["identity"] = fault.identity()
         record.step(RecordState.PREPARED, fault)
         return record
 
