@@ -56,14 +56,31 @@ def validate_experiment(path: str | Path) -> dict[str, Any]:
     check_configuration(data.get("configuration"), path)
     if not isinstance(data["method"], list) or not data["method"]:
         raise ConfigError(path, "method", "expected a list of at least one activity", data["method"])
+    _check_sections(path, data)
     for key, activity in _activities(data):
         _check_python_activity(path, key, activity)
     logging.getLogger("chaostoolkit").setLevel(logging.CRITICAL)
     try:
         ensure_experiment_is_valid(data)
-    except ChaosException as exc:
-        raise ConfigError(path, _guess_key(str(exc), data), f"invalid experiment: {exc}") from exc
+    except (ChaosException, TypeError, ValueError, KeyError, AttributeError) as exc:  # chaoslib on odd shapes
+        raise ConfigError(path, _guess_key(str(exc), data), f"invalid experiment: {type(exc).__name__}: {exc}") from exc
     return data
+
+
+def _check_sections(path: str, data: dict[str, Any]) -> None:
+    """The shapes chaoslib assumes without checking: lists of activity mappings, a hypothesis mapping."""
+    for section in ("rollbacks", "controls"):
+        if section in data and not isinstance(data[section], list):
+            raise ConfigError(path, section, "expected a list", data[section])
+    if "steady-state-hypothesis" in data:
+        hypothesis = Section(path, data["steady-state-hypothesis"], "steady-state-hypothesis")
+        if "probes" in hypothesis.data and not isinstance(hypothesis.data["probes"], list):
+            raise hypothesis.error("probes", "expected a list", hypothesis.data["probes"])
+    for key, activity in _activities(data):
+        if not isinstance(activity, dict):
+            raise ConfigError(path, key, "expected an activity (a mapping)", activity)
+        if "provider" in activity and not isinstance(activity["provider"], dict):
+            raise ConfigError(path, f"{key}.provider", "expected a mapping", activity["provider"])
 
 
 def _check_measurement_control(path: str, controls: object) -> None:

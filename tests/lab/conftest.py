@@ -13,6 +13,7 @@ from zerospof.errors import LabError
 from zerospof.lab import Lab, leftovers, preflight
 
 STATE_DIR = Path(os.environ.get("ZEROSPOF_LAB_TEST_DIR", "/var/tmp/zerospof-lab-test"))
+_LAB_USED: list[bool] = []  # set when a test of this session brought a lab up (the safety net acts only then)
 
 
 def _require_lab_prerequisites() -> None:
@@ -26,6 +27,7 @@ def _require_lab_prerequisites() -> None:
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """A running, healthy lab for the module's tests; torn down afterwards whatever happened."""
     _require_lab_prerequisites()
+    _LAB_USED.append(True)
     instance = Lab(STATE_DIR)
     try:
         result = instance.up(timeout_s=90)
@@ -39,6 +41,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 def lab_dir() -> Path:
     """The state dir the lifecycle tests use (they bring the lab up and down themselves)."""
     _require_lab_prerequisites()
+    _LAB_USED.append(True)
     return STATE_DIR
 
 
@@ -54,6 +57,9 @@ def wait_until_clean(timeout_s: float = 10.0) -> dict[str, list[object]]:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Safety net: if a lab test crashed between up and down, remove what is left."""
-    if os.geteuid() == 0 and leftovers.find()["namespaces"]:
+    """Safety net: if a lab test of this session crashed between up and down, remove what is left.
+
+    A session that ran only unit tests leaves alone a lab it did not start (another run's).
+    """
+    if _LAB_USED and os.geteuid() == 0 and leftovers.find()["namespaces"]:
         Lab(STATE_DIR).down()
