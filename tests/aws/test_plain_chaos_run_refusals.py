@@ -18,12 +18,15 @@ from zerospof.faults import Ledger
 REPO = Path(__file__).resolve().parents[2]
 
 
-def plain_chaos_run(staging, endpoint, tmp_path, **configuration) -> dict:
-    """Run experiments/aws/az-failure.yaml through chaoslib alone, against moto, with ``configuration`` on top."""
+def plain_chaos_run(staging, endpoint, tmp_path, zones: list[str] | None = None, **configuration) -> dict:
+    """Run experiments/aws/az-failure.yaml through chaoslib alone, against moto, with ``configuration`` on top
+    (and the primary region's zones replaced by ``zones``)."""
     group = alb_target_group(boto3.client("ec2", region_name=REGION), staging["vpc_id"], staging["tagged"][ZONES[0]][0])
     document = target_document(endpoints=[{"name": "app", "url": endpoint.url}],
                                detection={"alb_target_groups": [{"region": REGION, "arn": group}]})
     document.pop("kubernetes")
+    if zones is not None:
+        document["aws"]["availability_zones"][REGION] = zones
     experiment = yaml.safe_load((REPO / "experiments" / "aws" / "az-failure.yaml").read_text())
     experiment["configuration"].update({"zerospof_target": str(write_target(tmp_path, document)),
                                         "zerospof_objectives": str(REPO / "objectives.yaml"),
@@ -55,3 +58,15 @@ def test_an_invalid_zerospof_value_interrupts_a_plain_chaos_run_before_any_fault
     assert journal["status"] == "interrupted" and journal["run"] == []  # the method never ran
     assert (associations(ec2), acl_ids(ec2)) == before
     assert Ledger().records() == []  # $ZEROSPOF_LEDGER_DIR of this test
+
+
+def test_a_zone_the_account_lacks_interrupts_a_plain_chaos_run_before_the_steady_state_probe(staging, endpoint, tmp_path):
+    ec2 = boto3.client("ec2", region_name=REGION)
+    before = (associations(ec2), acl_ids(ec2))
+
+    journal = plain_chaos_run(staging, endpoint, tmp_path, zones=[ZONES[0], "us-west-2z"])
+
+    assert journal["status"] == "interrupted" and journal["run"] == []
+    assert journal.get("steady_states", {}).get("before") is None  # not even the steady-state probe ran
+    assert (associations(ec2), acl_ids(ec2)) == before
+    assert Ledger().records() == []
