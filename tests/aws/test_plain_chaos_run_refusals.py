@@ -70,3 +70,19 @@ def test_a_zone_the_account_lacks_interrupts_a_plain_chaos_run_before_the_steady
     assert journal.get("steady_states", {}).get("before") is None  # not even the steady-state probe ran
     assert (associations(ec2), acl_ids(ec2)) == before
     assert Ledger().records() == []
+
+
+@pytest.mark.parametrize("objectives", ["scenarios:\n  gitops: {detection: '< 30s', recovery: automatic}\ncomponents: {}\n",
+                                        "scenarios:\n  az-failure: {detection: .nan, recovery: automatic}\ncomponents: {}\n"],
+                         ids=["no objectives for the scenario", "non-finite detection"])
+def test_bad_objectives_interrupt_a_plain_chaos_run_before_any_fault(staging, endpoint, tmp_path, objectives):
+    ec2 = boto3.client("ec2", region_name=REGION)
+    before = (associations(ec2), acl_ids(ec2))
+    path = tmp_path / "objectives.yaml"
+    path.write_text(objectives)
+
+    journal = plain_chaos_run(staging, endpoint, tmp_path, zerospof_objectives=str(path))
+
+    assert journal["status"] == "interrupted" and journal["run"] == []
+    assert (associations(ec2), acl_ids(ec2)) == before
+    assert Ledger().records() == []

@@ -26,7 +26,7 @@ from zerospof.chaos.verdict import experiment_conditions, scenario_report
 from zerospof.drivers import driver_for
 from zerospof.errors import ConfigError, SafetyRefusal, TargetDown, TargetError, ZerospofError
 from zerospof.faults.runner import Interrupted, revert_leftovers
-from zerospof.objectives import Objectives, load_objectives
+from zerospof.objectives import Objectives
 from zerospof.scenario import AVAILABILITY, Monitoring
 from zerospof.timeline import EventKind, Timeline
 
@@ -77,8 +77,7 @@ def _wait_ready(driver: Any, timeout_s: float) -> None:
 def before_experiment_control(context: dict[str, Any], configuration: dict[str, Any] | None = None,
                               secrets: Any = None, **kwargs: Any) -> None:
     settings = ScenarioSettings.from_configuration(configuration, context.get("title", "experiment"))
-    objectives = load_objectives(settings.objectives_path)
-    objectives.scenario(settings.scenario)
+    objectives = settings.objectives()  # refusing stops the run before the method (chaoslib swallows other errors)
     driver = driver_for(settings.target)
     try:
         _wait_ready(driver, settings.ready_timeout_s)

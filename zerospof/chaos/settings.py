@@ -13,7 +13,7 @@ from chaoslib.exceptions import InterruptExecution
 
 from zerospof.errors import ConfigError
 from zerospof.faults import Ledger
-from zerospof.objectives import SCENARIOS
+from zerospof.objectives import SCENARIOS, Objectives, load_objectives
 from zerospof.units import parse_duration_s
 
 __all__ = ["KEYS", "ConfigurationRefused", "ScenarioSettings", "check_configuration", "new_run_id"]
@@ -87,6 +87,18 @@ class ScenarioSettings:
     @property
     def ledger(self) -> Ledger:
         return Ledger(self.ledger_dir)
+
+    def objectives(self) -> Objectives:
+        """Load the objectives file and check it names this scenario; raise ConfigurationRefused otherwise (which,
+        raised from the measurement control, stops a ``chaos run`` before the method)."""
+        try:
+            objectives = load_objectives(self.objectives_path)
+        except ConfigError as exc:
+            raise ConfigurationRefused(exc.path, exc.key, exc.detail, exc.value) from exc
+        if self.scenario not in objectives.scenarios:
+            raise ConfigurationRefused(str(self.objectives_path), f"scenarios.{self.scenario}",
+                                       "no objectives for this scenario")
+        return objectives
 
     @classmethod
     def from_configuration(cls, configuration: dict[str, Any] | None, source: str = "experiment") -> ScenarioSettings:
