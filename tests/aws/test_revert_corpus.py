@@ -76,6 +76,7 @@ def tampered(real: dict, world: dict) -> dict[str, object]:
         "other-account": edit(identity={"aws_account": "999999999999"},
                               params={**real["params"], "allowed_account_ids": [ACCOUNT, "999999999999"]}),
         "no-identity": without("identity"),
+        "duplicate-state-key": json.dumps(real)[:-1] + ', "state": "reverted"}',  # last-wins would hide it
         "foreign-nacl-claimed-as-ours": edit(undo={
             "marker": "not-a-marker-of-ours", "deny_acls": {world["vpc_id"]: world["foreign"]}, "swapped": [world["untagged"]],
             "subnets": [{"subnet_id": world["untagged"], "vpc_id": world["vpc_id"], "availability_zone": ZONES[0],
@@ -114,6 +115,7 @@ def test_revert_reverts_the_real_fault_and_reports_every_damaged_or_tampered_rec
     assert "missing 'state'" in lines["0-no-state.json"] and "unknown state 'half-done'" in lines["0-unknown-state.json"]
     assert "not zerospof's own" in lines["0-foreign-module.json"] and "999999999999" in lines["0-other-account.json"]
     assert "not ours; left alone" in lines["0-foreign-nacl-claimed-as-ours.json"]
+    assert "duplicate key(s) ['state']" in lines["0-duplicate-state-key.json"]
     assert json.loads((ledger_dir / f"{real['id']}.json").read_text())["state"] == "reverted"
     assert oct(os.stat(ledger_dir / f"{real['id']}.json").st_mode & 0o777) == "0o600"
 

@@ -132,6 +132,15 @@ def _fault_paths(data: dict[str, Any]) -> list[object]:
     return found
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are unique (a record naming ``state`` twice is not one)."""
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        duplicated = sorted({key for key, _ in pairs if sum(1 for other, _ in pairs if other == key) > 1})
+        raise ValueError(f"duplicate key(s) {duplicated}")
+    return data
+
+
 def _trusted(class_path: object, trusted_modules: tuple[str, ...]) -> bool:
     return isinstance(class_path, str) and class_path.startswith(trusted_modules) and ":" in class_path
 
@@ -240,7 +249,7 @@ class Ledger:
                     raw = handle.read(MAX_RECORD_BYTES + 1)
                 if len(raw) > MAX_RECORD_BYTES:
                     raise ValueError(f"larger than {MAX_RECORD_BYTES} bytes")
-                data = json.loads(raw)
+                data = json.loads(raw, object_pairs_hook=_unique_keys)
             except (OSError, ValueError) as exc:
                 problems.append(LedgerProblem(path, f"unreadable: {exc}"))
                 continue
