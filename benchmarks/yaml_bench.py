@@ -10,9 +10,9 @@ text in the same process (what zerospof used before), so the ratio shows what li
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
