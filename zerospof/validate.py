@@ -10,12 +10,13 @@ from typing import Any
 
 from zerospof.chaos.settings import check_configuration
 from zerospof.errors import ConfigError
-from zerospof.objectives import SCENARIOS, load_objectives
+from zerospof.objectives import load_objectives
 from zerospof.schema import Section, load_yaml_mapping
 
 __all__ = ["FileKind", "detect_kind", "validate_file", "validate_experiment"]
 
 FileKind = str  # "objectives" | "target" | "experiment"
+MEASUREMENT_CONTROL = "zerospof.chaos.control"  # every experiment must declare it
 
 
 def detect_kind(path: str | Path, data: dict[str, Any]) -> FileKind:
@@ -28,9 +29,6 @@ def detect_kind(path: str | Path, data: dict[str, Any]) -> FileKind:
         return "objectives"
     raise ConfigError(str(path), "", "cannot tell what this file is: expected an objectives file "
                       "(components/scenarios), a target file (kind) or an experiment (method)")
-
-
-MEASUREMENT_CONTROL = "zerospof.chaos.control"
 
 
 def validate_experiment(path: str | Path) -> dict[str, Any]:
