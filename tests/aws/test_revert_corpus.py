@@ -129,6 +129,8 @@ def test_a_ledger_path_that_is_not_a_directory_is_bad_input(tmp_path, capsys, ma
 
 
 def _run_cli(args: list[str], *, drop_root_override: bool = False, **kwargs) -> subprocess.Popen:
+    """Start ``python ARGS`` in the repository; ``drop_root_override``: as root, without the capabilities that let
+    root ignore file permissions (so a 0500 directory is really read-only to the child)."""
     prefix = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"] if drop_root_override and os.geteuid() == 0 else []
     return subprocess.Popen([*prefix, sys.executable, *args], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
