@@ -4,23 +4,30 @@ path and the value, and neither moto's state nor the ledger directory shows that
 
 An experiment case is the experiment of the scenario being run (``zerospof.run.experiment_path`` is
 pointed at the malformed file: the runner path validates it exactly as it validates the repository's).
+"Nothing injected" is shown three ways: moto's own request recorder saw no call that changes anything,
+moto's NACL state is unchanged, and the ledger directory is empty.
 A case whose error only the account can reveal (a zone the account lacks) passes ``validate`` and is
 refused by ``run`` and ``--dry-run`` when they start, before the steady-state probe.
 """
 
 from __future__ import annotations
 
+import base64
 import copy
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import boto3
 import pytest
 import yaml
+from moto import mock_aws
+from moto.moto_api import recorder
 
-from tests.aws.moto_world import REGION, acl_ids, associations, target_document
+from tests.aws.moto_world import REGION, acl_ids, associations, make_staging_vpc, target_document
 from zerospof import run as run_module
 from zerospof.cli import main
 
@@ -250,27 +257,65 @@ def test_the_table_has_sixty_cases_or_more_across_the_three_file_kinds():
     assert len({(case.kind, case.name) for case in CASES}) == len(CASES)
 
 
-def test_the_valid_files_pass_every_path(staging, tmp_path, monkeypatch, capsys):
+def test_the_valid_files_pass_every_path(recorded_actions, tmp_path, monkeypatch, capsys):
     """The baseline: without a mutation each file validates and the dry run plans the blackhole (so each case
-    below fails for its own reason)."""
+    below fails for its own reason), and moto's recorder sees the dry run's reads (so it would see a change)."""
     paths = write_files(tmp_path, None)
     monkeypatch.setattr(run_module, "experiment_path", lambda kind, scenario: paths["experiment"])
     assert main(["validate", *map(str, paths.values())]) == 0
     assert main(["run", SCENARIO, "--target", str(paths["target"]), "--objectives", str(paths["objectives"]),
                  "--dry-run"]) == 0
     assert "ReplaceNetworkAclAssociation" in capsys.readouterr().out
+    assert {"GetCallerIdentity", "DescribeAvailabilityZones", "DescribeSubnets"} <= set(recorded_actions())
+    assert changes(recorded_actions()) == []
+    ec2 = boto3.client("ec2", region_name=REGION)
+    acl = ec2.create_network_acl(VpcId=ec2.describe_vpcs()["Vpcs"][-1]["VpcId"])["NetworkAcl"]["NetworkAclId"]
+    ec2.delete_network_acl(NetworkAclId=acl)  # the world is shared by the table: leave it as found
+    assert changes(recorded_actions()) == ["CreateNetworkAcl", "DeleteNetworkAcl"]  # a change would show
+
+
+@pytest.fixture(scope="module")
+def shared_staging():
+    """One moto world for the whole table: no case may change it (each asserts so), which keeps the table fast."""
+    with mock_aws():
+        ec2 = boto3.client("ec2", region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing")
+        yield make_staging_vpc(ec2)
 
 
 @pytest.fixture
-def moto_state(staging):
+def moto_state(shared_staging):
     ec2 = boto3.client("ec2", region_name=REGION)
     return lambda: (associations(ec2), acl_ids(ec2))
+
+
+@pytest.fixture
+def recorded_actions(shared_staging, tmp_path, monkeypatch):
+    """moto's own request recorder, from now on: returns the AWS API actions moto received (query protocol)."""
+    monkeypatch.chdir(tmp_path)  # the recorder writes ./moto_recording
+    recorder.reset_recording()
+    recorder.start_recording()
+
+    def actions() -> list[str]:
+        found = []
+        for line in recorder.download_recording().splitlines():
+            entry = json.loads(line)
+            body = base64.b64decode(entry["body"]).decode() if entry["body_encoded"] else entry["body"] or ""
+            found += parse_qs(body).get("Action", [])
+        return found
+
+    yield actions
+    recorder.stop_recording()
+
+
+def changes(actions: list[str]) -> list[str]:
+    """The actions that change something (anything but Describe*, Get*, List*)."""
+    return [action for action in actions if not action.startswith(("Describe", "Get", "List"))]
 
 
 @pytest.mark.parametrize("command", ["validate", "run --dry-run", "run"])
 @pytest.mark.parametrize("case", CASES, ids=[f"{case.kind}: {case.name}" for case in CASES])
 def test_a_malformed_file_exits_2_naming_file_key_and_value_and_nothing_is_injected(
-        moto_state, tmp_path, monkeypatch, capsys, case, command):
+        moto_state, recorded_actions, tmp_path, monkeypatch, capsys, case, command):
     paths = write_files(tmp_path, case)
     monkeypatch.setattr(run_module, "experiment_path", lambda kind, scenario: paths["experiment"])
     before = moto_state()
@@ -292,6 +337,7 @@ def test_a_malformed_file_exits_2_naming_file_key_and_value_and_nothing_is_injec
     if case.value is not None:
         assert case.value in err, err
     assert moto_state() == before
+    assert changes(recorded_actions()) == []  # moto received no call that changes anything
     ledger = Path(tmp_path / "ledger")  # $ZEROSPOF_LEDGER_DIR of this test
     assert not ledger.exists() or list(ledger.iterdir()) == []
     assert "DRY-RUN" not in out
