@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 import re
 
-__all__ = ["parse_duration_s", "parse_percent", "format_duration"]
+__all__ = ["DURATION_PATTERN", "parse_duration_s", "parse_percent", "format_duration"]
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|secs|seconds?|m|min|mins|minutes?|h|hr|hours?)?\s*$", re.ASCII)
+DURATION_PATTERN = r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|sec|secs|seconds?|m|min|mins|minutes?|h|hr|hours?)?\s*$"
+_DURATION = re.compile(DURATION_PATTERN, re.ASCII)
 _FACTOR_S = {
     "ms": 0.001,
     "s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.0,
