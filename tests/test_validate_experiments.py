@@ -15,6 +15,7 @@ VALID = {
     "description": "parses a duration",
     "configuration": {"zerospof_scenario": "az-failure"},
     "runtime": {"rollbacks": {"strategy": "always"}},
+    "controls": [{"name": "zerospof-measurement", "provider": {"type": "python", "module": "zerospof.chaos.control"}}],
     "method": [{
         "type": "probe", "name": "parse-a-duration",
         "provider": {"type": "python", "module": "zerospof.units", "func": "parse_duration_s",
@@ -48,9 +49,20 @@ MALFORMED = {
     "no method": (lambda d: d.pop("method"), "method"),
     "no title": (lambda d: d.pop("title"), "title"),
     "unknown scenario": (_set(["configuration", "zerospof_scenario"], "az-failur"), "configuration.zerospof_scenario"),
-    "misspelt argument": (lambda d: d["method"][0]["provider"].update(arguments={"txt": "1s"}), "method[0]"),
-    "missing module": (lambda d: d["method"][0]["provider"].update(module="zerospof.nosuch"), "method[0]"),
-    "missing function": (lambda d: d["method"][0]["provider"].update(func="nosuch"), "method[0]"),
+    "misspelt argument": (lambda d: d["method"][0]["provider"].update(arguments={"txt": "1s"}),
+                          "method[0].provider.arguments"),
+    "missing module": (lambda d: d["method"][0]["provider"].update(module="zerospof.nosuch"), "method[0].provider.module"),
+    "missing function": (lambda d: d["method"][0]["provider"].update(func="nosuch"), "method[0].provider.func"),
+    "no measurement control": (lambda d: d.pop("controls"), "controls"),
+    "empty method": (_set(["method"], []), "method"),
+    "unknown zerospof key": (_set(["configuration", "zerospof_recovery_timeuot"], "1min"),
+                             "configuration.zerospof_recovery_timeuot"),
+    "duration in parsecs": (_set(["configuration", "zerospof_recovery_timeout"], "5 parsecs"),
+                            "configuration.zerospof_recovery_timeout"),
+    "abort floor above 1": (_set(["configuration", "zerospof_abort_floor"], 2), "configuration.zerospof_abort_floor"),
+    "negative timeout": (_set(["configuration", "zerospof_ready_timeout"], "-5s"), "configuration.zerospof_ready_timeout"),
+    "run id escaping its directory": (_set(["configuration", "zerospof_run_id"], "../../etc"),
+                                      "configuration.zerospof_run_id"),
 }
 
 

@@ -2,7 +2,8 @@
 
 Exit codes (every command): 0 success / every objective met, 1 an objective was missed or something
 failed to revert, 2 bad input, 3 a harness or target error (no credentials, unreachable, not ready,
-refused by a safety guard). Heavy modules are imported when a command runs, not for ``--help``.
+refused by a safety guard), 130 ``revert`` interrupted (it finishes first). Heavy modules are imported
+when a command runs, not for ``--help``.
 """
 
 from __future__ import annotations
@@ -11,14 +12,20 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from zerospof import __version__, reports_cli, run, spof_cli
 from zerospof.errors import EXIT_BAD_INPUT, EXIT_MET, EXIT_MISSED, ConfigError, ZerospofError, exit_code
 from zerospof.lab import cli as lab_cli
 
+if TYPE_CHECKING:
+    from zerospof.faults import RevertReport
+
 __all__ = ["main", "build_parser"]
 
 EXIT_OK, EXIT_FAILED = EXIT_MET, EXIT_MISSED  # the handlers' names for 0 and 1
+EXIT_INTERRUPTED = 130
 
 EPILOG = """\
 examples:
@@ -27,12 +34,14 @@ examples:
   zerospof run --target targets/staging.yaml --json > result.json
   zerospof revert --target targets/staging.yaml     # also on a fresh runner: finds zerospof's faults in the target
   zerospof lab up && zerospof run --keep-lab
+  zerospof spof                                     # fail every member of the lab alone
 
 exit codes:
   0  success: every objective met
   1  an objective was missed, or something could not be reverted
   2  bad input: a malformed file or argument, reported before any fault (file, key path, value)
   3  harness or target error: no credentials, unreachable, not ready, refused by a safety guard
+  130  revert interrupted (it finishes the revert first)
 """
 
 
@@ -52,17 +61,34 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _revert(args: argparse.Namespace) -> int:
+    """Revert every open ledger record; report each record and each unusable file; hold Ctrl-C until done."""
     from zerospof.faults import Ledger
+    from zerospof.faults.runner import signals_held
 
+    if args.ledger is not None and not Path(args.ledger).is_dir():
+        why = "not a directory" if Path(args.ledger).exists() else "no such directory"
+        raise ConfigError("command line", "--ledger", why, args.ledger)
     ledger = Ledger(args.ledger)
-    reports = ledger.revert_open()
+    with signals_held() as arrived:  # interrupting a revert half-way would leave the fault in place
+        reports = ledger.revert_open()
+        for report in reports:
+            print(_revert_line(report), flush=True)
     if not reports:
         print(f"nothing to revert: no open ledger record in {ledger.directory}")
-        return EXIT_OK
-    for report in reports:
-        outcome = "reverted" if report.reverted else f"FAILED to revert: {report.error}"
-        print(f"{report.record_id}: {report.description} (was {report.state_before}): {outcome}")
-    return EXIT_OK if all(report.reverted for report in reports) else EXIT_FAILED
+    elif arrived:
+        print(f"interrupted ({len(arrived)} signal(s) held until the revert finished)", file=sys.stderr)
+    if arrived:
+        return EXIT_INTERRUPTED
+    return EXIT_OK if all(report.handled for report in reports) else EXIT_FAILED
+
+
+def _revert_line(report: RevertReport) -> str:
+    if report.refused:
+        return f"{report.file}: REFUSED, left alone: {report.error}"
+    if not report.reverted:
+        return f"{report.file}: {report.description} (was {report.state_before}): FAILED to revert: {report.error}"
+    note = f"; but {report.ledger_error} (the record stays open)" if report.ledger_error else ""
+    return f"{report.file}: {report.description} (was {report.state_before}): reverted{note}"
 
 
 def _revert_all(args: argparse.Namespace) -> int:

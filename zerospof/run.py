@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 from zerospof.errors import EXIT_ERROR, EXIT_MET, EXIT_MISSED, ConfigError, ZerospofError
 
-__all__ = ["register", "run_game_day", "check_access", "GameDay"]
+__all__ = ["register", "run_game_day", "check_access", "GameDay", "validate_game_day"]
 
 SCENARIOS = ("az-failure", "region-failure", "control-plane", "gitops")  # zerospof.objectives.SCENARIOS, without its imports
 PROGRESS_EVERY_S = 10.0
@@ -66,6 +66,7 @@ def _run_command(args: argparse.Namespace) -> int:
         from zerospof.targets import LabTarget, resolve_target
         if isinstance(resolve_target(args.target), LabTarget):
             raise ConfigError("command line", "--dry-run", "only for AWS target files", args.target)
+        validate_game_day(args.scenarios or list(SCENARIOS), args.target, Path(args.objectives))
         from zerospof.aws.run import print_dry_run
         print_dry_run(args.target, args.scenarios or list(SCENARIOS))
         return EXIT_MET
@@ -125,23 +126,10 @@ class GameDay:
 
     def run(self) -> list[Any]:
         """Validate everything (ConfigError, exit 2), check access (ZerospofError, exit 3), then run."""
-        from zerospof.chaos.runner import experiment_path
-        from zerospof.objectives import load_objectives
-        from zerospof.targets import LabTarget, resolve_target
-        from zerospof.validate import validate_experiment
+        from zerospof.targets import resolve_target
 
-        objectives = load_objectives(self.objectives_path)
+        kind, paths = validate_game_day(self.scenarios, self.target, self.objectives_path)
         resolved = resolve_target(self.target)
-        kind = "lab" if isinstance(resolved, LabTarget) else "aws"
-        paths = {scenario: experiment_path(kind, scenario) for scenario in self.scenarios}
-        for scenario, path in paths.items():
-            if not path.exists():
-                raise ConfigError(str(path), "", f"no experiment for scenario {scenario!r} on target {kind!r}")
-            validate_experiment(path)
-            objectives.scenario(scenario)
-            if kind == "aws":  # every scenario must be described by the target file before any fault runs
-                from zerospof.aws.scenarios import plan_faults
-                plan_faults(resolved, scenario)
         try:
             check_access(resolved)
         except ZerospofError as exc:
@@ -229,6 +217,34 @@ class GameDay:
         with _Progress(self, "lab", "the lab to be up and healthy"):
             lab.up()
         return lab
+
+
+def validate_game_day(scenarios: list[str], target: str, objectives_path: Path) -> tuple[str, dict[str, Path]]:
+    """Validate the objectives, the target and each scenario's experiment (and, on AWS, the target's zones against
+    the account) before anything changes; return the target kind and the experiment paths."""
+    from zerospof.chaos.runner import experiment_path
+    from zerospof.objectives import load_objectives
+    from zerospof.targets import LabTarget, resolve_target
+    from zerospof.validate import validate_experiment
+
+    objectives = load_objectives(objectives_path)
+    resolved = resolve_target(target)
+    kind = "lab" if isinstance(resolved, LabTarget) else "aws"
+    paths = {scenario: experiment_path(kind, scenario) for scenario in scenarios}
+    for scenario, path in paths.items():
+        if not path.exists():
+            raise ConfigError(str(path), "", f"no experiment for scenario {scenario!r} on target {kind!r}")
+        validate_experiment(path)
+        if scenario not in objectives.scenarios:
+            raise ConfigError(str(objectives_path), f"scenarios.{scenario}", "no objectives for this scenario")
+        if kind == "aws":  # every scenario must be described by the target file before any fault runs
+            from zerospof.aws.scenarios import plan_faults
+            plan_faults(resolved, scenario)
+    if kind == "aws":
+        from zerospof.aws.clients import AwsClients
+        from zerospof.aws.target import check_against_account
+        check_against_account(resolved, AwsClients(resolved.endpoint_url))
+    return kind, paths
 
 
 def run_game_day(scenarios: list[str], target: str, objectives_path: Path, reports_dir: Path,

@@ -1,7 +1,15 @@
-"""Small helpers to read a YAML mapping into typed values, naming file and key path on every error."""
+"""Read a YAML file into a mapping, safely, and read typed values out of it, naming file and key path on every error.
+
+``load_yaml_mapping`` refuses, before any value is used: a file over :data:`MAX_FILE_BYTES`, bytes that are not
+UTF-8, duplicate keys in a mapping (YAML would keep the last one silently), nesting deeper than
+:data:`MAX_DEPTH`, aliases that expand to more than :data:`MAX_NODES` values (a "billion laughs" file) or refer
+to themselves, and non-finite numbers (``.nan``, ``.inf``, ``1.0e+400``). It parses with libyaml when PyYAML
+has it (about 30 times faster than the pure-Python parser).
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -10,24 +18,114 @@ import yaml
 
 from zerospof.errors import ConfigError
 
-__all__ = ["load_yaml_mapping", "Section"]
+__all__ = ["MAX_DEPTH", "MAX_FILE_BYTES", "MAX_NODES", "Section", "check_document", "load_yaml_mapping", "parse_yaml"]
 
 T = TypeVar("T")
 
+MAX_FILE_BYTES = 1_000_000  # objectives, target and experiment files are a few kB
+MAX_DEPTH = 64
+MAX_NODES = 100_000  # values after alias expansion
 
-def load_yaml_mapping(path: str | Path) -> dict[str, Any]:
-    """Read ``path`` as a YAML mapping; raise ConfigError for a missing, unparsable or non-mapping file."""
-    path = Path(path)
+_Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML was built with it
+
+
+def _check_duplicate_keys(root: yaml.Node | None, path: str) -> None:
+    """Refuse a mapping node that names one key twice (YAML would keep the last one silently)."""
+    seen_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, str]] = [(root, "")] if root is not None else []
+    while stack:  # iterative; a node reached again through an alias is checked once
+        node, key = stack.pop()
+        if id(node) in seen_nodes:
+            continue
+        seen_nodes.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend((child, f"{key}[{index}]") for index, child in enumerate(node.value))
+        elif isinstance(node, yaml.MappingNode):
+            lines: dict[tuple[str, str], int] = {}
+            for key_node, value_node in node.value:
+                name = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else None
+                child_key = f"{key}.{name}" if key else str(name)
+                identity = (key_node.tag, name)
+                if name is not None and key_node.tag != "tag:yaml.org,2002:merge":
+                    if identity in lines:
+                        raise ConfigError(path, child_key, f"duplicate key: given on line {lines[identity]} and again "
+                                          f"on line {key_node.start_mark.line + 1} (YAML would keep only the last)")
+                    lines[identity] = key_node.start_mark.line + 1
+                stack.append((value_node, child_key))
+
+
+def parse_yaml(raw: bytes, path: str | Path) -> Any:
+    """Parse ``raw`` (a whole file's bytes) with every bound of this module; raise ConfigError naming ``path``."""
+    path = str(path)
+    if len(raw) > MAX_FILE_BYTES:
+        raise ConfigError(path, "", f"file too large: {len(raw)} bytes, at most {MAX_FILE_BYTES}")
     try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ConfigError(str(path), "", f"cannot read file: {exc.strerror or exc}") from exc
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ConfigError(path, "", f"not UTF-8 text: byte 0x{raw[exc.start]:02x} on line {line}") from exc
     try:
-        data = yaml.safe_load(text)
+        loader = _Loader(text)
+        try:
+            root = loader.get_single_node()
+            _check_duplicate_keys(root, path)
+            data = loader.construct_document(root) if root is not None else None
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise ConfigError(str(path), "", f"not valid YAML: {where}{getattr(exc, 'problem', exc)}") from exc
+        raise ConfigError(path, "", f"not valid YAML: {where}{getattr(exc, 'problem', None) or exc}") from exc
+    except RecursionError as exc:  # the pure-Python parser on deep nesting
+        raise ConfigError(path, "", f"nested deeper than {MAX_DEPTH} levels") from exc
+    check_document(data, path)
+    return data
+
+
+def check_document(data: Any, path: str | Path) -> None:
+    """Refuse nesting deeper than MAX_DEPTH, more than MAX_NODES values once aliases are expanded, a value that
+    contains itself, and non-finite floats; each error names the key path."""
+    path = str(path)
+    sizes: dict[int, int] = {}  # id -> expanded size of a container already walked (aliases share it)
+    ancestors: set[int] = set()
+    total = 0
+    stack: list[tuple[Any, str, int, int | None]] = [(data, "", 0, None)]
+    while stack:  # iterative post-order walk: no recursion limit, each shared container walked once
+        value, key, depth, opened_at = stack.pop()
+        if opened_at is not None:  # every child of this container is done
+            ancestors.discard(id(value))
+            sizes[id(value)] = total - opened_at
+            continue
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(path, key, "not a finite number", value)
+        if isinstance(value, (dict, list)):
+            if id(value) in ancestors:
+                raise ConfigError(path, key, "an alias refers to a value that contains it")
+            if depth >= MAX_DEPTH:
+                raise ConfigError(path, key, f"nested deeper than {MAX_DEPTH} levels")
+        total += sizes.get(id(value), 1)
+        if total > MAX_NODES:
+            raise ConfigError(path, key, f"expands to more than {MAX_NODES} values (aliases expanding?)")
+        if not isinstance(value, (dict, list)) or id(value) in sizes:
+            continue
+        ancestors.add(id(value))
+        stack.append((value, key, depth, total - 1))
+        children = value.items() if isinstance(value, dict) else enumerate(value)
+        for name, child in children:
+            child_key = f"{key}[{name}]" if isinstance(value, list) else (f"{key}.{name}" if key else str(name))
+            stack.append((child, child_key, depth + 1, None))
+
+
+def load_yaml_mapping(path: str | Path) -> dict[str, Any]:
+    """Read ``path`` as a YAML mapping (see the module's bounds); raise ConfigError for a missing, unparsable,
+    unsafe or non-mapping file."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(str(path), "", f"cannot read file: {exc.strerror or exc}") from exc
+    data = parse_yaml(raw, path)
     if not isinstance(data, dict):
         raise ConfigError(str(path), "", "expected a mapping at the top level", type(data).__name__)
     return data

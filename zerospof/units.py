@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import re
 
-__all__ = ["parse_duration_s", "parse_percent", "format_duration"]
+__all__ = ["DURATION_PATTERN", "parse_duration_s", "parse_percent", "format_duration"]
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|secs|seconds?|m|min|mins|minutes?|h|hr|hours?)?\s*$")
+DURATION_PATTERN = r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|sec|secs|seconds?|m|min|mins|minutes?|h|hr|hours?)?\s*$"
+_DURATION = re.compile(DURATION_PATTERN, re.ASCII)
 _FACTOR_S = {
     "ms": 0.001,
     "s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.0,
@@ -18,7 +20,8 @@ _FACTOR_S = {
 def parse_duration_s(text: object) -> float:
     """Return the duration ``text`` (``"30s"``, ``"5min"``, ``"500ms"``, ``0``) in seconds.
 
-    A bare number (or numeric string) is seconds. Raise ``ValueError`` on anything else, including negative values.
+    A bare number (or numeric string) is seconds. Raise ``ValueError`` on anything else, including negative and
+    non-finite values (``nan``, ``inf``, ``1e400``) and digits other than ASCII ones.
     """
     if isinstance(text, bool):
         raise ValueError("expected a duration such as '30s' or '5min', not a boolean")
@@ -31,6 +34,8 @@ def parse_duration_s(text: object) -> float:
                 raise ValueError("a duration cannot be negative")
             raise ValueError("expected a duration such as '500ms', '30s', '5min' or '1h'")
         value = float(match.group(1)) * _FACTOR_S[match.group(2) or "s"]
+    if not math.isfinite(value):
+        raise ValueError("a duration must be a finite number")
     if value < 0:
         raise ValueError("a duration cannot be negative")
     return value
@@ -41,7 +46,7 @@ def parse_percent(text: object) -> float:
     if isinstance(text, bool):
         raise ValueError("expected a percentage such as '99.99%', not a boolean")
     raw = str(text).strip()
-    match = re.match(r"^(-?\d+(?:\.\d+)?)\s*%$", raw)
+    match = re.match(r"^(-?\d+(?:\.\d+)?)\s*%$", raw, re.ASCII)
     if match is None:
         raise ValueError("expected a percentage such as '99.99%'")
     value = float(match.group(1))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 import boto3
 import pytest
 
@@ -9,6 +12,7 @@ from tests.aws.moto_world import ACCOUNT, REGION, TAGS, ZONES, acl_ids, associat
 from zerospof.aws.driver import AwsDriver
 from zerospof.aws.nacl_blackhole import NaclBlackhole
 from zerospof.aws.run import print_dry_run
+from zerospof.aws.safety import discover_runner_subnet_ids, runner_subnets
 from zerospof.aws.target import load_aws_target
 from zerospof.errors import SafetyRefusal
 from zerospof.faults import Ledger, apply, injected
@@ -66,3 +70,52 @@ def test_the_runner_subnet_from_the_target_file_protects_a_whole_run(staging, tm
         with injected(fault, ledger=Ledger(tmp_path / "ledger")):
             pass
     assert associations(ec2) == before
+
+
+class RefusingMetadataService(ThreadingHTTPServer):
+    """A stand-in for the EC2 metadata service on 127.0.0.1 that refuses every token request (HTTP 403)."""
+
+
+class _Refuse(BaseHTTPRequestHandler):
+    def do_PUT(self) -> None:  # noqa: N802 - BaseHTTPRequestHandler's name
+        self.send_response(403)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+@pytest.fixture
+def refusing_imds():
+    server = RefusingMetadataService(("127.0.0.1", 0), _Refuse)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_self_lockout_fails_closed_when_the_metadata_service_refuses_the_token(refusing_imds, monkeypatch):
+    monkeypatch.delenv("AWS_EC2_METADATA_DISABLED")
+    discover = lambda: discover_runner_subnet_ids(timeout_s=2, imds_url=refusing_imds)  # noqa: E731
+    with pytest.raises(SafetyRefusal, match="403"):
+        discover()
+    with pytest.raises(SafetyRefusal, match="cannot tell which subnets the runner uses"):
+        runner_subnets([], discover=True, allow_runner_blackhole=False, discovered=discover)
+    assert runner_subnets(["subnet-0a"], discover=True, allow_runner_blackhole=False, discovered=discover) == ["subnet-0a"]
+    assert runner_subnets([], discover=True, allow_runner_blackhole=True, discovered=discover) == []
+    assert runner_subnets([], discover=False, allow_runner_blackhole=False, discovered=discover) == []
+
+
+def test_an_az_blackhole_is_refused_before_any_change_when_the_runner_subnets_cannot_be_discovered(staging, tmp_path):
+    ec2 = boto3.client("ec2", region_name=REGION)
+    before, acls_before = associations(ec2), acl_ids(ec2)
+    path = write_target(tmp_path, target_document(safety={"runner": {"discover": True}}))  # metadata disabled here
+
+    with pytest.raises(SafetyRefusal, match="safety.runner.subnet_ids"):
+        print_dry_run(path, ["az-failure"])
+    with pytest.raises(SafetyRefusal, match="safety.runner.subnet_ids"):
+        AwsDriver(load_aws_target(path)).fault("az-failure", {})
+    assert associations(ec2) == before and acl_ids(ec2) == acls_before
+    assert Ledger().records() == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import boto3
 import pytest
 
@@ -70,3 +72,23 @@ def test_no_tagged_group_is_refused(aws, tmp_path):
     with pytest.raises(FaultError, match="nothing to cut"):
         with injected(cut(security_group_tags={"zerospof/role": "absent"}), ledger=Ledger(tmp_path)):
             pass
+
+
+def test_a_tampered_record_cannot_open_an_untagged_group_nor_another_port(aws, tmp_path):
+    ec2 = boto3.client("ec2", region_name=REGION)
+    control, untagged = make_groups(ec2)
+    before_control, before_untagged = ingress(ec2, control), ingress(ec2, untagged)
+    ledger = Ledger(tmp_path)
+    record = ledger.open(cut())
+    ssh_from_anywhere = {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
+    tampered = {**record.data, "id": "tampered", "undo": {"rules": {untagged: [ssh_from_anywhere],
+                                                                    control: [ssh_from_anywhere]}}}
+    (tmp_path / "tampered.json").write_text(json.dumps(tampered))
+
+    reports = {report.file: report for report in ledger.revert_open()}
+
+    assert reports[record.path.name].reverted
+    assert not reports["tampered.json"].reverted
+    assert "does not carry the selection tags" in reports["tampered.json"].error
+    assert "does not cover port 443" in reports["tampered.json"].error
+    assert ingress(ec2, control) == before_control and ingress(ec2, untagged) == before_untagged

@@ -62,7 +62,7 @@ from zerospof.aws.probes import alb_target_health, cloudwatch_alarm, route53_hea
 from zerospof.aws.route53_health import Route53HealthChecks
 from zerospof.aws.run import preflight, runner_subnet_ids
 from zerospof.aws.scenarios import plan_faults
-from zerospof.aws.target import AwsTarget, Cluster, Endpoint
+from zerospof.aws.target import AwsTarget, Cluster, Endpoint, check_against_account
 from zerospof.errors import ConfigError, TargetError, ZerospofError
 from zerospof.faults import Fault
 from zerospof.faults.composite import AllOf
@@ -146,6 +146,7 @@ class AwsDriver(PlannedDriver):
         canary's DSN is set when the target has one.
         """
         preflight(self.target, self.clients)
+        check_against_account(self.target, self.clients)  # a zone the account lacks is bad input, found before the fault
         problems = list(self._unset_headers)
         if not self._endpoints:
             problems.append("the target file lists no endpoints: users cannot be simulated")

@@ -6,6 +6,7 @@ from typing import Any
 
 from zerospof.aws.clients import AwsClients
 from zerospof.aws.safety import check_account_allowed
+from zerospof.errors import SafetyRefusal
 from zerospof.faults.base import Fault
 
 __all__ = ["AwsFault"]
@@ -21,6 +22,7 @@ class AwsFault(Fault):
     def __init__(self, params: dict[str, Any] | None = None, undo: dict[str, Any] | None = None) -> None:
         super().__init__(params, undo)
         self._clients: AwsClients | None = None
+        self._account: str | None = None
 
     def use_clients(self, clients: AwsClients) -> AwsFault:
         """Act through ``clients`` (e.g. dry-run clients) and return self."""
@@ -43,4 +45,19 @@ class AwsFault(Fault):
 
     def check_account(self) -> str:
         """Refuse (SafetyRefusal) unless the caller's account is on ``params['allowed_account_ids']``."""
-        return check_account_allowed(self.client("sts"), self.params.get("allowed_account_ids", []))
+        self._account = check_account_allowed(self.client("sts"), self.params.get("allowed_account_ids", []))
+        return self._account
+
+    def identity(self) -> dict[str, Any]:
+        """The account this fault acts in (checked against the allow-list)."""
+        return {"aws_account": self._account or self.check_account()}
+
+    def check_revert_allowed(self, recorded: dict[str, Any]) -> None:
+        """Refuse unless the caller's account is on the record's allow-list and is the account the record was made in."""
+        account = self.check_account()
+        if "aws_account" not in recorded:
+            raise SafetyRefusal("the record names no AWS account (tampered, or written by an older zerospof): "
+                                "refusing to revert it; check it and revert by hand")
+        if recorded["aws_account"] != account:
+            raise SafetyRefusal(f"the record was made in AWS account {recorded.get('aws_account')!r}, the caller is in "
+                                f"{account}: refusing to revert it from here")

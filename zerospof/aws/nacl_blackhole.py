@@ -34,8 +34,9 @@ class NaclBlackhole(AwsFault):
     saved) and swaps each subnet's association to it, checkpointing after each step. Before a swap
     the subnet is tagged with the marker and its original NACL (``ORIGINAL_TAG``), so the target
     itself says how to undo it when no ledger is at hand (``zerospof revert --target``). ``revert``
-    reads each subnet's current association, puts back the original NACL where ours is in place,
-    removes the tags and deletes the deny-all NACLs. Revert is idempotent and needs only params and undo.
+    reads each subnet's current association, puts back the original NACL where ours (carrying the
+    marker tag) is in place, removes the tags and deletes the deny-all NACLs carrying the marker;
+    nothing else is touched. Revert is idempotent and needs only params and undo.
     """
 
     kind = "nacl-blackhole"
@@ -61,14 +62,17 @@ class NaclBlackhole(AwsFault):
                     return association["NetworkAclAssociationId"], acl["NetworkAclId"]
         return None
 
-    def _deny_acls(self) -> dict[str, str]:
-        """Return ``{vpc id: deny-all NACL id}`` for this fault's marker, read from AWS."""
+    def _marked_acls(self) -> dict[str, str]:
+        """Return ``{vpc id: NACL id}`` of the NACLs carrying this fault's marker tag, read from AWS."""
         marker = self.undo.get("marker")
         if not marker:
             return {}
         acls = self.client("ec2").describe_network_acls(Filters=[{"Name": f"tag:{MARKER_TAG}", "Values": [marker]}])
-        found = {acl["VpcId"]: acl["NetworkAclId"] for acl in acls.get("NetworkAcls", [])}
-        return {**self.undo.get("deny_acls", {}), **found}
+        return {acl["VpcId"]: acl["NetworkAclId"] for acl in acls.get("NetworkAcls", [])}
+
+    def _deny_acls(self) -> dict[str, str]:
+        """Return ``{vpc id: deny-all NACL id}``: those recorded in undo and those carrying the marker."""
+        return {**self.undo.get("deny_acls", {}), **self._marked_acls()}
 
     # -- contract -----------------------------------------------------------------
     def prepare(self) -> None:
@@ -126,8 +130,7 @@ class NaclBlackhole(AwsFault):
         if not self.undo.get("marker"):
             return  # prepare never finished: nothing was changed
         ec2 = self.client("ec2")
-        deny = self._deny_acls()
-        ours = set(deny.values())
+        ours = set(self._marked_acls().values())  # only NACLs carrying our marker: a record cannot name others
         conflicts = []
         for subnet in self.undo.get("subnets", []):
             association = self._association(subnet["subnet_id"])

@@ -21,7 +21,7 @@ from zerospof.cloud.dry_run import CallRecorder, PlannedCall
 from zerospof.aws.fault_base import AwsFault
 from zerospof.aws.git_rpo_canary import MAX_PUSHES, GitRpoCanary
 from zerospof.aws.gitops_canary import CanaryCommit, GitCanary
-from zerospof.aws.safety import check_account_allowed, discover_runner_subnet_ids
+from zerospof.aws.safety import check_account_allowed, runner_subnets
 from zerospof.aws.scenarios import plan_faults
 from zerospof.aws.target import SCENARIOS, AwsTarget, load_aws_target
 from zerospof.errors import NoAccess
@@ -46,11 +46,10 @@ class DryRun:
 
 
 def runner_subnet_ids(target: AwsTarget) -> list[str]:
-    """Subnets the runner uses: the target's ``safety.runner.subnet_ids`` plus, when allowed, those of this EC2 instance."""
-    found = list(target.safety.runner_subnet_ids)
-    if target.safety.discover_runner_subnets:
-        found += discover_runner_subnet_ids()
-    return sorted(set(found))
+    """Subnets the runner uses: the target's ``safety.runner.subnet_ids`` plus, when asked, those of this EC2 instance
+    (SafetyRefusal when that cannot be told and the target file neither names them nor accepts the risk)."""
+    return runner_subnets(target.safety.runner_subnet_ids, target.safety.discover_runner_subnets,
+                          target.safety.allow_runner_blackhole)
 
 
 def preflight(target: AwsTarget, clients: AwsClients) -> str:

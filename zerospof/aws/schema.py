@@ -42,7 +42,7 @@ class Reader:
         """Check ``value`` is a non-empty string (matching ``pattern`` when given)."""
         if not isinstance(value, str) or not value.strip():
             raise self.fail(key, f"expected {what}", value)
-        if pattern is not None and re.fullmatch(pattern, value) is None:
+        if pattern is not None and re.fullmatch(pattern, value, re.ASCII) is None:  # ASCII: no Arabic or full-width digits
             raise self.fail(key, f"expected {what}", value)
         return value
 

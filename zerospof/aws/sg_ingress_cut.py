@@ -50,7 +50,9 @@ class SecurityGroupIngressCut(AwsFault):
     rule (one source per rule) before anything changes; ``inject`` first writes each group's rules
     on the group itself (a ``zerospof:fault`` marker and one ``zerospof:rule:<n>`` tag per rule,
     compact JSON; a rule longer than a tag value allows is in the ledger only), then revokes them;
-    ``revert`` authorizes back the recorded rules that are missing and removes the tags. Idempotent.
+    ``revert`` authorizes back the recorded rules that are missing, only on groups that carry the
+    selection tags and only rules covering ``api_port`` (a tampered record cannot open anything
+    else), and removes the tags. Idempotent.
     """
 
     kind = "sg-ingress-cut"
@@ -94,10 +96,23 @@ class SecurityGroupIngressCut(AwsFault):
 
     def revert(self) -> None:
         ec2 = self.client("ec2")
+        if not self.undo.get("rules"):
+            return  # prepare never finished: nothing was changed
+        tagged = {group["GroupId"] for group in self._groups()}
+        port = int(self.params.get("api_port", 443))
+        refused = []
         for group_id, rules in sorted(self.undo.get("rules", {}).items()):
-            authorize_back(ec2, group_id, rules)
+            if group_id not in tagged:  # a record cannot open a group that does not carry the tags
+                refused.append(f"{group_id} does not carry the selection tags; left alone")
+                continue
+            safe = [rule for rule in rules if _covers(rule, port)]  # nor add a rule this fault could not have revoked
+            refused += [f"{group_id}: a recorded rule does not cover port {port}; not added: {rule}"
+                        for rule in rules if rule not in safe]
+            authorize_back(ec2, group_id, safe)
             if self.undo.get("marker"):
                 untag_group(ec2, group_id, self.undo["marker"])
+        if refused:
+            raise FaultError("revert refused part of the record: " + "; ".join(refused))
 
 
 def authorize_back(ec2: Any, group_id: str, rules: list[dict[str, Any]]) -> None:

@@ -18,7 +18,7 @@ from zerospof.schema import load_yaml_mapping
 __all__ = [
     "ArgoApplication", "AwsTarget", "AzFailurePlan", "Cluster", "ControlPlanePlan", "DataCanary",
     "Detection", "Endpoint", "GitopsCanary", "GitopsController", "GitopsPlan", "RegionFailurePlan", "Safety",
-    "load_aws_target", "parse_aws_target",
+    "check_against_account", "load_aws_target", "parse_aws_target",
 ]
 
 REGION = r"[a-z]{2}(-gov)?-[a-z]+-\d"
@@ -522,3 +522,21 @@ def _safety(r: Reader, value: Any) -> Safety:
         availability_floor_percent=r.percent(abort.get("availability_floor"), "safety.abort.availability_floor", 50.0),
         availability_limit_s=r.duration_s(abort.get("limit"), "safety.abort.limit", 60.0),
     )
+
+
+def check_against_account(target: AwsTarget, clients: Any) -> str:
+    """Check what only the account can tell, before any fault: the caller's account is allowed (SafetyRefusal
+    otherwise) and every availability zone the target file names exists there (ConfigError naming the key).
+    Read-only; returns the account id."""
+    from zerospof.aws.safety import check_account_allowed
+
+    account = check_account_allowed(clients.client("sts", target.primary_region), target.allowed_account_ids)
+    r = Reader(target.path)
+    for region, zones in target.availability_zones.items():
+        found = clients.client("ec2", region).describe_availability_zones().get("AvailabilityZones", [])
+        existing = sorted(zone["ZoneName"] for zone in found)
+        for index, zone in enumerate(zones):
+            if zone not in existing:
+                raise r.fail(f"aws.availability_zones.{region}[{index}]",
+                             f"no such availability zone in account {account}; {region} has {existing}", zone)
+    return account

@@ -27,8 +27,8 @@ from zerospof.chaos.settings import ScenarioSettings
 from zerospof.chaos.verdict import experiment_conditions, scenario_report
 from zerospof.drivers import driver_for
 from zerospof.errors import ConfigError, SafetyRefusal, TargetDown, TargetError, ZerospofError
-from zerospof.faults.runner import Interrupted
-from zerospof.objectives import Objectives, load_objectives
+from zerospof.faults.runner import Interrupted, revert_leftovers
+from zerospof.objectives import Objectives
 from zerospof.scenario import AVAILABILITY, Monitoring
 from zerospof.timeline import EventKind, Timeline
 
@@ -103,8 +103,7 @@ def _failed_to_start(configuration: dict[str, Any] | None, message: str) -> None
 
 def _start(context: dict[str, Any], configuration: dict[str, Any] | None) -> None:
     settings = ScenarioSettings.from_configuration(configuration, context.get("title", "experiment"))
-    objectives = load_objectives(settings.objectives_path)
-    objectives.scenario(settings.scenario)
+    objectives = settings.objectives()  # refusing stops the run before the method (chaoslib swallows other errors)
     driver = driver_for(settings.target)
     try:
         wait_ready(driver, settings.ready_timeout_s)
@@ -191,6 +190,7 @@ def after_experiment_control(context: dict[str, Any], state: dict[str, Any],
     add_objective_probes(state, report)  # journal readers (chaos report) see each objective as a probe
     if not report["passed"]:
         state["status"] = "failed"
+    revert_leftovers(settings.ledger, settings.run_id)  # whatever the rollbacks did (even none), nothing stays injected
 
 
 _STEP_EVENTS = {

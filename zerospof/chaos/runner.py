@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from zerospof.chaos.settings import ScenarioSettings, new_run_id
+from zerospof.faults.runner import revert_leftovers
 from zerospof.timeline import Timeline
 from zerospof.units import parse_duration_s
 from zerospof.validate import validate_experiment
@@ -227,6 +228,8 @@ def run_experiment_file(path: str | Path, configuration: dict[str, Any],
         raise
     finally:
         chaos_logger.removeHandler(interruptions)
+    # whatever the experiment's rollbacks did (even `rollbacks: []`), nothing zerospof injected stays
+    leftovers = revert_leftovers(scenario_settings.ledger, scenario_settings.run_id)
     run_dir = Path(config["zerospof_run_dir"])
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "journal.json").write_text(json.dumps(journal, indent=2, default=str))
@@ -237,6 +240,9 @@ def run_experiment_file(path: str | Path, configuration: dict[str, Any],
     report = journal.get("zerospof") or {
         "scenario": config.get("zerospof_scenario"), "passed": False, "checks": [], "conditions": [],
     }
+    if leftovers:  # the experiment left a fault in place: it fails, and says what the runner reverted
+        report = {**report, "passed": False, "reverted_after_the_run": [
+            f"{r.description}: {'reverted' if r.reverted else 'FAILED: ' + str(r.error)}" for r in leftovers]}
     if error is not None:
         report["error"] = f"harness or target error: {error}"
     return ScenarioResult(str(config.get("zerospof_scenario")), run_dir, journal, report, error)

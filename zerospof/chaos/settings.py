@@ -1,24 +1,142 @@
-"""Read the ``zerospof_*`` keys of an experiment's configuration into one validated record."""
+"""Read the ``zerospof_*`` keys of an experiment's configuration into one validated record.
+
+One declarative schema, :class:`ZerospofConfiguration` (pydantic), says what each key accepts; every
+problem in a configuration is reported at once (file, ``configuration.<key>``, value), and the same
+schema is exported as JSON Schema for editors (``python -m zerospof.chaos.settings``, committed as
+``schemas/experiment.schema.json``).
+"""
 
 from __future__ import annotations
 
+import json
+import sys
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from chaoslib.exceptions import InterruptExecution
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError, WithJsonSchema
 
 from zerospof.errors import ConfigError
 from zerospof.faults import Ledger
-from zerospof.objectives import SCENARIOS
-from zerospof.units import parse_duration_s
+from zerospof.objectives import SCENARIOS, Objectives, load_objectives
+from zerospof.units import DURATION_PATTERN, parse_duration_s
 
-__all__ = ["ScenarioSettings", "new_run_id"]
+__all__ = ["KEYS", "ConfigurationRefused", "ScenarioSettings", "ZerospofConfiguration", "check_configuration",
+           "experiment_json_schema", "new_run_id"]
 
-KEYS = ("zerospof_scenario", "zerospof_target", "zerospof_objectives", "zerospof_run_id", "zerospof_run_dir",
-        "zerospof_ledger_dir", "zerospof_recovery_timeout", "zerospof_abort_floor", "zerospof_abort_after",
-        "zerospof_fault_options", "zerospof_settle", "zerospof_baseline", "zerospof_ready_timeout",
-        "zerospof_setup_error")  # the last: set by the measurement control when it failed to start
+
+class ConfigurationRefused(ConfigError, InterruptExecution):
+    """``zerospof_*`` configuration values are unknown or invalid; ``errors`` lists every one (the first is this).
+
+    Also an InterruptExecution: chaoslib swallows any other error a control raises, so under a plain
+    ``chaos run`` the measurement control's refusal would not stop the fault; this one stops the run
+    before the method.
+    """
+
+    def __init__(self, path: str, key: str, message: str, value: object = None,
+                 more: tuple[ConfigError, ...] = ()) -> None:
+        super().__init__(path, key, message, value)
+        self.errors = [ConfigError(path, key, message, value), *more]
+        if more:
+            self.args = ("\n".join(str(error) for error in self.errors),)
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration_s), WithJsonSchema({"anyOf": [
+    {"type": "number", "minimum": 0}, {"type": "string", "pattern": DURATION_PATTERN}],
+    "description": "a duration: '500ms', '30s', '5min', '1h', or seconds"})]
+PathText = Annotated[str, StringConstraints(min_length=1)]
+RunId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")]
+
+
+class ZerospofConfiguration(BaseModel):
+    """The ``zerospof_*`` keys of an experiment's ``configuration`` (other keys are chaoslib's and the user's)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, title="zerospof experiment configuration")
+
+    zerospof_scenario: Literal[SCENARIOS]  # type: ignore[valid-type]
+    zerospof_target: PathText = Field("lab", description="'lab' or the path of a target file")
+    zerospof_objectives: PathText = "objectives.yaml"
+    zerospof_run_id: RunId | None = Field(None, description="letters, digits, '.', '_', '-': it names a directory")
+    zerospof_run_dir: PathText | None = None
+    zerospof_ledger_dir: PathText | None = None
+    zerospof_recovery_timeout: Duration = Field("3min", validate_default=True)
+    zerospof_abort_floor: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False, strict=True,
+                                                 description="abort when availability stays below this ratio")] = 0.5
+    zerospof_abort_after: Duration = Field("6min", validate_default=True)
+    zerospof_fault_options: dict[str, Any] | None = None
+    zerospof_settle: Duration = Field("3s", validate_default=True)
+    zerospof_baseline: Duration = Field("3s", validate_default=True)
+    zerospof_ready_timeout: Duration = Field("90s", validate_default=True)
+    zerospof_setup_error: str | None = Field(None, description="set by the measurement control when it failed to "
+                                             "start (not for users): the after-hook reports it")
+
+
+KEYS = tuple(ZerospofConfiguration.model_fields)
+
+
+def _read(configuration: dict[str, Any], source: str) -> ZerospofConfiguration:
+    """Validate the ``zerospof_*`` keys of ``configuration``; ConfigurationRefused lists every problem at once."""
+    ours = {key: value for key, value in configuration.items() if str(key).startswith("zerospof_")}
+    try:
+        return ZerospofConfiguration.model_validate(ours)
+    except ValidationError as exc:
+        errors = [_config_error(source, error) for error in exc.errors()]
+        first = errors[0]
+        raise ConfigurationRefused(first.path, first.key, first.detail, first.value, tuple(errors[1:])) from exc
+
+
+def _config_error(source: str, error: Any) -> ConfigError:
+    key = "configuration." + ".".join(str(part) for part in error["loc"])
+    value = error.get("input")
+    if error["type"] == "extra_forbidden":
+        return ConfigError(source, key, f"unknown zerospof key; expected one of: {', '.join(KEYS)}", value)
+    if error["type"] == "missing":
+        return ConfigError(source, key, "missing required key")
+    message = str(error["ctx"]["error"]) if error["type"] == "value_error" else error["msg"]
+    return ConfigError(source, key, message, value)
+
+
+def check_configuration(configuration: object, source: str = "experiment") -> None:
+    """Refuse an experiment ``configuration`` whose ``zerospof_*`` keys are unknown or whose values are invalid,
+    reporting every problem at once. Changes nothing. Values chaoslib resolves at run time
+    (``{type: env, key: ...}``) are checked once resolved."""
+    if configuration is None:
+        configuration = {}
+    if not isinstance(configuration, dict):
+        raise ConfigurationRefused(source, "configuration", "expected a mapping", configuration)
+    _read({key: value for key, value in configuration.items() if not _dynamic(value)}, source)
+
+
+def _dynamic(value: object) -> bool:
+    """A Chaos Toolkit value resolved at run time (``{type: env, key: ...}``)."""
+    return isinstance(value, dict) and "type" in value and "key" in value
+
+
+def experiment_json_schema() -> dict[str, Any]:
+    """JSON Schema of an experiment file as zerospof requires it, for editors (its configuration from the model)."""
+    configuration = ZerospofConfiguration.model_json_schema()
+    configuration.pop("additionalProperties", None)  # other configuration keys are chaoslib's and the user's
+    configuration["propertyNames"] = {"anyOf": [{"enum": list(KEYS)}, {"not": {"pattern": "^zerospof_"}}]}
+    control = {"type": "object", "required": ["provider"], "properties": {"provider": {
+        "type": "object", "required": ["type", "module"],
+        "properties": {"type": {"const": "python"}, "module": {"const": "zerospof.chaos.control"}}}}}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "zerospof experiment (a Chaos Toolkit experiment with zerospof's rules)",
+        "type": "object",
+        "required": ["title", "description", "method", "controls", "configuration", "runtime"],
+        "properties": {
+            "configuration": configuration,
+            "controls": {"type": "array", "contains": control},
+            "method": {"type": "array", "minItems": 1, "items": {"type": "object"}},
+            "rollbacks": {"type": "array", "items": {"type": "object"}},
+            "runtime": {"type": "object", "required": ["rollbacks"], "properties": {"rollbacks": {
+                "type": "object", "required": ["strategy"], "properties": {"strategy": {"const": "always"}}}}},
+        },
+    }
 
 
 def new_run_id() -> str:
@@ -48,46 +166,42 @@ class ScenarioSettings:
     def ledger(self) -> Ledger:
         return Ledger(self.ledger_dir)
 
+    def objectives(self) -> Objectives:
+        """Load the objectives file and check it names this scenario; raise ConfigurationRefused otherwise (which,
+        raised from the measurement control, stops a ``chaos run`` before the method)."""
+        try:
+            objectives = load_objectives(self.objectives_path)
+        except ConfigError as exc:
+            raise ConfigurationRefused(exc.path, exc.key, exc.detail, exc.value) from exc
+        if self.scenario not in objectives.scenarios:
+            raise ConfigurationRefused(str(self.objectives_path), f"scenarios.{self.scenario}",
+                                       "no objectives for this scenario")
+        return objectives
+
     @classmethod
     def from_configuration(cls, configuration: dict[str, Any] | None, source: str = "experiment") -> ScenarioSettings:
         """Validate and read the ``zerospof_*`` keys; fill in the run id and run dir in ``configuration``."""
         configuration = configuration if configuration is not None else {}
-        unknown = sorted(key for key in configuration if str(key).startswith("zerospof_") and key not in KEYS)
-        if unknown:
-            raise ConfigError(source, f"configuration.{unknown[0]}",
-                              f"unknown zerospof key; known: {', '.join(KEYS[:-1])}", configuration[unknown[0]])
-        scenario = configuration.get("zerospof_scenario")
-        if scenario not in SCENARIOS:
-            raise ConfigError(source, "configuration.zerospof_scenario",
-                              f"expected one of: {', '.join(SCENARIOS)}", scenario)
+        read = _read(configuration, source)
         run_id = configuration.setdefault("zerospof_run_id", new_run_id())
-        run_dir = Path(configuration.setdefault("zerospof_run_dir", str(Path("reports") / run_id / scenario)))
-
-        def duration(key: str, default: str) -> float:
-            try:
-                return parse_duration_s(configuration.get(key, default))
-            except ValueError as exc:
-                raise ConfigError(source, f"configuration.{key}", str(exc), configuration.get(key)) from exc
-
-        floor = configuration.get("zerospof_abort_floor", 0.5)
-        if isinstance(floor, bool) or not isinstance(floor, (int, float)) or not 0 <= floor <= 1:
-            raise ConfigError(source, "configuration.zerospof_abort_floor", "expected a ratio between 0 and 1", floor)
-        options = configuration.get("zerospof_fault_options", {}) or {}
-        if not isinstance(options, dict):
-            raise ConfigError(source, "configuration.zerospof_fault_options", "expected a mapping", options)
-        ledger_dir = configuration.get("zerospof_ledger_dir")
+        run_dir = configuration.setdefault("zerospof_run_dir", str(Path("reports") / run_id / read.zerospof_scenario))
         return cls(
-            scenario=scenario,
-            target=str(configuration.get("zerospof_target", "lab")),
-            objectives_path=Path(configuration.get("zerospof_objectives", "objectives.yaml")),
+            scenario=read.zerospof_scenario,
+            target=read.zerospof_target,
+            objectives_path=Path(read.zerospof_objectives),
             run_id=run_id,
-            run_dir=run_dir,
-            ledger_dir=Path(ledger_dir) if ledger_dir else None,
-            recovery_timeout_s=duration("zerospof_recovery_timeout", "3min"),
-            abort_floor=float(floor),
-            abort_after_s=duration("zerospof_abort_after", "6min"),
-            settle_s=duration("zerospof_settle", "3s"),
-            baseline_s=duration("zerospof_baseline", "3s"),
-            ready_timeout_s=duration("zerospof_ready_timeout", "90s"),
-            fault_options=options,
+            run_dir=Path(run_dir),
+            ledger_dir=Path(read.zerospof_ledger_dir) if read.zerospof_ledger_dir else None,
+            recovery_timeout_s=read.zerospof_recovery_timeout,
+            abort_floor=read.zerospof_abort_floor,
+            abort_after_s=read.zerospof_abort_after,
+            settle_s=read.zerospof_settle,
+            baseline_s=read.zerospof_baseline,
+            ready_timeout_s=read.zerospof_ready_timeout,
+            fault_options=dict(read.zerospof_fault_options or {}),
         )
+
+
+if __name__ == "__main__":  # python -m zerospof.chaos.settings > schemas/experiment.schema.json
+    json.dump(experiment_json_schema(), sys.stdout, indent=2, sort_keys=True)
+    sys.stdout.write("\n")

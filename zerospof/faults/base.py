@@ -44,6 +44,15 @@ class Fault(ABC):
     def prepare(self) -> None:
         """Capture into ``undo`` the original state revert will restore. Change nothing."""
 
+    def identity(self) -> dict[str, Any]:
+        """Say whose resources this fault changes (e.g. ``{"aws_account": ...}``); the ledger records it after
+        ``prepare``. Nothing by default."""
+        return {}
+
+    def check_revert_allowed(self, recorded: dict[str, Any]) -> None:
+        """Raise :class:`~zerospof.errors.SafetyRefusal` unless reverting from a record whose ``identity`` was
+        ``recorded`` acts on the same resources' owner as the caller now. Allowed by default."""
+
     @abstractmethod
     def inject(self) -> None:
         """Apply the fault."""

@@ -66,6 +66,16 @@ class AllOf(Fault):
             child.prepare()
             self._sync()
 
+    def identity(self) -> dict[str, Any]:
+        return {"children": [child.identity() for child in self._children]}
+
+    def check_revert_allowed(self, recorded: dict[str, Any]) -> None:
+        children = recorded.get("children")
+        if not isinstance(children, list) or len(children) != len(self._children):
+            children = [{} for _ in self._children]  # each child decides whether it needs an identity
+        for child, child_identity in zip(self._children, children):
+            child.check_revert_allowed(child_identity if isinstance(child_identity, dict) else {})
+
     def inject(self) -> None:
         for child in self._children:
             child.inject()

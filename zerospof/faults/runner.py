@@ -11,10 +11,10 @@ from types import FrameType
 
 from zerospof.errors import FaultNotInEffect
 from zerospof.faults.base import Fault
-from zerospof.faults.ledger import Ledger, LedgerRecord, RecordState
+from zerospof.faults.ledger import Ledger, LedgerRecord, RecordState, RevertReport
 from zerospof.timeline import EventKind, Timeline
 
-__all__ = ["Interrupted", "apply", "injected", "revert", "revert_on_signals", "signals_held"]
+__all__ = ["Interrupted", "apply", "injected", "revert", "revert_leftovers", "revert_on_signals", "signals_held"]
 
 _HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -152,3 +152,15 @@ def injected(
             yield record
         finally:
             revert(record, fault, timeline=timeline)
+
+
+def revert_leftovers(ledger: Ledger, run_id: str) -> list[RevertReport]:
+    """Revert every record of ``run_id`` still open, whatever the experiment's rollbacks did (``rollbacks: []``).
+
+    The safety net at the end of a run. SIGINT/SIGTERM are held meanwhile and then raised.
+    """
+    with signals_held() as arrived:
+        reports = ledger.revert_open(run_id)
+    if arrived:
+        raise Interrupted(arrived[0])
+    return reports
