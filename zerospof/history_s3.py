@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from zerospof.aws.boundary import translated
+from zerospof.cloud.boundary import translated
 from zerospof.errors import ConfigError
 from zerospof.history import RUN_ID
 

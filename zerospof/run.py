@@ -128,7 +128,14 @@ class GameDay:
         """Validate everything (ConfigError, exit 2), check access (ZerospofError, exit 3), then run."""
         from zerospof.targets import resolve_target
 
-        kind, paths = validate_game_day(self.scenarios, self.target, self.objectives_path)
+        try:
+            kind, paths = validate_game_day(self.scenarios, self.target, self.objectives_path)
+        except ConfigError:
+            raise  # bad input: exit 2, before anything
+        except ZerospofError as exc:  # the account could not be asked (no access, refused): a harness error
+            self.error = f"harness or target error: {exc}"
+            self._write_reports()
+            raise
         resolved = resolve_target(self.target)
         try:
             check_access(resolved)
@@ -219,10 +226,16 @@ class GameDay:
         return lab
 
 
+def experiment_path(target_kind: str, scenario: str) -> Path:
+    """The experiment file of ``scenario`` on a target kind (one name here, so a test can point it elsewhere)."""
+    from zerospof.chaos.runner import experiment_path as path_of
+
+    return path_of(target_kind, scenario)
+
+
 def validate_game_day(scenarios: list[str], target: str, objectives_path: Path) -> tuple[str, dict[str, Path]]:
     """Validate the objectives, the target and each scenario's experiment (and, on AWS, the target's zones against
     the account) before anything changes; return the target kind and the experiment paths."""
-    from zerospof.chaos.runner import experiment_path
     from zerospof.objectives import load_objectives
     from zerospof.targets import LabTarget, resolve_target
     from zerospof.validate import validate_experiment

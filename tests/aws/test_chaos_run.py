@@ -68,7 +68,7 @@ def test_az_failure_experiment_is_measured_and_fails_on_detection_not_measured_r
     assert report["passed"] is False and result.journal["status"] == "failed"
     probes = {r["activity"]["name"]: r for r in result.journal["run"] if r["activity"]["type"] == "probe"}
     assert probes["objective detection_s"]["output"]["passed"] is False  # what `chaos report` shows
-    assert probes["objective downtime_s"]["output"]["measured"] == 0.0
+    assert probes["objective reads.downtime_s"]["output"]["measured"] == 0.0
     assert result.journal["deviated"] is True
 
     users = timeline.samples_of("availability")

@@ -66,7 +66,8 @@ def test_an_invalid_revision_is_refused_and_changes_nothing(app_url: str, body: 
 
 def test_the_lite_client_and_server_speak_json_to_each_other_and_to_urllib(app_url: str) -> None:
     assert request_json("PUT", f"{app_url}/revision", {"revision": "v3"})[1]["revision"] == "v3"
-    assert request_json("GET", f"{app_url}/health") == (200, {"zone": "r1-a", "region": "r1", "revision": "v3"})
+    assert request_json("GET", f"{app_url}/health") == (200, {"zone": "r1-a", "region": "r1", "revision": "v3",
+                                                              "security": None})  # no key/secret service here
     assert request_json("GET", f"{app_url}/nothing-here")[0] == 404
     assert request_json("DELETE", f"{app_url}/revision")[0] == 404
 

@@ -528,9 +528,9 @@ def check_against_account(target: AwsTarget, clients: Any) -> str:
     """Check what only the account can tell, before any fault: the caller's account is allowed (SafetyRefusal
     otherwise) and every availability zone the target file names exists there (ConfigError naming the key).
     Read-only; returns the account id."""
-    from zerospof.aws.safety import check_account_allowed
+    from zerospof.aws.run import preflight
 
-    account = check_account_allowed(clients.client("sts", target.primary_region), target.allowed_account_ids)
+    account = preflight(target, clients)  # NoAccess ("no access to AWS ...") without credentials; refuses others
     r = Reader(target.path)
     for region, zones in target.availability_zones.items():
         found = clients.client("ec2", region).describe_availability_zones().get("AvailabilityZones", [])
