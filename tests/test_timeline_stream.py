@@ -188,3 +188,15 @@ def test_memory_per_recorded_sample_stays_flat_however_many_are_recorded(tmp_pat
     assert peak - before < 4 * 2**20
     assert len(timeline.samples_of(AVAILABILITY)) == 22 * chunk
 
+
+# -- the observation bound ---------------------------------------------------------------------------
+def test_a_run_observes_for_hours_unless_told_otherwise_and_never_unbounded():
+    from zerospof.chaos.settings import ScenarioSettings
+    from zerospof.errors import ConfigError
+
+    assert ScenarioSettings.from_configuration({"zerospof_scenario": "region-failure"}).max_observation_s == 4 * 3600
+    chosen = ScenarioSettings.from_configuration({"zerospof_scenario": "region-failure",
+                                                  "zerospof_max_observation": "6h"})
+    assert chosen.max_observation_s == 6 * 3600
+    with pytest.raises(ConfigError, match="zerospof_max_observation"):
+        ScenarioSettings.from_configuration({"zerospof_scenario": "region-failure", "zerospof_max_observation": 0})

@@ -92,17 +92,23 @@ class _ProbeStore:
         self.tail.append(row)
         self.count += 1
         if len(self.tail) >= CHUNK_SAMPLES:
-            if self.spill is None:
-                self.spill = tempfile.TemporaryFile(prefix="zerospof-timeline-")  # unlinked at once
-            try:
-                packed = pickle.dumps(self.tail, protocol=pickle.HIGHEST_PROTOCOL)
-            except (pickle.PicklingError, TypeError, AttributeError):  # a value pickle cannot take: keep what
-                packed = pickle.dumps([(*row[:3], _as_json(row[3]), *row[4:]) for row in self.tail])  # the file has
-            data = zlib.compress(packed, 1)
-            offset = self.spill.seek(0, 2)
-            self.spill.write(data)
-            self.chunks.append((max(row[0] for row in self.tail), offset, len(data)))
-            self.tail = []
+            self.spill_tail()
+
+    def spill_tail(self) -> None:
+        """Move the in-memory samples to the spill file as one compressed chunk."""
+        if not self.tail:
+            return
+        if self.spill is None:
+            self.spill = tempfile.TemporaryFile(prefix="zerospof-timeline-")  # unlinked at once
+        try:
+            packed = pickle.dumps(self.tail, protocol=pickle.HIGHEST_PROTOCOL)
+        except (pickle.PicklingError, TypeError, AttributeError):  # a value pickle cannot take: keep what the
+            packed = pickle.dumps([(*row[:3], _as_json(row[3]), *row[4:]) for row in self.tail])  # file has
+        data = zlib.compress(packed, 1)
+        offset = self.spill.seek(0, 2)
+        self.spill.write(data)
+        self.chunks.append((max(row[0] for row in self.tail), offset, len(data)))
+        self.tail = []
 
     def parts(self, since: float | None) -> list[bytes | list[_Row]]:
         """The spilled chunks (compressed; those holding nothing at or after ``since`` are skipped) and a
@@ -188,11 +194,14 @@ class Timeline:
             self._flushed = now
 
     def close(self) -> None:
-        """Flush and close the stream (the timeline stays readable; later records are not streamed). Idempotent."""
+        """Flush and close the stream and spill what is still in memory (the timeline stays readable; later
+        records are kept but not streamed). Idempotent."""
         with self._lock:
             if self._file is not None:
                 self._file.close()
                 self._file = None
+            for store in self._probes.values():
+                store.spill_tail()
 
     # -- reading -----------------------------------------------------------------
     def samples_of(self, probe: str, since: float | None = None) -> list[Sample]:

@@ -18,6 +18,7 @@ __all__ = ["ScenarioSettings", "new_run_id"]
 KEYS = ("zerospof_scenario", "zerospof_target", "zerospof_objectives", "zerospof_run_id", "zerospof_run_dir",
         "zerospof_ledger_dir", "zerospof_recovery_timeout", "zerospof_abort_floor", "zerospof_abort_after",
         "zerospof_fault_options", "zerospof_settle", "zerospof_baseline", "zerospof_ready_timeout",
+        "zerospof_max_observation",
         "zerospof_setup_error")  # the last: set by the measurement control when it failed to start
 
 
@@ -42,6 +43,7 @@ class ScenarioSettings:
     settle_s: float  # keep observing this long after the revert
     baseline_s: float  # observe this long before the steady-state check and the fault
     ready_timeout_s: float  # wait at most this long for a healthy target in its reference state
+    max_observation_s: float  # the samplers stop by themselves after this, should the run never end them
     fault_options: dict[str, Any]
 
     @property
@@ -69,6 +71,12 @@ class ScenarioSettings:
             except ValueError as exc:
                 raise ConfigError(source, f"configuration.{key}", str(exc), configuration.get(key)) from exc
 
+        def positive(value: float, key: str) -> float:
+            if value <= 0:
+                raise ConfigError(source, f"configuration.{key}", "expected a duration above 0",
+                                  configuration.get(key))
+            return value
+
         floor = configuration.get("zerospof_abort_floor", 0.5)
         if isinstance(floor, bool) or not isinstance(floor, (int, float)) or not 0 <= floor <= 1:
             raise ConfigError(source, "configuration.zerospof_abort_floor", "expected a ratio between 0 and 1", floor)
@@ -89,5 +97,6 @@ class ScenarioSettings:
             settle_s=duration("zerospof_settle", "3s"),
             baseline_s=duration("zerospof_baseline", "3s"),
             ready_timeout_s=duration("zerospof_ready_timeout", "90s"),
+            max_observation_s=positive(duration("zerospof_max_observation", "4h"), "zerospof_max_observation"),
             fault_options=options,
         )
