@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import http.client
+import http.server
 import signal
 import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 import tracemalloc
 from collections.abc import Iterable
@@ -17,7 +20,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from zerospof import timeline as timeline_module
-from zerospof.scenario import AVAILABILITY, WRITE_CANARY, WRITES, measure_scenario
+from zerospof.errors import FaultNotInEffect
+from zerospof.faults import Fault, Ledger
+from zerospof.monitors import ProbeFailed
+from zerospof.objectives import load_objectives
+from zerospof.scenario import AVAILABILITY, MAX_OBSERVATION_S, WRITE_CANARY, WRITES, Plan, measure_scenario
+from zerospof.spof import Member, SweepTarget, run_member
 from zerospof.timeline import Event, EventKind, Sample, Timeline
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -200,3 +208,77 @@ def test_a_run_observes_for_hours_unless_told_otherwise_and_never_unbounded():
     assert chosen.max_observation_s == 6 * 3600
     with pytest.raises(ConfigError, match="zerospof_max_observation"):
         ScenarioSettings.from_configuration({"zerospof_scenario": "region-failure", "zerospof_max_observation": 0})
+
+
+class ServerRefuses(Fault):
+    """A real fault on the tests' loopback HTTP server: while its flag file exists, the server answers 503."""
+
+    kind = "test-server-refuses"
+
+    def inject(self) -> None:
+        Path(self.params["flag"]).touch()
+
+    def verify(self) -> None:
+        if _get(self.params["port"]) != 503:
+            raise FaultNotInEffect(f"127.0.0.1:{self.params['port']} still serves")
+
+    def revert(self) -> None:
+        Path(self.params["flag"]).unlink(missing_ok=True)
+
+
+def _get(port: int) -> int:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2.0)
+    try:
+        connection.request("GET", "/")
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def loopback_server(tmp_path):
+    """An HTTP server on 127.0.0.1 answering 200, or 503 while ``tmp_path / "down"`` exists."""
+    flag = tmp_path / "down"
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+            self.send_response(503 if flag.exists() else 200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1], flag
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_sweep_member_streams_its_timeline_and_bounds_its_samplers_by_its_own_run(loopback_server, tmp_path):
+    port, flag = loopback_server
+
+    def users() -> dict:
+        if (status := _get(port)) != 200:
+            raise ProbeFailed(f"HTTP {status}")
+        return {"status": status}
+
+    plans: list[Plan] = []
+
+    def plan(run_id: str) -> Plan:
+        plans.append(Plan({"reads": users, "writes": users}, {}, signal_interval_s=1.0, path_concurrency=4))
+        return plans[-1]
+
+    target = SweepTarget(members=lambda: [], fault=lambda member: ServerRefuses({"flag": str(flag), "port": port}),
+                         users=plan, ready=lambda: None, restore=lambda: True)
+    path = tmp_path / "members" / "app-a" / "timeline.jsonl"
+    result, timeline = run_member(target, Member("app-a", "compute", "app"), load_objectives(ROOT / "objectives.yaml"),
+                                  Ledger(tmp_path / "ledger"), "stream-test", max_hold_s=2.0, baseline_s=0.5,
+                                  settle_s=0.5, heal_timeout_s=5.0, timeline_path=path)
+    streamed = Timeline.read_jsonl(path)
+    assert streamed.t0() is not None and any(not s.ok for s in streamed.samples_of(AVAILABILITY))
+    assert measure(streamed) == measure(timeline)
+    assert len(streamed) == len(timeline)
+    assert plans[0].max_observation_s == 0.5 + 2.0 + 0.5 + 5.0 + 60.0 < MAX_OBSERVATION_S
+    assert not flag.exists()
