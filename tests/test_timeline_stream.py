@@ -195,6 +195,7 @@ def test_memory_per_recorded_sample_stays_flat_however_many_are_recorded(tmp_pat
     assert per_sample_b < 8, f"{per_sample_b:.1f} B per sample kept in memory"  # one list in memory: ~500 B
     assert peak - before < 4 * 2**20
     assert len(timeline.samples_of(AVAILABILITY)) == 22 * chunk
+    assert [p.name for p in tmp_path.iterdir()] == ["timeline.jsonl"]  # the spilled samples leave no file behind
 
 
 # -- the observation bound ---------------------------------------------------------------------------

@@ -4,8 +4,9 @@ Times are kept twice: ``t_mono`` (``time.monotonic()``, the only clock durations
 and ``t_wall`` (``time.time()``, for display and for correlating with component logs).
 
 Memory stays flat however long a run is. Each probe keeps its newest :data:`CHUNK_SAMPLES`
-samples in memory; older ones go, compressed, to an unnamed temporary file (gone when the
-timeline is, even after a crash) and are read back one probe at a time by :meth:`Timeline.samples_of`.
+samples in memory; older ones go, compressed, to an unnamed temporary file (next to the
+timeline's file when it has one; gone when the timeline is, even after a crash) and are read back
+one probe at a time by :meth:`Timeline.samples_of`.
 A timeline given a ``path`` also streams every sample and event to that JSON Lines file as it is
 recorded (flushed on every event, and while samples arrive at least every :data:`FLUSH_S`
 seconds), so a run that dies leaves what it saw; a partial last line is ignored when the file is read.
@@ -82,7 +83,8 @@ _Row = tuple  # (t_mono, t_wall, ok, value, error, latency_s): a sample without 
 class _ProbeStore:
     """One probe's samples: the newest in memory, older ones in compressed chunks on a temporary file."""
 
-    def __init__(self) -> None:
+    def __init__(self, spill_dir: Path | None) -> None:
+        self.spill_dir = spill_dir
         self.tail: list[_Row] = []
         self.chunks: list[tuple[float, int, int]] = []  # (latest t_mono, offset, length) on the spill file
         self.spill: IO[bytes] | None = None
@@ -99,7 +101,7 @@ class _ProbeStore:
         if not self.tail:
             return
         if self.spill is None:
-            self.spill = tempfile.TemporaryFile(prefix="zerospof-timeline-")  # unlinked at once
+            self.spill = tempfile.TemporaryFile(prefix="zerospof-timeline-", dir=self.spill_dir)  # unlinked at once
         try:
             packed = pickle.dumps(self.tail, protocol=pickle.HIGHEST_PROTOCOL)
         except (pickle.PicklingError, TypeError, AttributeError):  # a value pickle cannot take: keep what the
@@ -138,6 +140,7 @@ class Timeline:
         self._before = math.inf  # a view made by until(): samples before this only
         self._last: tuple[tuple[str, float | None, float, int], list[Sample]] | None = None  # samples_of's last answer
         self.path = None if path is None else Path(path)
+        self._spill_dir = None if self.path is None else self.path.parent  # on disk, not a tmpfs /tmp
         self._file: IO[str] | None = None
         self._flushed = time.monotonic()
         if self.path is not None:
@@ -155,7 +158,7 @@ class Timeline:
         with self._lock:
             store = self._probes.get(sample.probe)
             if store is None:
-                store = self._probes[sample.probe] = _ProbeStore()
+                store = self._probes[sample.probe] = _ProbeStore(self._spill_dir)
             store.add((sample.t_mono, sample.t_wall, sample.ok, sample.value, sample.error, sample.latency_s))
             if line is not None:
                 self._write(line, flush=False)
@@ -207,7 +210,8 @@ class Timeline:
     def samples_of(self, probe: str, since: float | None = None) -> list[Sample]:
         """Samples of one probe (taken at or after ``since`` when given), ordered by ``t_mono``.
 
-        The last answer is kept until a sample is added (measurement asks for one probe many times in a row).
+        The last answer is kept until a sample is added or another is asked for (measurement asks for
+        one probe many times in a row).
         """
         with self._lock:
             store = self._probes.get(probe)
@@ -228,7 +232,7 @@ class Timeline:
     @property
     def samples(self) -> list[Sample]:
         """All samples of every probe, ordered by ``t_mono`` (in memory at once: for short timelines)."""
-        return sorted((s for probe in self.probes() for s in self.samples_of(probe)), key=lambda s: s.t_mono)
+        return sorted((s for probe in self.probes() for s in self.samples_of(probe)), key=_by_time)
 
     @property
     def events(self) -> list[Event]:
@@ -299,13 +303,14 @@ class Timeline:
         line, which is ignored. Any other bad line raises ``ValueError`` naming the file and line."""
         with Path(path).open(encoding="utf-8") as lines:
             try:
-                return cls._from_lines(lines)
+                return cls._from_lines(lines, Path(path).parent)
             except ValueError as exc:
                 raise ValueError(f"{path}: {exc}") from exc
 
     @classmethod
-    def _from_lines(cls, lines: Iterable[str]) -> Timeline:
+    def _from_lines(cls, lines: Iterable[str], spill_dir: Path | None = None) -> Timeline:
         timeline = cls()
+        timeline._spill_dir = spill_dir
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
