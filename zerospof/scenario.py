@@ -55,6 +55,7 @@ WRITE_CANARY = "write-canary"
 SERVED_REVISION = "served-revision"
 CONTROL_PLANE_API = "control-plane-api"
 PATH_PROBES = {"reads": AVAILABILITY, "writes": WRITES}  # user path -> probe
+MAX_OBSERVATION_S = 4 * 3600.0  # a sampler's own bound when the run sets none (FIS's longest scenario: 3 h)
 
 Reader = Callable[[], Any]
 
@@ -103,13 +104,14 @@ class Plan:
     ``extra``: further samplers (name -> (reader, interval_s, concurrency)), e.g. the RPO canary,
     the served revision or API writes. ``rpo_probe``: the canary the RPO is read from.
     ``signal_interval_s``: how often signals are read. ``max_observation_s``: every sampler
-    stops by itself after this. ``path_concurrency``: open-loop users per path.
+    stops by itself after this, should the run never stop it (a ``chaos run`` sets its own:
+    ``zerospof_max_observation``). ``path_concurrency``: open-loop users per path.
     """
 
     paths: dict[str, Reader | str]
     signals: dict[str, Reader]
     signal_interval_s: float
-    max_observation_s: float
+    max_observation_s: float = MAX_OBSERVATION_S
     layer_signals: dict[Layer, tuple[str, str]] = field(default_factory=dict)
     extra: dict[str, tuple[Reader, float, int]] = field(default_factory=dict)
     rpo_probe: str | None = None

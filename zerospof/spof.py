@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from zerospof import measure
@@ -179,13 +180,18 @@ class SweepTarget:
 def run_member(target: SweepTarget, member: Member, objectives: Objectives, ledger: Ledger, run_id: str,
                max_hold_s: float = 60.0, baseline_s: float = 2.0, settle_s: float = 2.0,
                heal_timeout_s: float = 120.0, say: Callable[[str], None] = lambda _: None,
-               ) -> tuple[MemberResult, Timeline]:
-    """Fail ``member`` alone (through the ledger: reverted on any exit), observe users, heal, judge."""
+               timeline_path: Path | None = None) -> tuple[MemberResult, Timeline]:
+    """Fail ``member`` alone (through the ledger: reverted on any exit), observe users, heal, judge.
+
+    ``timeline_path``: stream the member's timeline to this JSON Lines file as it is recorded.
+    """
     target.ready()
-    timeline = Timeline()
-    monitoring = build_monitoring(target.users(run_id), timeline, objectives)
     row = objectives.component(SEED_LAYERS[member.layer])
     hold_limit_s = min(max_hold_s, row.rto.value_s) if row is not None else max_hold_s
+    plan = target.users(run_id)
+    plan.max_observation_s = baseline_s + hold_limit_s + settle_s + heal_timeout_s + 60.0  # this member's own bound
+    timeline = Timeline(path=timeline_path)
+    monitoring = build_monitoring(plan, timeline, objectives)
     for sampler in monitoring.samplers:
         sampler.start()
     try:
@@ -200,6 +206,7 @@ def run_member(target: SweepTarget, member: Member, objectives: Objectives, ledg
             sampler.stop()
         for hook in monitoring.stop_hooks:
             hook()
+        timeline.close()
     found = measure_scenario(timeline, [], objectives.sustained_success_s, slow_s=objectives.slow_request_s,
                              unmeasured_paths=monitoring.unmeasured_paths)
     t0, reverted = timeline.t0(), timeline.first_event(EventKind.FAULT_REVERTING)
@@ -230,7 +237,7 @@ def _hold(timeline: Timeline, sustained_s: float, slow_s: float, limit_s: float)
             return now - t0
         good_since = []
         for probe in PATH_PROBES.values():
-            samples = [s for s in timeline.samples_of(probe) if s.t_mono >= t0]
+            samples = timeline.samples_of(probe, since=t0)
             bad = [s.t_mono for s in samples if not measure.good(s, slow_s)]
             good_since.append(max(bad, default=t0))
         if now - max(good_since) >= sustained_s + 0.5:
@@ -257,8 +264,12 @@ def _heal(target: SweepTarget, timeline: Timeline, timeout_s: float) -> None:
 
 def sweep(target: SweepTarget, objectives: Objectives, ledger: Ledger, run_id: str,
           layers: list[str] | None = None, names: list[str] | None = None, max_hold_s: float = 60.0,
-          say: Callable[[str], None] = print) -> tuple[list[MemberResult], dict[str, Timeline]]:
-    """Run every selected member in turn; a member that could not be run is an ``error`` result."""
+          say: Callable[[str], None] = print, timelines_dir: Path | None = None,
+          ) -> tuple[list[MemberResult], dict[str, Timeline]]:
+    """Run every selected member in turn; a member that could not be run is an ``error`` result.
+
+    ``timelines_dir``: stream each member's timeline to ``<timelines_dir>/<member>/timeline.jsonl``.
+    """
     from zerospof.errors import ZerospofError
 
     members = [m for m in target.members() if (not layers or m.layer in layers) and (not names or m.name in names)]
@@ -266,8 +277,9 @@ def sweep(target: SweepTarget, objectives: Objectives, ledger: Ledger, run_id: s
     for index, member in enumerate(members, start=1):
         say(f"[{index}/{len(members)}] {member.layer}: failing {member.name} alone")
         try:
-            result, timeline = run_member(target, member, objectives, ledger, f"{run_id}-{member.name}",
-                                          max_hold_s=max_hold_s, say=say)
+            result, timeline = run_member(
+                target, member, objectives, ledger, f"{run_id}-{member.name}", max_hold_s=max_hold_s, say=say,
+                timeline_path=None if timelines_dir is None else timelines_dir / member.name / "timeline.jsonl")
         except ZerospofError as exc:
             result, timeline = MemberResult(member, Outcome.ERROR, (f"{type(exc).__name__}: {exc}",)), Timeline()
         results.append(result)

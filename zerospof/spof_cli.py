@@ -88,7 +88,7 @@ def _spof(args: argparse.Namespace) -> int:
         run_dir = Path(args.reports) / f"{run_id}-spof"
         _say(f"SPOF sweep {run_id}: {len(selected)} members")
         results, timelines = sweep(lab_sweep_target(lab), objectives, Ledger(), run_id, args.layer, args.member,
-                                   max_hold_s=max_hold_s, say=_say)
+                                   max_hold_s=max_hold_s, say=_say, timelines_dir=run_dir / "members")
     finally:
         if started_lab and not args.keep_lab:
             _say("bringing the lab down")

@@ -79,7 +79,6 @@ SIGNAL_INTERVAL_S = 1.0  # AWS and Kubernetes API reads: well inside their rate 
 CANARY_INTERVAL_S = 0.2
 GIT_RPO_INTERVAL_S = 1.0  # one RPO canary push a second: the resolution of the GitOps RPO
 REVISION_INTERVAL_S = 0.5  # the served-revision sampler: the resolution of deployment delay
-MAX_OBSERVATION_S = 30 * 60  # every sampler stops by itself after this
 USER_CONCURRENCY = 64  # open-loop users: slow answers must not lower the rate
 CONNECT_TIMEOUT_S = 1.0
 REQUEST_TIMEOUT_S = 2.0
@@ -241,7 +240,7 @@ class AwsDriver(PlannedDriver):
             extra[WRITE_CANARY] = (git_canary.write, GIT_RPO_INTERVAL_S, 1)  # bounded by MAX_PUSHES too
             stop_hooks.append(git_canary.close)
         return Plan(paths={"reads": self._users, "writes": writes}, signals=readers,
-                    signal_interval_s=SIGNAL_INTERVAL_S, max_observation_s=MAX_OBSERVATION_S, extra=extra,
+                    signal_interval_s=SIGNAL_INTERVAL_S, extra=extra,
                     rpo_probe=WRITE_CANARY, path_concurrency=USER_CONCURRENCY, stop_hooks=stop_hooks,
                     abort_floor=self.target.safety.availability_floor_percent / 100,
                     abort_after_s=self.target.safety.availability_limit_s, baseline=baseline)

@@ -1,13 +1,13 @@
 """The measurement control: runs the monitors during ``chaos run`` and judges what they saw.
 
 Declared in every experiment (``controls:``). Before the experiment it validates the
-objectives, starts the scenario's monitors and the abort guard, and turns SIGTERM into an
-interruption (so the rollbacks run). After it, it builds the timeline (samples, the fault's
-steps from the ledger, canary events from the journal), measures, judges against
-``objectives.yaml`` and writes ``zerospof`` into the journal plus ``timeline.jsonl`` and
-``measurements.json`` into the run directory. A missed objective, an unmet steady state, a
-failed action or an unreverted fault sets the journal's status to ``failed``, so
-``chaos run`` exits non-zero.
+objectives, starts the scenario's monitors (their samples stream to ``timeline.jsonl`` in the
+run directory as they are taken) and the abort guard, and turns SIGTERM into an interruption
+(so the rollbacks run). After it, it completes the timeline (the fault's steps from the ledger,
+canary events from the journal), measures, judges against ``objectives.yaml`` and writes
+``zerospof`` into the journal and ``measurements.json`` into the run directory. A missed
+objective, an unmet steady state, a failed action or an unreverted fault sets the journal's
+status to ``failed``, so ``chaos run`` exits non-zero.
 """
 
 from __future__ import annotations
@@ -109,16 +109,19 @@ def _start(context: dict[str, Any], configuration: dict[str, Any] | None) -> Non
         wait_ready(driver, settings.ready_timeout_s)
     except ZerospofError as exc:
         raise InterruptExecution(f"the target is not ready, no fault injected: {exc}") from exc
-    timeline = Timeline()
+    timeline = Timeline(path=settings.run_dir / "timeline.jsonl")  # streamed as recorded: flat memory
     monitoring = None
     try:
         monitoring = driver.monitoring(settings.scenario, timeline, objectives, settings.run_id,
                                        options=settings.fault_options)
         for sampler in monitoring.samplers:
+            sampler.max_duration_s = settings.max_observation_s
             sampler.start()
     except Exception as exc:
         for sampler in monitoring.samplers if monitoring is not None else []:
             sampler.stop()
+        timeline.close()
+        settings.run_dir.joinpath("timeline.jsonl").unlink(missing_ok=True)  # nothing was observed
         raise InterruptExecution(f"the monitors could not start, no fault injected: {type(exc).__name__}: {exc}") from exc
     run = _Run(settings, objectives, timeline, monitoring)
     threading.Thread(target=_abort_guard, args=(run,), name="abort-guard", daemon=True).start()
@@ -143,7 +146,7 @@ def _abort_guard(run: _Run) -> None:
                   monitoring.abort_after_s if monitoring.abort_after_s is not None else settings.abort_after_s)
     while not run.guard_stop.wait(0.5):
         now = time.monotonic()
-        recent = [s for s in run.timeline.samples_of(AVAILABILITY) if s.t_mono >= now - after_s]
+        recent = run.timeline.samples_of(AVAILABILITY, since=now - after_s)
         if not recent or recent[0].t_mono > now - after_s + 1.0:
             continue  # not yet observed for the whole limit
         ratio = sum(s.ok for s in recent) / len(recent)
@@ -183,7 +186,8 @@ def after_experiment_control(context: dict[str, Any], state: dict[str, Any],
     report = scenario_report(run.timeline, run.objectives, settings.scenario, run.monitoring,
                              experiment_conditions(state, run.timeline, settings))
     settings.run_dir.mkdir(parents=True, exist_ok=True)
-    run.timeline.write_jsonl(settings.run_dir / "timeline.jsonl")
+    run.timeline.write_jsonl(settings.run_dir / "timeline.jsonl")  # the file it streamed to: flushed
+    run.timeline.close()
     (settings.run_dir / "measurements.json").write_text(json.dumps(report, indent=2, default=str))
     report.update(run_id=settings.run_id, run_dir=str(settings.run_dir))
     state["zerospof"] = report

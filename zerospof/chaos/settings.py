@@ -70,6 +70,9 @@ class ZerospofConfiguration(BaseModel):
     zerospof_settle: Duration = Field("3s", validate_default=True)
     zerospof_baseline: Duration = Field("3s", validate_default=True)
     zerospof_ready_timeout: Duration = Field("90s", validate_default=True)
+    zerospof_max_observation: Annotated[Duration, Field(gt=0, description="the samplers stop by themselves after "
+                                                        "this, should the run never end them")] = Field(
+        "4h", validate_default=True)
     zerospof_setup_error: str | None = Field(None, description="set by the measurement control when it failed to "
                                              "start (not for users): the after-hook reports it")
 
@@ -160,6 +163,7 @@ class ScenarioSettings:
     settle_s: float  # keep observing this long after the revert
     baseline_s: float  # observe this long before the steady-state check and the fault
     ready_timeout_s: float  # wait at most this long for a healthy target in its reference state
+    max_observation_s: float  # the samplers stop by themselves after this, should the run never end them
     fault_options: dict[str, Any]
 
     @property
@@ -198,6 +202,7 @@ class ScenarioSettings:
             settle_s=read.zerospof_settle,
             baseline_s=read.zerospof_baseline,
             ready_timeout_s=read.zerospof_ready_timeout,
+            max_observation_s=read.zerospof_max_observation,
             fault_options=dict(read.zerospof_fault_options or {}),
         )
 

@@ -40,7 +40,6 @@ from zerospof.scenario import Plan, PlannedDriver
 
 __all__ = ["LabDriver", "read_app"]
 
-MAX_OBSERVATION_S = 15 * 60  # every sampler stops by itself after this
 SIGNAL_INTERVAL_S = 0.1
 CANARY_PREFIX = "canary"
 USER_CONCURRENCY = 64  # open-loop users: slow answers (up to the client's 3 s timeout) must not lower the rate
@@ -171,14 +170,14 @@ class LabDriver(PlannedDriver):
         chosen = self._scenario(scenario, options)
         extra, stop_hooks, rpo_probe = chosen.canaries(run_id)
         return Plan(paths={"reads": read_app, "writes": _user_writes(run_id)}, signals=chosen.signals(),
-                    signal_interval_s=SIGNAL_INTERVAL_S, max_observation_s=MAX_OBSERVATION_S,
+                    signal_interval_s=SIGNAL_INTERVAL_S,
                     layer_signals=chosen.layer_signals(), extra=extra, rpo_probe=rpo_probe,
                     path_concurrency=USER_CONCURRENCY, stop_hooks=stop_hooks)
 
     def user_plan(self, run_id: str) -> Plan:
         """Users reading and writing, nothing else (the SPOF sweep's observation)."""
         return Plan(paths={"reads": read_app, "writes": _user_writes(run_id)}, signals={},
-                    signal_interval_s=SIGNAL_INTERVAL_S, max_observation_s=MAX_OBSERVATION_S,
+                    signal_interval_s=SIGNAL_INTERVAL_S,
                     path_concurrency=USER_CONCURRENCY)
 
     def recovered(self, scenario: str, options: dict[str, Any] | None = None, baseline: Any = None) -> bool:
