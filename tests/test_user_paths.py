@@ -202,3 +202,29 @@ def test_a_fail_back_after_the_revert_is_reported_apart_not_as_the_faults_rto():
     assert found["writes.rto_s"].value == pytest.approx(10.0)  # the fault's: not stretched by the fail-back
     assert found["writes.downtime_s"].value == pytest.approx(10.0)
     assert found["writes.fail_back_downtime_s"].value == pytest.approx(2.0)  # shown apart, never dropped
+
+
+def test_a_blip_after_the_revert_does_not_move_an_rto_reached_while_the_fault_held():
+    timeline = _timeline()
+    _users(timeline, WRITES, T0 - 2, "...." + "x" * 10 + "." * 20 + "s" + "." * 4)  # recovered at 5 s, blip at 15 s
+    timeline.event(EventKind.FAULT_REVERTING, t_mono=T0 + 14.8)
+    found = measure_scenario(timeline, [], sustained_s=5.0, slow_s=1.0)
+    assert found["writes.rto_s"].value == pytest.approx(5.0)
+    assert found["writes.rto_s"].detail["bad_after_revert"] == 1
+    assert found["writes.downtime_s"].value == pytest.approx(5.5)  # the blip is still downtime users felt
+
+
+def test_users_who_recovered_only_with_the_revert_have_an_rto_after_it():
+    timeline = _timeline()
+    _users(timeline, WRITES, T0 - 2, "...." + "x" * 30 + "." * 14)
+    timeline.event(EventKind.FAULT_REVERTING, t_mono=T0 + 14.9)
+    found = measure_scenario(timeline, [], sustained_s=5.0, slow_s=1.0)
+    assert found["writes.rto_s"].value == pytest.approx(15.0)
+
+
+def test_a_fail_back_after_the_last_sample_is_measured_not_an_error():
+    timeline = _timeline()
+    _users(timeline, WRITES, T0 - 2, "." * 30)
+    timeline.event(EventKind.FAIL_BACK, t_mono=T0 + 60)
+    found = measure_scenario(timeline, [], sustained_s=5.0, slow_s=1.0)
+    assert found["writes.fail_back_downtime_s"].value is None or found["writes.fail_back_downtime_s"].value == 0

@@ -147,19 +147,34 @@ def _overlap_s(a: float, b: float, start: float, end: float) -> float:
 
 # -- RTO -------------------------------------------------------------------------------------
 def rto(timeline: Timeline, probe: str, t0: float | None = None, sustained_s: float = 5.0,
-        slow_s: float | None = None) -> Measurement:
+        slow_s: float | None = None, reverted: float | None = None) -> Measurement:
     """Measure seconds from t0 to the start of the sustained-success window after the last failure.
 
     Only samples at or after t0 count; a success slower than ``slow_s`` is a failure (see
     :func:`good`). The window is the run of good samples following the last bad one, and must
     span at least ``sustained_s`` (first to last sample). Flapping therefore counts from the last
     failure. No failure: 0, provided samples reach ``sustained_s`` past t0.
+
+    ``reverted`` (when the fault was reverted): when users recovered, sustained, while the fault was
+    still in effect, that is the RTO; bad requests after the revert (the target healing from the
+    revert itself) are counted in the downtime, and in ``detail["bad_after_revert"]``, not here.
+    Otherwise every sample after t0 counts, so a recovery that came only with the revert is later
+    than the revert (or None).
     """
     name, unit = "rto_s", "s"
     t0 = _resolve_t0(timeline, t0)
     if t0 is None:
         return _not_measured(name, unit, "no t0: the fault was never verified in effect")
     all_samples = timeline.samples_of(probe)
+    if reverted is not None:
+        during = [s for s in all_samples if t0 <= s.t_mono < reverted]
+        within = rto(Timeline(during), probe, t0, sustained_s, slow_s)
+        if within.value is not None and any(not good(s, slow_s) for s in all_samples if s.t_mono >= reverted):
+            bad_after = sum(1 for s in all_samples if s.t_mono >= reverted and not good(s, slow_s))
+            return Measurement(name, within.value, unit, within.resolution_s,
+                               {**within.detail, "bad_after_revert": bad_after, "reverted": reverted})
+        if within.value is not None:
+            return within
     samples = [s for s in all_samples if s.t_mono >= t0]
     resolution = _median_interval_s(all_samples)
     detail: dict[str, Any] = {"probe": probe, "t0": t0, "sustained_s": sustained_s, "slow_s": slow_s}

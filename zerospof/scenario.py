@@ -245,6 +245,7 @@ def measure_scenario(timeline: Timeline, signal_probes: list[str], sustained_s: 
     """
     unmeasured = dict(unmeasured_paths or {})
     fail_back = timeline.first_event(EventKind.FAIL_BACK)
+    reverted = timeline.first_event(EventKind.FAULT_REVERTING)
     whole = timeline
     if fail_back is not None:  # the fault's figures end where zerospof began restoring the reference state
         timeline = timeline.until(fail_back.t_mono)
@@ -260,11 +261,13 @@ def measure_scenario(timeline: Timeline, signal_probes: list[str], sustained_s: 
             continue
         measured_paths.append(path)
         per_path = measure.downtime(timeline, probe, observation_window(timeline, probe), slow_s)
-        per_path["rto_s"] = measure.rto(timeline, probe, sustained_s=sustained_s, slow_s=slow_s)
+        per_path["rto_s"] = measure.rto(timeline, probe, sustained_s=sustained_s, slow_s=slow_s,
+                                        reverted=reverted.t_mono if reverted is not None else None)
         per_path.update(measure.latency(timeline, probe))
         if fail_back is not None:  # shown apart: users felt it, but it is the restore's, not the fault's
+            last = whole.samples_of(probe)[-1].t_mono
             per_path["fail_back_downtime_s"] = _renamed(measure.downtime(
-                whole, probe, (fail_back.t_mono, whole.samples_of(probe)[-1].t_mono), slow_s)["downtime_s"],
+                whole, probe, (fail_back.t_mono, max(last, fail_back.t_mono)), slow_s)["downtime_s"],
                 "fail_back_downtime_s")
         found.update({f"{path}.{name}": _renamed(m, f"{path}.{name}") for name, m in per_path.items()})
     for name in ("downtime_s", "rto_s", "failed_requests", "slow_requests"):
