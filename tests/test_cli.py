@@ -72,3 +72,16 @@ def test_progress_lines_say_how_long_and_what_is_awaited(monkeypatch, tmp_path):
     lines = out.getvalue().splitlines()
     assert any("s elapsed, waiting for the target to be ready" in line for line in lines)
     assert any("s elapsed, waiting for action wait-for-failover" in line for line in lines)
+
+
+def test_validate_json_lists_every_file_valid_or_with_its_errors(tmp_path):
+    import json
+
+    bad = tmp_path / "objectives.yaml"
+    bad.write_text((REPO / "objectives.yaml").read_text().replace('detection: "< 30s"', 'detection: "soon"', 1))
+    child = zerospof("validate", "--json", str(REPO / "objectives.yaml"), str(bad))
+    document = json.loads(child.stdout)
+    assert child.returncode == 2 and document["exit_code"] == 2
+    good, broken = document["files"]
+    assert good["valid"] and good["kind"] == "objectives"
+    assert not broken["valid"] and broken["errors"][0]["key"] == "scenarios.az-failure.detection"

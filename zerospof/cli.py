@@ -46,17 +46,29 @@ exit codes:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    import json
+
     from zerospof.validate import validate_file
 
     status = EXIT_OK
+    files = []
     for path in args.files:
         try:
             kind = validate_file(path)
         except ConfigError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            errors = getattr(exc, "errors", None) or [exc]  # every problem of the file, where the schema gives them
+            files.append({"file": str(path), "valid": False, "errors": [
+                {"file": e.path, "key": e.key, "message": e.detail, "value": repr(e.value) if e.value is not None
+                 else None} for e in errors]})
+            if not args.json:
+                print(f"error: {exc}", file=sys.stderr)
             status = EXIT_BAD_INPUT
         else:
-            print(f"ok: {path} ({kind})")
+            files.append({"file": str(path), "valid": True, "kind": kind})
+            if not args.json:
+                print(f"ok: {path} ({kind})")
+    if args.json:
+        print(json.dumps({"schema": "zerospof.validate/1", "exit_code": status, "files": files}, indent=2))
     return status
 
 
@@ -119,6 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
                                           "exit codes: 0 all valid, 2 a file is invalid (file, key path, value)",
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
     validate.add_argument("files", nargs="+", metavar="FILE")
+    validate.add_argument("--json", action="store_true", help="print one JSON document: each file, valid or its errors "
+                                                              "(file, key path, message, value)")
     validate.set_defaults(handler=_validate)
 
     revert = commands.add_parser(

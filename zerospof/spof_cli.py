@@ -40,6 +40,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-hold", default="60s", help="longest a member stays failed (default 60s)")
     parser.add_argument("--keep-lab", action="store_true", help="leave the lab running afterwards")
     parser.add_argument("--dry-run", action="store_true", help="list members and faults; change nothing")
+    parser.add_argument("--json", action="store_true", help="print spof.json's document on stdout at the end "
+                                                            "(progress goes to stderr)")
     parser.set_defaults(handler=_spof)
 
 
@@ -48,6 +50,17 @@ def _say(message: str) -> None:
 
 
 def _spof(args: argparse.Namespace) -> int:
+    import contextlib
+    import sys
+
+    real_stdout = sys.stdout
+    if args.json:  # everything but the document goes to stderr
+        with contextlib.redirect_stdout(sys.stderr):
+            return _sweep(args, real_stdout)
+    return _sweep(args, real_stdout)
+
+
+def _sweep(args: argparse.Namespace, real_stdout: Any) -> int:
     from zerospof.chaos.settings import new_run_id
     from zerospof.faults import Ledger
     from zerospof.lab import Lab
@@ -82,7 +95,7 @@ def _spof(args: argparse.Namespace) -> int:
                     and (not args.member or m.name in args.member)]
         if args.dry_run:
             for member in selected:
-                print(json.dumps(describe(member)))
+                print(json.dumps(describe(member)), file=real_stdout)
             return 0
         run_id = new_run_id()
         run_dir = Path(args.reports) / f"{run_id}-spof"
@@ -107,9 +120,11 @@ def _spof(args: argparse.Namespace) -> int:
     spofs = [r.member.name for r in results if r.outcome is Outcome.SPOF]
     errors = [r.member.name for r in results if r.outcome is Outcome.ERROR]
     print(f"\nSPOF: {', '.join(spofs) or 'none'}; not judged: {', '.join(errors) or 'none'}; report: {run_dir}")
-    if errors:
-        return 3
-    return 1 if spofs or unvalidated else 0
+    code = 3 if errors else (1 if spofs or unvalidated else 0)
+    if args.json:
+        document = json.loads((run_dir / "spof.json").read_text())
+        print(json.dumps({**document, "exit_code": code}, indent=2), file=real_stdout)
+    return code
 
 
 def implied_text(implied: dict[str, Any]) -> str:
