@@ -174,7 +174,9 @@ def _pdns(state_dir: Path, server: t.Place) -> Path:
     sets = ", ".join(
         "{" + ", ".join(f"'{t.place(z).address}'" for z in t.LB_ZONES[region]) + "}" for region in t.REGIONS
     )
-    rule = (f"ifurlup('http://{t.APP_NAME}:{t.LB_PORT}/health', {{{sets}}}, "
+    # /read, not /health: an LB node is an answer only while it can serve a user's read (an AZ coming back
+    # still marks its region's apps and databases down for a moment; /health would let users in too early)
+    rule = (f"ifurlup('http://{t.APP_NAME}:{t.LB_PORT}/read', {{{sets}}}, "
             f"{{timeout=1, selector='all'}})")
     ns_lines = "".join(f"ns{i} 3600 IN A {p.address}\n" for i, p in enumerate(t.DNS_SERVERS, start=1))
     (directory / "zone").write_text(

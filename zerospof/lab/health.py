@@ -221,15 +221,12 @@ def check(state_dir: Path, running: dict[str, bool], timeout_s: float = 0.7) -> 
     return report
 
 
-_SECURITY_CLIENTS: dict[str, dict[str, Any]] = {}  # boto3 clients are costly to build: one set per region
-
-
 def _security(region: str, endpoint: str, timeout_s: float) -> tuple[bool, str]:
     """The region's key/secret service decrypts the app's credential (what every app replica needs)."""
     from zerospof.lab.security import decrypt_credential
 
     try:
-        decrypt_credential(endpoint, region, _SECURITY_CLIENTS.setdefault(region, {}))
+        decrypt_credential(endpoint, region)
     except Exception as exc:  # noqa: BLE001 - reported as unhealthy
         return False, f"{type(exc).__name__}: {exc}"[:200]
     return True, f"decrypts the credential at {endpoint}"
