@@ -228,3 +228,17 @@ def test_a_fail_back_after_the_last_sample_is_measured_not_an_error():
     timeline.event(EventKind.FAIL_BACK, t_mono=T0 + 60)
     found = measure_scenario(timeline, [], sustained_s=5.0, slow_s=1.0)
     assert found["writes.fail_back_downtime_s"].value is None or found["writes.fail_back_downtime_s"].value == 0
+
+
+def test_the_security_layer_recovers_when_every_survivor_decrypted_again_after_t0():
+    from zerospof.measure import all_renewed_s
+
+    timeline = _timeline()
+    t0_wall = timeline.first_event(EventKind.FAULT_VERIFIED).t_wall
+    for offset, renewed in ((-1.0, {"r2-a": t0_wall - 2, "r2-b": t0_wall - 1}),  # before t0: does not count
+                            (0.5, {"r2-a": t0_wall + 0.3, "r2-b": t0_wall - 1}),
+                            (1.5, {"r2-a": t0_wall + 0.3, "r2-b": None}),
+                            (2.5, {"r2-a": t0_wall + 0.3, "r2-b": t0_wall + 2.2})):
+        timeline.record("security-replica", True, {"refreshed_at": renewed}, t_mono=T0 + offset)
+    assert all_renewed_s(timeline, "security-replica", "security.rto_s").value == pytest.approx(2.5)
+    assert all_renewed_s(Timeline(), "security-replica", "security.rto_s").value is None

@@ -26,6 +26,7 @@ __all__ = [
     "rpo",
     "deployment_delay_s",
     "delivery_rto_s",
+    "all_renewed_s",
     "error_budget",
     "good",
     "latency",
@@ -302,6 +303,28 @@ def signal_reached_s(timeline: Timeline, probe: str, key: str, name: str, t0: fl
             return Measurement(name, sample.t_mono - t0, "s", _interval_before_s(samples, index),
                                {**detail, "t_reached": sample.t_mono})
     return _not_measured(name, "s", f"{probe} never reported {key}", _median_interval_s(samples), **detail)
+
+
+def all_renewed_s(timeline: Timeline, probe: str, name: str, key: str = "refreshed_at",
+                  t0: float | None = None) -> Measurement:
+    """Measure seconds from t0 to the first sample of ``probe`` in which every member of ``value[key]``
+    (member -> epoch seconds it last renewed, e.g. decrypted its credential; None: holds none) renewed
+    at or after the fault took effect (t0's wall time). None when that never happened.
+    """
+    t0 = _resolve_t0(timeline, t0)
+    verified = timeline.first_event(EventKind.FAULT_VERIFIED)
+    samples = timeline.samples_of(probe)
+    detail: dict[str, Any] = {"probe": probe, "key": key, "t0": t0}
+    if t0 is None or verified is None:
+        return _not_measured(name, "s", "no t0: the fault was never verified in effect", **detail)
+    for index, sample in enumerate(samples):
+        renewed = sample.value.get(key) if sample.ok and isinstance(sample.value, dict) else None
+        if sample.t_mono >= t0 and renewed and all(at is not None and at >= verified.t_wall
+                                                    for at in renewed.values()):
+            return Measurement(name, sample.t_mono - t0, "s", _interval_before_s(samples, index),
+                               {**detail, "members": sorted(renewed)})
+    reason = f"no {probe!r} sample" if not samples else f"not every member of {probe} renewed after t0"
+    return _not_measured(name, "s", reason, _median_interval_s(samples), **detail)
 
 
 # -- RPO -------------------------------------------------------------------------------------

@@ -99,8 +99,9 @@ class Plan:
 
     ``paths``: user path -> reader, or the reason the target cannot exercise it ("not measured").
     ``signals``: detection-signal probe -> reader (value ``{"detected": bool, ...}``).
-    ``layer_signals``: layer -> (signal probe, key): the layer has recovered at the first sample
-    whose value has ``key`` true (e.g. every DNS provider answers without the lost endpoints).
+    ``layer_signals``: layer -> (probe, key): the layer has recovered at the first sample whose value
+    has ``key`` true (e.g. every DNS provider answers without the lost endpoints); for the security
+    layer, when every member of ``value[key]`` renewed after t0.
     ``extra``: further samplers (name -> (reader, interval_s, concurrency)), e.g. the RPO canary,
     the served revision or API writes. ``rpo_probe``: the canary the RPO is read from.
     ``signal_interval_s``: how often signals are read. ``max_observation_s``: every sampler
@@ -368,11 +369,11 @@ def _layer_rto_and_downtime(layer: Layer, timeline: Timeline, found: dict[str, M
             return (Measurement("rto_s", None, "s", None, {"reason": f"the target reads no {layer} signal"}),
                     reads_down)
         return _annotated(reads_rto, "the read path's RTO (the target reads no signal of its own for this layer)"), reads_down
+    if layer is Layer.SECURITY:  # every survivor decrypted again after t0; users need the credential for every
+        return measure.all_renewed_s(timeline, signal[0], "rto_s", signal[1]), found["downtime_s"]  # DB call
     reached = measure.signal_reached_s(timeline, signal[0], signal[1], "rto_s")
     if layer is Layer.DNS:
         return reached, reads_down
-    if layer is Layer.SECURITY:  # users need the credential for every database call: the worst path felt it
-        return reached, found["downtime_s"]
     if reached.value is None or reads_rto.value is None:
         return (reached if reached.value is None else reads_rto), reads_down
     later = max((reached, reads_rto), key=lambda m: m.value)

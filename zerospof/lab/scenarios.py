@@ -15,7 +15,6 @@ one. Detection signals are the components' own views, read from the host:
 from __future__ import annotations
 
 from collections.abc import Callable
-import time
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -37,6 +36,7 @@ __all__ = ["LAB_SCENARIOS", "LabScenario", "lab_scenario"]
 
 Reader = Callable[[], Any]
 Canaries = tuple[dict[str, tuple[Reader, float, int]], list[Callable[[], None]], str]
+SECURITY_REPLICA = "security-replica"  # region loss: the surviving replicas' credentials
 GIT_CANARY_INTERVAL_S = 0.5  # one RPO canary push every 0.5 s: the GitOps RPO's resolution
 REVISION_INTERVAL_S = 0.2
 API_WRITE_INTERVAL_S = 0.25
@@ -96,16 +96,22 @@ class _ZoneLoss(LabScenario):
             found["signal:lb-health-check"] = _lb_signal(lost, self.state_dir)
         if any(zone in t.PG_ZONES for zone in lost):
             found["signal:patroni-failover"] = _patroni_signal(lost)
-        if self.BY_REGION:
-            found["signal:security-replica"] = _security_signal(lost)
         return found
+
+    def canaries(self, run_id: str) -> Canaries:
+        """Region loss: which key/secret service each surviving app replica last decrypted with, and when
+        (not a detection signal: the replicas refresh all the time; the security layer's RTO is when every
+        survivor has decrypted again after t0)."""
+        if not self.BY_REGION:
+            return {}, [], WRITES
+        return {SECURITY_REPLICA: (_security_signal(self.lost_zones()), 0.5, 1)}, [], WRITES
 
     def layer_signals(self) -> dict[Layer, tuple[str, str]]:
         found = {Layer.DNS: ("signal:dns-health-check", "all_failed_over")}
         if self.LB_SIGNAL:
             found[Layer.LOAD_BALANCERS] = ("signal:lb-health-check", "all_out")
         if self.BY_REGION:
-            found[Layer.SECURITY] = ("signal:security-replica", "all_decrypting")
+            found[Layer.SECURITY] = (SECURITY_REPLICA, "refreshed_at")
         return found
 
     def recovered(self) -> bool:
@@ -228,14 +234,12 @@ def _patroni_signal(lost: list[str]) -> Callable[[], dict[str, Any]]:
 
 
 def _security_signal(lost: list[str]) -> Callable[[], dict[str, Any]]:
-    """``detected``: an app replica outside the lost zones got its credential from another region's
-    key/secret service (the replica) after losing its own; ``all_decrypting``: every surviving replica
-    holds a credential it decrypted after the loss began (the security layer's own recovery)."""
+    """Each surviving app replica's credential: valid or not, which region's service gave it, and when
+    (``refreshed_at``, epoch seconds; None while it holds no valid credential)."""
     import json
     import urllib.request
 
     survivors = [z for z in t.ZONES if z.name not in lost]
-    started = time.time()
 
     def probe() -> dict[str, Any]:
         views = {}
@@ -245,9 +249,7 @@ def _security_signal(lost: list[str]) -> Callable[[], dict[str, Any]]:
                     views[zone.name] = json.loads(answer.read()).get("security") or {}
             except (OSError, ValueError):
                 views[zone.name] = {}
-        fresh = {name: view for name, view in views.items()
-                 if view.get("valid") and (view.get("refreshed_at") or 0) >= started}
-        replica = [name for name, view in fresh.items() if view.get("region") != name.split("-")[0]]
-        return {"detected": bool(fresh), "all_decrypting": len(fresh) == len(survivors),
-                "from_replica": replica, "regions": {name: view.get("region") for name, view in views.items()}}
+        return {"refreshed_at": {name: view.get("refreshed_at") if view.get("valid") else None
+                                 for name, view in views.items()},
+                "regions": {name: view.get("region") for name, view in views.items()}}
     return probe
