@@ -101,3 +101,21 @@ def write_target(tmp_path: Path, document: dict[str, Any], name: str = "target.y
     path = tmp_path / name
     path.write_text(yaml.safe_dump(document, sort_keys=False))
     return path
+
+
+def alb_world_on_server(moto_server: str, endpoint_url: str, target_ip: str) -> tuple[Any, dict[str, Any]]:
+    """A tagged staging VPC and an ALB target group on a moto *server*, and a target document pointing at both
+    (users at ``endpoint_url``, detection on the group, no cluster). Returns (the EC2 client, the document)."""
+    import boto3
+
+    ec2 = boto3.client("ec2", region_name=REGION, endpoint_url=moto_server)
+    elbv2 = boto3.client("elbv2", region_name=REGION, endpoint_url=moto_server)
+    staging = make_staging_vpc(ec2)
+    group = elbv2.create_target_group(Name="app", Protocol="HTTP", Port=80, VpcId=staging["vpc_id"],
+                                      TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
+    elbv2.register_targets(TargetGroupArn=group, Targets=[{"Id": target_ip, "Port": 80}])
+    document = target_document(endpoints=[{"name": "app", "url": endpoint_url}],
+                               detection={"alb_target_groups": [{"region": REGION, "arn": group}]})
+    document.pop("kubernetes")
+    document["aws"]["endpoint_url"] = moto_server
+    return ec2, document

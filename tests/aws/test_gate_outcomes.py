@@ -19,10 +19,9 @@ import sys
 import time
 from pathlib import Path
 
-import boto3
 import pytest
 
-from tests.aws.moto_world import REGION, associations, make_staging_vpc, target_document, write_target
+from tests.aws.moto_world import REGION, alb_world_on_server, associations, write_target
 from tests.helpers import wait_for
 from zerospof.faults import Ledger
 
@@ -110,16 +109,7 @@ def test_an_unknown_scenario_is_a_usage_error_naming_it(tmp_path):
 @pytest.fixture
 def moto_world(moto_server, endpoint, tmp_path):
     """A tagged staging VPC on the moto server, an ALB target group, and a target file pointing at both."""
-    ec2 = boto3.client("ec2", region_name=REGION, endpoint_url=moto_server)
-    elbv2 = boto3.client("elbv2", region_name=REGION, endpoint_url=moto_server)
-    world = make_staging_vpc(ec2)
-    group = elbv2.create_target_group(Name="app", Protocol="HTTP", Port=80, VpcId=world["vpc_id"],
-                                      TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
-    elbv2.register_targets(TargetGroupArn=group, Targets=[{"Id": "10.0.0.10", "Port": 80}])
-    document = target_document(endpoints=[{"name": "app", "url": endpoint.url}],
-                               detection={"alb_target_groups": [{"region": REGION, "arn": group}]})
-    document.pop("kubernetes")
-    document["aws"]["endpoint_url"] = moto_server
+    ec2, document = alb_world_on_server(moto_server, endpoint.url, "10.0.0.10")
     return ec2, write_target(tmp_path, document)
 
 

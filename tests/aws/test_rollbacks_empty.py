@@ -14,7 +14,7 @@ from pathlib import Path
 import boto3
 import yaml
 
-from tests.aws.moto_world import REGION, ZONES, acl_ids, associations, make_staging_vpc, target_document, write_target
+from tests.aws.moto_world import REGION, ZONES, acl_ids, alb_world_on_server, associations, target_document, write_target
 from tests.aws.test_chaos_run import alb_target_group
 from tests.helpers import REPO, wait_for
 from zerospof.chaos.runner import run_experiment_file
@@ -68,16 +68,7 @@ SIGINT_CHILD = textwrap.dedent('''
 
 
 def test_rollbacks_empty_and_ctrl_c_during_the_fault_end_with_moto_restored_and_a_report(moto_server, endpoint, tmp_path):
-    ec2 = boto3.client("ec2", region_name=REGION, endpoint_url=moto_server)
-    elbv2 = boto3.client("elbv2", region_name=REGION, endpoint_url=moto_server)
-    staging = make_staging_vpc(ec2)
-    group = elbv2.create_target_group(Name="app", Protocol="HTTP", Port=80, VpcId=staging["vpc_id"],
-                                      TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
-    elbv2.register_targets(TargetGroupArn=group, Targets=[{"Id": "10.20.0.10", "Port": 80}])
-    document = target_document(endpoints=[{"name": "app", "url": endpoint.url}],
-                               detection={"alb_target_groups": [{"region": REGION, "arn": group}]})
-    document.pop("kubernetes")
-    document["aws"]["endpoint_url"] = moto_server
+    ec2, document = alb_world_on_server(moto_server, endpoint.url, "10.20.0.10")
     experiment = yaml.safe_load(experiment_without_rollbacks(tmp_path).read_text())
     experiment["configuration"].update(zerospof_recovery_timeout="2min", zerospof_baseline="300ms",
                                        zerospof_settle="300ms")
