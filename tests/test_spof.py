@@ -142,3 +142,14 @@ def test_the_cli_offers_exactly_the_seeds_checklist_layers():
     from zerospof.spof_cli import LAYERS
 
     assert LAYERS == tuple(SEED_LAYERS)
+
+
+def test_the_matrix_never_shows_0_for_what_was_not_measured_or_never_recovered():
+    from zerospof.spof import MemberResult
+    from zerospof.spof_cli import matrix_table
+
+    never = MemberResult(Member("dns1", "dns", "dns"), Outcome.SPOF, ("x",), {
+        "reads": {"measured": True, "downtime_s": 9.0, "bad_requests": 90.0, "slow_requests": 0.0, "rto_s": None},
+        "writes": {"measured": False, "reason": "no samples"}})
+    row = matrix_table([never]).splitlines()[-1]
+    assert "not recovered" in row and "| 0/-" in row and "| -  " in row

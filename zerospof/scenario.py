@@ -317,7 +317,7 @@ def rto_phases(timeline: Timeline, signal_probes: list[str], sustained_s: float,
 # -- layers ------------------------------------------------------------------------------------
 def layer_measurements(scenario: Scenario, timeline: Timeline, found: dict[str, Measurement],
                        layer_signals: dict[Layer, tuple[str, str]], sustained_s: float,
-                       slow_s: float | None, objectives: Objectives) -> dict[str, Measurement]:
+                       objectives: Objectives) -> dict[str, Measurement]:
     """Each layer ``scenario`` fails over, measured from its own signal: ``<layer>.rto_s``,
     ``<layer>.rpo_s`` (where the layer holds data and a canary ran) and ``<layer>.budget_consumed``.
 
@@ -329,7 +329,7 @@ def layer_measurements(scenario: Scenario, timeline: Timeline, found: dict[str, 
     """
     out: dict[str, Measurement] = {}
     for layer in scenario.layers:
-        rto, downtime = _layer_rto_and_downtime(layer, timeline, found, layer_signals, sustained_s, slow_s)
+        rto, downtime = _layer_rto_and_downtime(layer, timeline, found, layer_signals, sustained_s)
         out[f"{layer}.rto_s"] = _renamed(rto, f"{layer}.rto_s")
         if _judges_rpo(scenario, layer) and "rpo_s" in found:
             out[f"{layer}.rpo_s"] = _renamed(found["rpo_s"], f"{layer}.rpo_s")
@@ -347,8 +347,7 @@ def _judges_rpo(scenario: Scenario, layer: Layer) -> bool:
 
 
 def _layer_rto_and_downtime(layer: Layer, timeline: Timeline, found: dict[str, Measurement],
-                            layer_signals: dict[Layer, tuple[str, str]], sustained_s: float,
-                            slow_s: float | None) -> tuple[Measurement, Measurement]:
+                            layer_signals: dict[Layer, tuple[str, str]], sustained_s: float) -> tuple[Measurement, Measurement]:
     if layer is Layer.DATA_PLANE:
         return found["writes.rto_s"], found["writes.downtime_s"]
     if layer is Layer.GITOPS:
@@ -424,7 +423,7 @@ def judge_scenario(scenario_id: str, timeline: Timeline, objectives: Objectives,
                              slow_s=objectives.slow_request_s, rpo_probe=monitoring.rpo_probe,
                              unmeasured_paths=monitoring.unmeasured_paths)
     found.update(layer_measurements(scenario, timeline, found, monitoring.layer_signals,
-                                    objectives.sustained_success_s, objectives.slow_request_s, objectives))
+                                    objectives.sustained_success_s, objectives))
     measured = tuple(path for path in USER_PATHS if path not in monitoring.unmeasured_paths
                      and timeline.samples_of(PATH_PROBES[path]))
     objectives_list = scenario_objectives(scenario, limits, objectives, measured)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -146,6 +147,16 @@ def _format_s(value: Any) -> str:
     return "-" if value is None else f"{value:.1f}s"
 
 
+def _recovered_text(*paths: dict[str, Any]) -> str:
+    """The slowest measured path's RTO; "not recovered" when one never was, "-" when none was measured."""
+    measured = [p for p in paths if p.get("measured")]
+    if not measured:
+        return "-"
+    if any(p.get("rto_s") is None for p in measured):
+        return "not recovered"
+    return _format_s(max(p["rto_s"] for p in measured))
+
+
 def matrix_table(results: list[Any]) -> str:
     """The matrix: layer x member with read and write downtime, bad/slow requests, verdict."""
     from zerospof.report import format_table
@@ -155,8 +166,8 @@ def matrix_table(results: list[Any]) -> str:
         reads, writes = result.figures.get("reads", {}), result.figures.get("writes", {})
         rows.append((result.member.layer, result.member.name, _format_s(reads.get("downtime_s")),
                      _format_s(writes.get("downtime_s")),
-                     f"{reads.get('slow_requests', 0) or 0:g}/{writes.get('slow_requests', 0) or 0:g}",
-                     _format_s(max((p.get("rto_s") or 0) for p in (reads, writes)) if reads or writes else None),
+                     "/".join(f"{p['slow_requests']:g}" if p.get("measured") else "-" for p in (reads, writes)),
+                     _recovered_text(reads, writes),
                      result.outcome.value.upper()))
     return format_table(rows, ("layer", "member", "read downtime", "write downtime", "slow r/w", "recovered in",
                                "verdict"))
@@ -208,7 +219,7 @@ def _heatmap(path: Path, results: list[Any]) -> None:
 
     if not results:
         return
-    values = [[(r.figures.get(p, {}).get("downtime_s") or 0.0) for p in ("reads", "writes")] for r in results]
+    values = [[_downtime_or_nan(r.figures.get(p, {})) for p in ("reads", "writes")] for r in results]
     figure, axis = plt.subplots(figsize=(6, 0.3 * len(results) + 1.2), dpi=100)
     image = axis.imshow(values, cmap="Reds", aspect="auto", vmin=0)
     axis.set_xticks([0, 1], ["read downtime (s)", "write downtime (s)"])
@@ -216,8 +227,14 @@ def _heatmap(path: Path, results: list[Any]) -> None:
                     fontsize=7)
     for row, pair in enumerate(values):
         for column, value in enumerate(pair):
-            axis.text(column, row, f"{value:.1f}", ha="center", va="center", fontsize=7)
+            axis.text(column, row, "n/a" if math.isnan(value) else f"{value:.1f}", ha="center", va="center",
+                      fontsize=7)  # not measured: a blank cell marked n/a, never a 0
     figure.colorbar(image, ax=axis)
     figure.tight_layout()
     figure.savefig(path)
     plt.close(figure)
+
+
+def _downtime_or_nan(figures: dict[str, Any]) -> float:
+    value = figures.get("downtime_s") if figures.get("measured") else None
+    return float("nan") if value is None else float(value)
