@@ -123,6 +123,34 @@ def test_sigint_in_the_middle_of_a_sweep_restores_the_member_under_test(running_
     assert records and all(record["state"] == "reverted" for record in records)
 
 
+@pytest.mark.lab
+def test_after_sigkill_in_the_middle_of_a_sweep_zerospof_revert_restores_the_member(running_lab, tmp_path):
+    env = {**os.environ, "ZEROSPOF_LEDGER_DIR": str(tmp_path / "ledger")}
+    process = subprocess.Popen([str(ZEROSPOF), "spof", "--keep-lab", "--member", "dns2", "--reports", str(tmp_path)],
+                               cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and running_lab.supervisor.status()["dns2"]["running"] is not False:
+            time.sleep(0.1)  # bounded: until the member is down
+        assert running_lab.supervisor.status()["dns2"]["running"] is False, "the member was never failed"
+        process.kill()  # no handler runs: the fault stays in the lab
+        process.wait(timeout=10)
+        time.sleep(1)
+        assert running_lab.supervisor.status()["dns2"]["running"] is False, "SIGKILL must leave the fault"
+        [record] = [json.loads(p.read_text()) for p in (tmp_path / "ledger").glob("*.json")]
+        assert record["state"] != "reverted"
+    finally:
+        if process.poll() is None:
+            process.kill()
+        reverted = subprocess.run([str(ZEROSPOF), "revert"], cwd=REPO, capture_output=True, text=True,
+                                  timeout=120, env=env)
+    assert reverted.returncode == 0, reverted.stdout + reverted.stderr
+    assert "reverted" in reverted.stdout, reverted.stdout
+    assert running_lab.supervisor.status()["dns2"]["running"]
+    records = [json.loads(p.read_text()) for p in (tmp_path / "ledger").glob("*.json")]
+    assert records and all(record["state"] == "reverted" for record in records)
+
+
 def test_implied_availability_multiplies_measured_downtime_by_assumed_failure_rates():
     from zerospof.spof import MemberResult, implied_availability
 
