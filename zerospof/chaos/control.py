@@ -25,6 +25,7 @@ from chaoslib.exceptions import InterruptExecution
 from zerospof.chaos.journal import add_objective_probes
 from zerospof.chaos.settings import ScenarioSettings
 from zerospof.chaos.verdict import experiment_conditions, scenario_report
+from zerospof.component_logs import COLLECTED_FILE, write_collected
 from zerospof.drivers import driver_for
 from zerospof.errors import ConfigError, SafetyRefusal, TargetDown, TargetError, ZerospofError
 from zerospof.faults.runner import Interrupted, revert_leftovers
@@ -189,12 +190,20 @@ def after_experiment_control(context: dict[str, Any], state: dict[str, Any],
     run.timeline.write_jsonl(settings.run_dir / "timeline.jsonl")  # the file it streamed to: flushed
     run.timeline.close()
     (settings.run_dir / "measurements.json").write_text(json.dumps(report, indent=2, default=str))
+    _collect_component_logs(run, report.get("t0_wall"))
     report.update(run_id=settings.run_id, run_dir=str(settings.run_dir))
     state["zerospof"] = report
     add_objective_probes(state, report)  # journal readers (chaos report) see each objective as a probe
     if not report["passed"]:
         state["status"] = "failed"
     revert_leftovers(settings.ledger, settings.run_id)  # whatever the rollbacks did (even none), nothing stays injected
+
+
+def _collect_component_logs(run: _Run, t0_wall: float | None) -> None:
+    """Read what the target's components recorded around t0 into ``component_logs.json`` (the report shows it)."""
+    read = run.monitoring.component_logs
+    if read is not None and t0_wall is not None:  # a source that cannot be read is kept with its reason
+        write_collected(run.settings.run_dir / COLLECTED_FILE, t0_wall, read(t0_wall))
 
 
 _STEP_EVENTS = {
