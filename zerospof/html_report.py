@@ -87,6 +87,8 @@ def html_report(run: RunRecord, run_dir: Path, log_dirs: list[Path],
             f'<p class="muted">target <b>{escape(run.target)}</b>; started '
             f'{started.strftime("%Y-%m-%d %H:%M:%S UTC") if started else "unknown"}; scenarios: '
             f'{escape(", ".join(run.scenarios) or "none")}</p>',
+            f'<p class="muted" id="config">configuration: {escape(run.config_text())}'
+            f'{_config_paths(run.config)}</p>',
             f'<p><span id="verdict" class="verdict {run.verdict}">{run.verdict}</span></p>',
             _verdict_reasons(run), _overview(run)]
     if regressions is not None:
@@ -96,6 +98,11 @@ def html_report(run: RunRecord, run_dir: Path, log_dirs: list[Path],
     return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>zerospof {escape(run.run_id)}: {run.verdict}</title><style>{STYLE}</style></head><body>"
             + "".join(body) + "</body></html>\n")
+
+
+def _config_paths(config: dict[str, dict[str, Any]]) -> str:
+    paths = [f"{role} {record.get('path')}" for role, record in config.items() if record.get("path")]
+    return escape(f" (files: {', '.join(paths)})") if paths else ""
 
 
 def _table(header: tuple[str, ...], rows: list[tuple[Any, ...]], css: str = "") -> str:
