@@ -41,20 +41,26 @@ span.PASS,span.FAIL,span.INCOMPLETE{padding:1px 6px;border-radius:3px}.not-read{
 
 
 def write_html_reports(run_dir: str | Path) -> Path:
-    """Write the run's ``index.html`` (and its screenshot ``index.png`` when Chromium is installed) and refresh
-    the history page next to it (``<reports>/index.html``); return the run's page."""
+    """Write the run's ``index.html`` and refresh the history page next to it (``<reports>/index.html``), each
+    with its screenshot (``index.png``) when Chromium is installed; return the run's page."""
     from zerospof.history_page import write_history_index
 
     page = write_html_report(run_dir)
-    write_history_index(Path(run_dir).parent)
-    if chromium() is None:
-        print("no screenshot of the report: chromium is not installed (bin/setup installs it)", file=sys.stderr)
-    else:
-        try:
-            screenshot(page, page.with_suffix(".png"))
-        except BrowserError as exc:
-            print(f"no screenshot of the report: {exc}", file=sys.stderr)
+    history = write_history_index(Path(run_dir).parent)
+    for written in (page, history):
+        _screenshot(written)
     return page
+
+
+def _screenshot(page: Path) -> None:
+    """Keep a full-page screenshot next to ``page`` (``index.png``), or say why not."""
+    if chromium() is None:
+        print(f"no screenshot of {page}: chromium is not installed (bin/setup installs it)", file=sys.stderr)
+        return
+    try:
+        screenshot(page, page.with_suffix(".png"))
+    except BrowserError as exc:
+        print(f"no screenshot of {page}: {exc}", file=sys.stderr)
 
 
 def write_html_report(run_dir: str | Path, log_dirs: list[Path] | None = None,
