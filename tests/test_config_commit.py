@@ -82,3 +82,18 @@ def test_history_and_the_reports_show_the_commit(config_repo: Path, tmp_path: Pa
     assert "config commit" in table and f"objectives {commit[:12]}" in table and "not recorded" in table
     assert f"objectives {commit[:12]}" in write_history_index(reports).read_text()
     assert f"objectives {commit[:12]}" in write_html_report(game_day.run_dir).read_text()
+
+
+def test_a_sweeps_page_and_the_history_show_its_configuration_commit(config_repo: Path, tmp_path: Path) -> None:
+    from tests.recorded import SWEEP_IDS
+    from zerospof.run import configuration_commits
+
+    reports = recorded_reports(tmp_path, (), sweep_ids=SWEEP_IDS)
+    sweep = reports / SWEEP_IDS[-1] / "spof.json"
+    document = json.loads(sweep.read_text())
+    document["config"] = configuration_commits("lab", config_repo / "objectives.yaml")  # what `zerospof spof` records
+    sweep.write_text(json.dumps(document))
+    commit = git(config_repo, "rev-parse", "HEAD")[:12]
+    assert f"objectives {commit}" in write_html_report(reports / SWEEP_IDS[-1]).read_text()
+    history = write_history_index(reports).read_text()
+    assert f"objectives {commit}" in history and "not recorded" in history  # the older sweep recorded none

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ConfigCommit", "config_commit", "config_commit_text", "built_in"]
+__all__ = ["ConfigCommit", "config_commit", "config_commit_text", "configuration_text", "built_in"]
 
 GIT_TIMEOUT_S = 10.0
 
@@ -70,3 +70,8 @@ def config_commit_text(record: dict[str, Any] | None) -> str:
     if record.get("commit") is None:
         return f"unknown ({record.get('reason') or 'no reason recorded'})"
     return record["commit"][:12] + (" (dirty)" if record.get("dirty") else "")
+
+
+def configuration_text(config: dict[str, dict[str, Any]] | None) -> str:
+    """A run's configuration commits, by role: ``target 3f2a9c1d0b7e (dirty); objectives 3f2a9c1d0b7e``."""
+    return "; ".join(f"{role} {config_commit_text(record)}" for role, record in (config or {}).items()) or "not recorded"

@@ -60,11 +60,9 @@ class RunRecord:
 
     def config_text(self) -> str:
         """The commits the configuration came from: ``target 3f2a9c1d0b7e (dirty); objectives 3f2a9c1d0b7e``."""
-        from zerospof.config_commit import config_commit_text
+        from zerospof.config_commit import configuration_text
 
-        if not self.config:
-            return "not recorded"
-        return "; ".join(f"{role} {config_commit_text(record)}" for role, record in self.config.items())
+        return configuration_text(self.config)
 
     def figure(self, scenario: str, name: str) -> dict[str, Any] | None:
         """The measurement ``name`` of ``scenario`` (``{"value", "unit", "resolution_s", ...}``), None if absent."""

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from zerospof.history import KEY_FIGURES, RunRecord, find_runs
+from zerospof.config_commit import configuration_text
 from zerospof.spof_page import find_sweeps, sweep_verdict
 from zerospof.svg_charts import trend_svg
 
@@ -103,9 +104,11 @@ def _sweeps_table(sweeps: list[tuple[Path, dict[str, Any]]]) -> str:
         css = {"SPOF FOUND": "FAIL", "NOT VALIDATED": "INCOMPLETE"}.get(verdict, "PASS")
         found = [m["member"]["name"] for m in document.get("members", []) if m.get("outcome") == "spof"]
         rows.append(f'<tr><td><a href="{escape(directory.name)}/index.html">{escape(directory.name)}</a></td>'
-                    f'<td>{escape(str(document.get("target")))}</td><td class="{css}">{verdict}</td>'
+                    f'<td>{escape(str(document.get("target")))}</td><td class="config">{escape(configuration_text(document.get("config")))}</td>'
+                    f'<td class="{css}">{verdict}</td>'
                     f'<td>{len(document.get("members", []))}</td><td>{escape(", ".join(found) or "-")}</td></tr>')
-    return ("<h2>SPOF sweeps</h2><table><tr><th>sweep</th><th>target</th><th>verdict</th><th>members failed</th>"
+    return ("<h2>SPOF sweeps</h2><table><tr><th>sweep</th><th>target</th><th>config commit</th><th>verdict</th>"
+            "<th>members failed</th>"
             "<th>single points of failure</th></tr>" + "".join(rows) + "</table>")
 
 

@@ -5,7 +5,8 @@ objectives, starts the scenario's monitors (their samples stream to ``timeline.j
 run directory as they are taken) and the abort guard, and turns SIGTERM into an interruption
 (so the rollbacks run). After it, it completes the timeline (the fault's steps from the ledger,
 canary events from the journal), measures, judges against ``objectives.yaml`` and writes
-``zerospof`` into the journal and ``measurements.json`` into the run directory. A missed
+``zerospof`` into the journal and ``measurements.json`` into the run directory, and, for a target that reads its
+components' records (AWS), ``component_logs.json``. A missed
 objective, an unmet steady state, a failed action or an unreverted fault sets the journal's
 status to ``failed``, so ``chaos run`` exits non-zero.
 """
@@ -190,13 +191,13 @@ def after_experiment_control(context: dict[str, Any], state: dict[str, Any],
     run.timeline.write_jsonl(settings.run_dir / "timeline.jsonl")  # the file it streamed to: flushed
     run.timeline.close()
     (settings.run_dir / "measurements.json").write_text(json.dumps(report, indent=2, default=str))
-    _collect_component_logs(run, report.get("t0_wall"))
     report.update(run_id=settings.run_id, run_dir=str(settings.run_dir))
     state["zerospof"] = report
     add_objective_probes(state, report)  # journal readers (chaos report) see each objective as a probe
     if not report["passed"]:
         state["status"] = "failed"
     revert_leftovers(settings.ledger, settings.run_id)  # whatever the rollbacks did (even none), nothing stays injected
+    _collect_component_logs(run, report.get("t0_wall"))  # reads only, once nothing is injected any more
 
 
 def _collect_component_logs(run: _Run, t0_wall: float | None) -> None:
