@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from zerospof.component_logs import lines_around, parse_log_time
+from zerospof.component_logs import (
+    COLLECTED_FILE, CollectedLogs, LogLine, LogSource, lines_around, parse_log_time, read_collected, write_collected,
+)
+from zerospof.html_report import _collected_logs
 
 # Lines as the lab's components wrote them (copied from /var/tmp/zerospof-lab/logs).
 HAPROXY = ("2026-12-01T12:07:46.533608+00:00 Server app/app-r1-a is DOWN, reason: Layer4 connection problem, "
@@ -64,3 +67,24 @@ def test_over_the_cap_start_up_chatter_gives_way_to_what_was_logged_at_the_fault
     (tmp_path / "pg-r1-a.log").write_text("\n".join(chatter + fault) + "\n")
     found = lines_around([tmp_path], utc("2026-12-01T12:07:50"), max_lines=8)
     assert [line.text for line in found["pg-r1-a"]] == chatter[-2:] + fault[:6]
+
+
+def test_collected_logs_show_each_sources_lines_in_utc_or_why_it_was_not_read(tmp_path: Path) -> None:
+    t0 = utc("2026-12-01T12:07:50")
+    collected = CollectedLogs(t0 - 60, t0 + 120, (
+        LogSource("cloudwatch-alarm us-west-2/app-5xx",
+                  (LogLine("cloudwatch-alarm us-west-2/app-5xx", t0 + 65.25, "StateUpdate: Alarm updated from OK to ALARM"),)),
+        LogSource("kubernetes-events primary/default"),
+        LogSource("kubernetes-events primary/argocd", error="kubernetes/ctx list_namespaced_event failed: 403: Forbidden")))
+    write_collected(tmp_path / COLLECTED_FILE, t0, collected)
+    assert read_collected(tmp_path / COLLECTED_FILE) == collected
+    page = _collected_logs(t0, tmp_path / COLLECTED_FILE)
+    assert "12:08:55.250" in page and "+65.25s" in page and "Alarm updated from OK to ALARM" in page
+    assert "<b>kubernetes-events primary/default</b>: read; nothing recorded in the window" in page
+    assert "<b>kubernetes-events primary/argocd</b>: not read: kubernetes/ctx list_namespaced_event failed: 403" in page
+    assert "2026-12-01 12:06:50.000 UTC" in page  # the window, with its date
+
+
+def test_a_collected_log_file_that_is_not_one_is_shown_as_not_read(tmp_path: Path) -> None:
+    (tmp_path / COLLECTED_FILE).write_text("{truncated")
+    assert "not read: " in _collected_logs(0.0, tmp_path / COLLECTED_FILE)

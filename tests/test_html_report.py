@@ -144,3 +144,11 @@ def test_the_component_log_lines_around_t0_are_shown_with_utc_and_seconds_from_t
 def test_a_lab_run_without_logs_in_its_window_says_so(reports: Path, tmp_path: Path) -> None:
     part = section(page_of(reports, COMPLETE, [recorded_lab_logs(tmp_path)]), "az-failure")  # logs of a later run
     assert "No timestamped line within the window around t0" in part
+
+
+def test_marker_badges_at_the_same_instant_go_on_separate_rows_and_apart_ones_share_the_first() -> None:
+    from zerospof.svg_charts import badge_lanes
+
+    # injection, t0 and an RTO of 0 within a pixel; detection 20 px later; the revert far away
+    assert badge_lanes([300.0, 300.6, 300.6, 320.0, 700.0]) == [0, 1, 2, 0, 0]
+    assert badge_lanes([]) == []

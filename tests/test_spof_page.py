@@ -41,7 +41,8 @@ def test_the_history_page_lists_the_sweeps(reports: Path) -> None:
     page = write_history_index(reports).read_text()
     assert "<h2>SPOF sweeps</h2>" in page
     assert page.index(SPOF_FOUND) < page.index(NO_SPOF)  # newest first
-    assert re.search(rf'{SPOF_FOUND}</a></td><td>lab</td><td class="FAIL">SPOF FOUND</td><td>2</td><td>lb-r1-a</td>', page)
+    assert re.search(rf'{SPOF_FOUND}</a></td><td>lab</td><td class="config">not recorded</td><td class="FAIL">SPOF FOUND</td>'
+                     '<td>2</td><td>lb-r1-a</td>', page)
 
 
 def test_a_sweep_file_that_is_not_one_is_bad_input(reports: Path, capsys: pytest.CaptureFixture[str]) -> None:

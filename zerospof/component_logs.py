@@ -3,6 +3,10 @@
 The lab's daemons write to ``<lab dir>/logs/<component>.log`` (kept after ``lab down``; the run before in
 ``logs.previous``). Each format carries its own timestamp; a line without one (HAProxy's console copy of a
 line it also logged with an ISO time, a Python traceback) is skipped, so every line shown has a time.
+
+Other targets read their components' records from APIs during the run (AWS: CloudWatch alarm history and
+Kubernetes events, see :mod:`zerospof.aws.component_logs`) into ``<scenario run dir>/component_logs.json``
+(:func:`write_collected`): per source its lines, or why it could not be read (never an empty list instead).
 """
 
 from __future__ import annotations
@@ -14,11 +18,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["LogLine", "parse_log_time", "lines_around", "lab_log_dirs"]
+__all__ = ["LogLine", "LogSource", "CollectedLogs", "parse_log_time", "lines_around", "lab_log_dirs", "keep_around", "write_collected",
+           "read_collected", "COLLECTED_FILE"]
 
 # Components whose logs tell the story of a failover (prefix of the log file name).
 COMPONENT_PREFIXES = ("lb-", "pg-", "cp-etcd-", "etcd-", "dns", "cp-sched-", "gitops-", "git-")
 MAX_LINES_PER_FILE = 40
+COLLECTED_FILE = "component_logs.json"
+COLLECTED_SCHEMA = "zerospof.component-logs/1"
 # Per-request lines that would bury the failover's own messages (HAProxy's connection log).
 NOISE = re.compile(r"\bConnect from \d")
 
@@ -33,6 +40,24 @@ class LogLine:
     component: str
     t_wall: float
     text: str
+
+
+@dataclass(frozen=True)
+class LogSource:
+    """One source's lines within a window, or ``error``: why it could not be read (shown as "not read: ...")."""
+
+    component: str
+    lines: tuple[LogLine, ...] = ()
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class CollectedLogs:
+    """What a run read from its components' APIs: the window [start_wall, end_wall] (epoch s) and each source."""
+
+    start_wall: float
+    end_wall: float
+    sources: tuple[LogSource, ...]
 
 
 def parse_log_time(line: str, year: int) -> float | None:
@@ -104,11 +129,41 @@ def _window(path: Path, component: str, year: int, start: float, end: float, t0:
             if t_wall > end:
                 break
             kept.append(LogLine(component, t_wall, line.rstrip("\n")[:400]))
-    if len(kept) <= max_lines:
-        return kept
-    before = [line for line in kept if line.t_wall < t0][-(max_lines // 4):] if max_lines >= 4 else []
-    after = [line for line in kept if line.t_wall >= t0]
+    return keep_around(kept, t0, max_lines)
+
+
+def keep_around(lines: list[LogLine], t0: float, max_lines: int = MAX_LINES_PER_FILE) -> list[LogLine]:
+    """``lines`` (in time order); over ``max_lines``, the last quarter before ``t0`` and the first after it."""
+    if len(lines) <= max_lines:
+        return lines
+    before = [line for line in lines if line.t_wall < t0][-(max_lines // 4):] if max_lines >= 4 else []
+    after = [line for line in lines if line.t_wall >= t0]
     return before + after[:max_lines - len(before)]
+
+
+def write_collected(path: Path, t0_wall: float, collected: CollectedLogs) -> None:
+    """Write ``collected`` (read around ``t0_wall``) to ``path`` as JSON."""
+    document = {"schema": COLLECTED_SCHEMA, "t0_wall": t0_wall, "start_wall": collected.start_wall,
+                "end_wall": collected.end_wall,
+                "sources": [{"component": source.component, "error": source.error,
+                             "lines": [{"t_wall": line.t_wall, "text": line.text} for line in source.lines]}
+                            for source in collected.sources]}
+    path.write_text(json.dumps(document, indent=1))
+
+
+def read_collected(path: Path) -> CollectedLogs:
+    """What :func:`write_collected` wrote; ValueError (naming the file) when it is not such a file."""
+    try:
+        document = json.loads(path.read_text())
+        if document.get("schema") != COLLECTED_SCHEMA:
+            raise ValueError(f"schema {document.get('schema')!r}, expected {COLLECTED_SCHEMA!r}")
+        sources = tuple(LogSource(item["component"],
+                                  tuple(LogLine(item["component"], float(line["t_wall"]), str(line["text"]))
+                                        for line in item["lines"]), item["error"])
+                        for item in document["sources"])
+        return CollectedLogs(float(document["start_wall"]), float(document["end_wall"]), sources)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"{path}: not a component log file: {exc}") from exc
 
 
 def lab_log_dirs() -> list[Path]:

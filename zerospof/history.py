@@ -39,6 +39,7 @@ class RunRecord:
     target: str
     scenarios: dict[str, dict[str, Any]] = field(default_factory=dict)
     complete: bool = True
+    config: dict[str, dict[str, Any]] = field(default_factory=dict)  # role -> zerospof.config_commit record
 
     @property
     def started(self) -> dt.datetime | None:
@@ -56,6 +57,12 @@ class RunRecord:
     @property
     def verdict(self) -> str:
         return "PASS" if self.passed else ("INCOMPLETE" if not self.complete else "FAIL")
+
+    def config_text(self) -> str:
+        """The commits the configuration came from: ``target 3f2a9c1d0b7e (dirty); objectives 3f2a9c1d0b7e``."""
+        from zerospof.config_commit import configuration_text
+
+        return configuration_text(self.config)
 
     def figure(self, scenario: str, name: str) -> dict[str, Any] | None:
         """The measurement ``name`` of ``scenario`` (``{"value", "unit", "resolution_s", ...}``), None if absent."""
@@ -82,7 +89,7 @@ def load_run(directory: str | Path) -> RunRecord:
         if data.get("schema") != GAME_DAY_SCHEMA:
             raise ConfigError(str(summary), "schema", f"expected {GAME_DAY_SCHEMA!r}", data.get("schema"))
         return RunRecord(str(data.get("run_id") or directory.name), str(directory), str(data.get("target", "?")),
-                         dict(data.get("scenarios") or {}), complete=True)
+                         dict(data.get("scenarios") or {}), complete=True, config=dict(data.get("config") or {}))
     scenarios: dict[str, dict[str, Any]] = {}
     for child in sorted(p for p in directory.iterdir() if p.is_dir()) if directory.is_dir() else []:
         report = _scenario_report(child)

@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from zerospof.history import KEY_FIGURES, RunRecord, find_runs
+from zerospof.config_commit import configuration_text
 from zerospof.spof_page import find_sweeps, sweep_verdict
 from zerospof.svg_charts import trend_svg
 
 __all__ = ["history_rows", "history_json", "history_html", "write_history_index", "HISTORY_HEADER"]
 
-HISTORY_HEADER = ("run", "started (UTC)", "target", "verdict", "scenario", "scenario verdict", "detection",
-                  "worst downtime", "worst RTO", "RPO")
+HISTORY_HEADER = ("run", "started (UTC)", "target", "config commit", "verdict", "scenario", "scenario verdict",
+                  "detection", "worst downtime", "worst RTO", "RPO")
 
 
 def _started(run: RunRecord) -> str:
@@ -24,22 +25,26 @@ def _started(run: RunRecord) -> str:
 
 
 def history_rows(runs: list[RunRecord], scenario: str | None = None) -> list[tuple[str, ...]]:
-    """One row per run and scenario (only ``scenario`` when given): :data:`HISTORY_HEADER`."""
+    """One row per run and scenario (only ``scenario`` when given): :data:`HISTORY_HEADER`. A run that ran no
+    scenario (stopped by a harness error before the first) is one row of its own."""
     rows = []
     for run in runs:
+        if not run.scenarios and scenario is None:
+            rows.append((run.run_id, _started(run), run.target, run.config_text(), run.verdict, "-", "-", *["-"] * 4))
         for name, report in run.scenarios.items():
             if scenario is not None and name != scenario:
                 continue
             figure = functools.partial(run.figure_text, name)
-            rows.append((run.run_id, _started(run), run.target, run.verdict, name,
+            rows.append((run.run_id, _started(run), run.target, run.config_text(), run.verdict, name,
                          "PASS" if report.get("passed") else "FAIL", figure("detection_s"), figure("downtime_s"),
                          figure("rto_s"), figure("rpo_s")))
     return rows
 
 
 def history_json(runs: list[RunRecord], scenario: str | None = None) -> list[dict[str, Any]]:
-    """Every run as JSON: id, directory, start, target, verdict, and per scenario its verdict and key figures
-    (``value`` None when not measured)."""
+    """Every run as JSON: id, directory, start, target, the commits of its configuration files (``config``: role ->
+    path, commit, dirty, reason; None for runs that did not record it), verdict, and per scenario its verdict and
+    key figures (``value`` None when not measured)."""
     found = []
     for run in runs:
         scenarios = {}
@@ -54,7 +59,8 @@ def history_json(runs: list[RunRecord], scenario: str | None = None) -> list[dic
             scenarios[name] = {"passed": bool(report.get("passed")), "figures": figures}
         found.append({"run_id": run.run_id, "directory": run.directory,
                       "started": run.started.isoformat() if run.started else None, "target": run.target,
-                      "verdict": run.verdict, "complete": run.complete, "scenarios": scenarios})
+                      "config": run.config or None, "verdict": run.verdict, "complete": run.complete,
+                      "scenarios": scenarios})
     return found
 
 
@@ -98,9 +104,11 @@ def _sweeps_table(sweeps: list[tuple[Path, dict[str, Any]]]) -> str:
         css = {"SPOF FOUND": "FAIL", "NOT VALIDATED": "INCOMPLETE"}.get(verdict, "PASS")
         found = [m["member"]["name"] for m in document.get("members", []) if m.get("outcome") == "spof"]
         rows.append(f'<tr><td><a href="{escape(directory.name)}/index.html">{escape(directory.name)}</a></td>'
-                    f'<td>{escape(str(document.get("target")))}</td><td class="{css}">{verdict}</td>'
+                    f'<td>{escape(str(document.get("target")))}</td><td class="config">{escape(configuration_text(document.get("config")))}</td>'
+                    f'<td class="{css}">{verdict}</td>'
                     f'<td>{len(document.get("members", []))}</td><td>{escape(", ".join(found) or "-")}</td></tr>')
-    return ("<h2>SPOF sweeps</h2><table><tr><th>sweep</th><th>target</th><th>verdict</th><th>members failed</th>"
+    return ("<h2>SPOF sweeps</h2><table><tr><th>sweep</th><th>target</th><th>config commit</th><th>verdict</th>"
+            "<th>members failed</th>"
             "<th>single points of failure</th></tr>" + "".join(rows) + "</table>")
 
 
@@ -116,7 +124,8 @@ def history_html(runs: list[RunRecord], sources: list[str], sweeps: list[tuple[P
                             f"downtime {run.figure_text(name, 'downtime_s')}, RTO {run.figure_text(name, 'rto_s')}, "
                             f"RPO {run.figure_text(name, 'rpo_s')}" for name, r in run.scenarios.items())
         rows.append(f'<tr><td><a href="{escape(link)}">{escape(run.run_id)}</a></td><td>{escape(_started(run))}</td>'
-                    f'<td>{escape(run.target)}</td><td class="{run.verdict}">{run.verdict}</td><td>{escape(figures)}</td></tr>')
+                    f'<td>{escape(run.target)}</td><td class="config">{escape(run.config_text())}</td>'
+                    f'<td class="{run.verdict}">{run.verdict}</td><td>{escape(figures)}</td></tr>')
     scenarios = list(dict.fromkeys(name for run in runs for name in run.scenarios))
     trends = "".join(f'<h2 id="trend-{escape(s)}">{escape(s)}</h2><div class="trends">{_trends(runs, s)}</div>'
                      for s in scenarios)
@@ -124,7 +133,8 @@ def history_html(runs: list[RunRecord], sources: list[str], sweeps: list[tuple[P
             f"<style>{STYLE}.trends svg{{margin:4px}}</style></head><body><h1>zerospof game-day history</h1>"
             f'<p class="muted">{len(runs)} runs read from {escape(", ".join(sources))}. A red point missed its '
             "objective; a red cross was not measured (never drawn as 0).</p>"
-            "<table><tr><th>run</th><th>started (UTC)</th><th>target</th><th>verdict</th><th>per scenario</th></tr>"
+            "<table><tr><th>run</th><th>started (UTC)</th><th>target</th><th>config commit</th><th>verdict</th>"
+            "<th>per scenario</th></tr>"
             + "".join(rows) + "</table>" + _sweeps_table(list(sweeps)) + trends + "</body></html>\n")
 
 

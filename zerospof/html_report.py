@@ -3,7 +3,8 @@
 Verdict first; then per scenario the objectives, each user path's figures, each layer's checks and error
 budget, every detection signal, the timeline chart, what was injected (the journal's inject output and its
 ledger record), and the component log lines around t0 (lab: read from the lab's logs when the report is
-written; other targets: what the journal holds).
+written; AWS: the alarm history and Kubernetes events the run read, ``component_logs.json``, each source's
+lines or "not read: <reason>").
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from zerospof.browser import BrowserError, chromium, screenshot
-from zerospof.component_logs import lab_log_dirs, lines_around
+from zerospof.component_logs import COLLECTED_FILE, LogLine, lab_log_dirs, lines_around, read_collected
 from zerospof.history import RunRecord, load_run
 from zerospof.report import _label, _measured_text, _target_text
 from zerospof.spof_page import is_sweep, spof_html
@@ -35,25 +36,31 @@ th{background:#f3f3f3}.num{text-align:right;font-variant-numeric:tabular-nums}
 td.PASS,td.FAIL,td.REGRESSED,td.INCOMPLETE,span.PASS,span.FAIL,span.INCOMPLETE{color:#fff;font-weight:bold}
 td.info{color:#666}pre{background:#f7f7f7;padding:8px;overflow-x:auto;font-size:12px;max-height:360px}
 .log td{font-family:monospace;font-size:11px;white-space:pre-wrap}.muted{color:#666}
-span.PASS,span.FAIL,span.INCOMPLETE{padding:1px 6px;border-radius:3px}
+span.PASS,span.FAIL,span.INCOMPLETE{padding:1px 6px;border-radius:3px}.not-read{color:#c62828}
 """
 
 
 def write_html_reports(run_dir: str | Path) -> Path:
-    """Write the run's ``index.html`` (and its screenshot ``index.png`` when Chromium is installed) and refresh
-    the history page next to it (``<reports>/index.html``); return the run's page."""
+    """Write the run's ``index.html`` and refresh the history page next to it (``<reports>/index.html``), each
+    with its screenshot (``index.png``) when Chromium is installed; return the run's page."""
     from zerospof.history_page import write_history_index
 
     page = write_html_report(run_dir)
-    write_history_index(Path(run_dir).parent)
-    if chromium() is None:
-        print("no screenshot of the report: chromium is not installed (bin/setup installs it)", file=sys.stderr)
-    else:
-        try:
-            screenshot(page, page.with_suffix(".png"))
-        except BrowserError as exc:
-            print(f"no screenshot of the report: {exc}", file=sys.stderr)
+    history = write_history_index(Path(run_dir).parent)
+    for written in (page, history):
+        _screenshot(written)
     return page
+
+
+def _screenshot(page: Path) -> None:
+    """Keep a full-page screenshot next to ``page`` (``index.png``), or say why not."""
+    if chromium() is None:
+        print(f"no screenshot of {page}: chromium is not installed (bin/setup installs it)", file=sys.stderr)
+        return
+    try:
+        screenshot(page, page.with_suffix(".png"))
+    except BrowserError as exc:
+        print(f"no screenshot of {page}: {exc}", file=sys.stderr)
 
 
 def write_html_report(run_dir: str | Path, log_dirs: list[Path] | None = None,
@@ -86,6 +93,8 @@ def html_report(run: RunRecord, run_dir: Path, log_dirs: list[Path],
             f'<p class="muted">target <b>{escape(run.target)}</b>; started '
             f'{started.strftime("%Y-%m-%d %H:%M:%S UTC") if started else "unknown"}; scenarios: '
             f'{escape(", ".join(run.scenarios) or "none")}</p>',
+            f'<p class="muted" id="config">configuration: {escape(run.config_text())}'
+            f'{_config_paths(run.config)}</p>',
             f'<p><span id="verdict" class="verdict {run.verdict}">{run.verdict}</span></p>',
             _verdict_reasons(run), _overview(run)]
     if regressions is not None:
@@ -95,6 +104,11 @@ def html_report(run: RunRecord, run_dir: Path, log_dirs: list[Path],
     return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>zerospof {escape(run.run_id)}: {run.verdict}</title><style>{STYLE}</style></head><body>"
             + "".join(body) + "</body></html>\n")
+
+
+def _config_paths(config: dict[str, dict[str, Any]]) -> str:
+    paths = [f"{role} {record.get('path')}" for role, record in config.items() if record.get("path")]
+    return escape(f" (files: {', '.join(paths)})") if paths else ""
 
 
 def _table(header: tuple[str, ...], rows: list[tuple[Any, ...]], css: str = "") -> str:
@@ -159,7 +173,8 @@ def _scenario(scenario: str, report: dict[str, Any], scenario_dir: Path, reports
                      [(c["name"], "PASS" if c["passed"] else "FAIL", c["message"]) for c in report.get("conditions", [])])]
     journal = _journal(scenario_dir)
     parts += ["<h3>What was injected</h3>", _injected(journal, reports_dir)]
-    parts += ["<h3>Component logs around t0</h3>", _logs(t0_wall, log_dirs)]
+    parts += ["<h3>Component logs around t0</h3>", _collected_logs(t0_wall, scenario_dir / COLLECTED_FILE)
+              if (scenario_dir / COLLECTED_FILE).is_file() else _logs(t0_wall, log_dirs)]
     return f'<section class="scenario">{"".join(parts)}</section>'
 
 
@@ -300,16 +315,41 @@ def _logs(t0_wall: float | None, log_dirs: list[Path]) -> str:
     if t0_wall is None:
         return '<p class="muted">No t0: the fault was never verified in effect, so there is no window to show.</p>'
     if not log_dirs:
-        return ('<p class="muted">This target\'s component logs are not collected by zerospof; what the run read '
-                'from the target is in the journal outputs above.</p>')
+        return (f'<p class="muted">No component log was collected for this run (no {COLLECTED_FILE}); what the run '
+                'read from the target is in the journal outputs above.</p>')
     found = lines_around(log_dirs, t0_wall)
     if not found:
         return (f'<p class="muted">No timestamped line within the window around t0 in '
                 f'{escape(", ".join(map(str, log_dirs)))} (the lab\'s logs may be from a later run).</p>')
     parts = [f'<p class="muted">From 10 s before to 40 s after t0, at most 40 lines per component, read from '
              f'{escape(", ".join(map(str, log_dirs)))} when this report was written.</p>']
-    for component, lines in found.items():
-        rows = [(utc_text(line.t_wall), f"{line.t_wall - t0_wall:+.2f}s", line.text) for line in lines]
-        parts.append(f"<details><summary>{escape(component)} ({len(lines)} lines)</summary>"
-                     + _table(("UTC", "from t0", "line"), rows, css="log") + "</details>")
+    parts += [_log_lines(component, lines, t0_wall) for component, lines in found.items()]
+    return "".join(parts)
+
+
+def _log_lines(component: str, lines: list[LogLine] | tuple[LogLine, ...], t0_wall: float) -> str:
+    rows = [(utc_text(line.t_wall), f"{line.t_wall - t0_wall:+.2f}s", line.text) for line in lines]
+    return (f'<details class="component-log"><summary>{escape(component)} ({len(lines)} lines)</summary>'
+            + _table(("UTC", "from t0", "line"), rows, css="log") + "</details>")
+
+
+def _collected_logs(t0_wall: float | None, path: Path) -> str:
+    """What the run read from the target's APIs (``component_logs.json``): per source its lines, or why not."""
+    try:
+        collected = read_collected(path)
+    except ValueError as exc:
+        return f'<p class="not-read">not read: {escape(str(exc))}</p>'
+    t0 = t0_wall if t0_wall is not None else collected.start_wall
+    parts = [f'<p class="muted">Read from the target\'s APIs during the run, from {escape(utc_text(collected.start_wall, with_date=True))} '
+             f'to {escape(utc_text(collected.end_wall, with_date=True))} ({collected.start_wall - t0:+.0f}s to '
+             f'{collected.end_wall - t0:+.0f}s from t0).</p>']
+    for source in collected.sources:
+        if source.error is not None:
+            parts.append(f'<p class="not-read"><b>{escape(source.component)}</b>: not read: {escape(source.error)}</p>')
+        elif not source.lines:
+            parts.append(f'<p class="muted"><b>{escape(source.component)}</b>: read; nothing recorded in the window.</p>')
+        else:
+            parts.append(_log_lines(source.component, source.lines, t0))
+    if not collected.sources:
+        parts.append('<p class="muted">The target names no alarm and no cluster whose records could be read.</p>')
     return "".join(parts)

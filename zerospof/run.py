@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 from zerospof.errors import EXIT_ERROR, EXIT_MET, EXIT_MISSED, ConfigError, ZerospofError
 
-__all__ = ["register", "run_game_day", "check_access", "GameDay", "validate_game_day"]
+__all__ = ["register", "run_game_day", "check_access", "GameDay", "validate_game_day", "configuration_commits"]
 
 SCENARIOS = ("az-failure", "region-failure", "control-plane", "gitops")  # zerospof.objectives.SCENARIOS, without its imports
 PROGRESS_EVERY_S = 10.0
@@ -114,6 +114,7 @@ class GameDay:
         self.run_dir = reports_dir / self.run_id
         self.results: list[Any] = []
         self.error: str | None = None
+        self.config = configuration_commits(target, objectives_path)
 
     @property
     def exit_code(self) -> int:
@@ -196,7 +197,7 @@ class GameDay:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         (self.run_dir / "measurements.json").write_text(json.dumps(
             {"schema": "zerospof.game-day/1", "run_id": self.run_id, "target": self.target, "error": self.error,
-             "scenarios": self._reports()}, indent=2, default=str))
+             "config": self.config, "scenarios": self._reports()}, indent=2, default=str))
         head = f"**ERROR (exit 3)**: {self.error}\n\n" if self.error is not None else ""
         (self.run_dir / "summary.md").write_text(head + summary_markdown(self.run_id, self.target, self._reports(), self.error))
 
@@ -224,6 +225,14 @@ class GameDay:
         with _Progress(self, "lab", "the lab to be up and healthy"):
             lab.up()
         return lab
+
+
+def configuration_commits(target: str, objectives_path: Path) -> dict[str, dict[str, Any]]:
+    """The git commit each configuration file of the run came from (``zerospof.config_commit``), by role."""
+    from zerospof.config_commit import built_in, config_commit
+
+    return {"target": (built_in(target) if target == "lab" else config_commit(target)).to_dict(),
+            "objectives": config_commit(objectives_path).to_dict()}
 
 
 def experiment_path(target_kind: str, scenario: str) -> Path:

@@ -104,6 +104,9 @@ class Plan:
     layer, when every member of ``value[key]`` renewed after t0.
     ``extra``: further samplers (name -> (reader, interval_s, concurrency)), e.g. the RPO canary,
     the served revision or API writes. ``rpo_probe``: the canary the RPO is read from.
+    ``component_logs``: reads, after the fault, what the target's components recorded around t0 (epoch s), a
+    :class:`~zerospof.component_logs.CollectedLogs` (each source's lines or why it could not be read); the lab's
+    logs are files read when the report is written, so it has none.
     ``signal_interval_s``: how often signals are read. ``max_observation_s``: every sampler
     stops by itself after this, should the run never stop it (a ``chaos run`` sets its own:
     ``zerospof_max_observation``). ``path_concurrency``: open-loop users per path.
@@ -121,6 +124,7 @@ class Plan:
     abort_floor: float | None = None
     abort_after_s: float | None = None
     baseline: Any = None
+    component_logs: Callable[[float], Any] | None = None
 
 
 @dataclass
@@ -142,6 +146,7 @@ class Monitoring:
     unmeasured_paths: dict[str, str] = field(default_factory=dict)
     layer_signals: dict[Layer, tuple[str, str]] = field(default_factory=dict)
     rpo_probe: str | None = None
+    component_logs: Callable[[float], Any] | None = None
 
 
 def build_monitoring(plan: Plan, timeline: Timeline, objectives: Objectives) -> Monitoring:
@@ -158,7 +163,7 @@ def build_monitoring(plan: Plan, timeline: Timeline, objectives: Objectives) -> 
                  for name, (reader, interval_s, concurrency) in plan.extra.items()]
     return Monitoring(samplers, list(plan.signals), plan.stop_hooks, plan.abort_floor, plan.abort_after_s,
                       plan.baseline, {path: reason for path, reason in plan.paths.items() if isinstance(reason, str)},
-                      dict(plan.layer_signals), plan.rpo_probe)
+                      dict(plan.layer_signals), plan.rpo_probe, plan.component_logs)
 
 
 class HealthFromReadiness:

@@ -67,12 +67,14 @@ def _sweep(args: argparse.Namespace, real_stdout: Any) -> int:
     from zerospof.lab import Lab
     from zerospof.lab.members import describe, lab_members, lab_sweep_target
     from zerospof.objectives import load_objectives
+    from zerospof.run import configuration_commits
     from zerospof.spof import SEED_LAYERS, Outcome, implied_availability, sweep
     from zerospof.units import parse_duration_s
 
     if args.target != "lab":
         raise ConfigError("command line", "--target", "the SPOF sweep runs on the lab for now", args.target)
     objectives = load_objectives(args.objectives)
+    config = configuration_commits(args.target, Path(args.objectives))  # before anything changes
     try:
         max_hold_s = parse_duration_s(args.max_hold)
     except ValueError as exc:
@@ -111,7 +113,7 @@ def _sweep(args: argparse.Namespace, real_stdout: Any) -> int:
     in_scope += [m.layer for m in selected if m.layer not in in_scope]
     unvalidated = [layer for layer in in_scope if not any(r.member.layer == layer for r in results)]
     implied = implied_availability(results, objectives.failure_rates_per_year, objectives)
-    _write(run_dir, run_id, results, timelines, unvalidated, implied)
+    _write(run_dir, run_id, results, timelines, unvalidated, implied, config)
     print()
     print(matrix_table(results))
     print()
@@ -182,9 +184,9 @@ def matrix_table(results: list[Any]) -> str:
 
 
 def _write(run_dir: Path, run_id: str, results: list[Any], timelines: dict[str, Any], unvalidated: list[str],
-           implied: dict[str, Any]) -> None:
+           implied: dict[str, Any], config: dict[str, Any]) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
-    document = {"schema": "zerospof.spof/1", "run_id": run_id, "target": "lab",
+    document = {"schema": "zerospof.spof/1", "run_id": run_id, "target": "lab", "config": config,
                 "members": [r.to_dict() for r in results], "not_validated": unvalidated,
                 "implied_availability": implied}
     (run_dir / "spof.json").write_text(json.dumps(document, indent=2, default=str))

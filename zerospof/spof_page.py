@@ -9,6 +9,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from zerospof.config_commit import configuration_text
 from zerospof.errors import ConfigError
 from zerospof.units import format_duration
 
@@ -99,6 +100,7 @@ def spof_html(run_dir: Path, style: str) -> str:
             f"</head><body><h1>zerospof SPOF sweep {escape(str(document.get('run_id')))}</h1>"
             f"<p class=\"muted\">target <b>{escape(str(document.get('target')))}</b>; every member failed alone, "
             "users observed, reverted, target back in its reference state before the next</p>"
+            f'<p class="muted" id="config">configuration: {escape(configuration_text(document.get("config")))}</p>'
             f'<p><span id="verdict" class="verdict {css}">{verdict}</span></p>'
             + (f"<p>Layers not validated (no member to fail): {escape(', '.join(map(str, missing)))}</p>" if missing else "")
             + "<h2>Members</h2><table><tr><th>layer</th><th>member</th><th>place</th><th>outcome</th><th>why</th>"

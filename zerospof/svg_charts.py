@@ -19,12 +19,13 @@ from zerospof.scenario import PATH_PROBES
 from zerospof.timeline import EventKind, Timeline
 from zerospof.units import format_duration
 
-__all__ = ["Marker", "timeline_markers", "timeline_svg", "trend_svg", "utc_text"]
+__all__ = ["Marker", "badge_lanes", "timeline_markers", "timeline_svg", "trend_svg", "utc_text"]
 
 BIN_S = 0.5
 WIDTH, LEFT, RIGHT = 960, 70, 20
 PATH_COLOURS = {"reads": "#2e8b57", "writes": "#1f6fb4"}
 PARTIAL, OUTAGE, MISSING = "#e69a28", "#d62728", "#bbbbbb"
+BADGE_GAP, BADGE_STEP = 14.0, 13  # a marker badge is 12 px wide: badges closer than this go on another row
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,9 @@ def timeline_svg(timeline: Timeline, report: dict[str, Any], title: str) -> str:
     plot_w = WIDTH - LEFT - RIGHT
     x = lambda t: LEFT + (t - start) / (end - start) * plot_w  # noqa: E731
     parts: list[str] = []
-    top, panel_h, gap = 40, 90, 18
+    lanes = badge_lanes([x(marker.at_s) for marker in markers])
+    top, panel_h, gap = 30 + BADGE_STEP * (max(lanes, default=0) + 1), 90, 18
+    plot_top = top
     for name, samples in paths.items():
         parts.append(_served_panel(name, _served_bins(samples, origin, slow_s), x, top, panel_h, start, end))
         top += panel_h + gap
@@ -119,7 +122,7 @@ def timeline_svg(timeline: Timeline, report: dict[str, Any], title: str) -> str:
     parts.append(_latency_panel(paths, origin, slow_s, x, top, latency_h))
     bottom = top + latency_h
     parts.append(_axis(x, start, end, bottom, origin_wall, has_t0=timeline.t0() is not None))
-    parts.append(_marker_lines(markers, x, 40, bottom))
+    parts.append(_marker_lines(markers, lanes, x, plot_top, bottom))
     legend_top = bottom + 48
     parts.append(_marker_legend(markers, legend_top))
     height = legend_top + 16 * max(1, math.ceil(len(markers) / 2)) + 30
@@ -137,7 +140,8 @@ def _served_panel(name: str, bins: dict[int, tuple[int, int]], x: Any, top: floa
                   start: float, end: float) -> str:
     colour = PATH_COLOURS.get(name, "#444444")
     bar_w = max(1.0, x(BIN_S) - x(0))
-    out = [f'<rect x="{LEFT}" y="{top}" width="{WIDTH - LEFT - RIGHT}" height="{height}" fill="#fafafa" stroke="#cccccc"/>',
+    out = [f'<rect data-panel="{escape(name)}" x="{LEFT}" y="{top}" width="{WIDTH - LEFT - RIGHT}" height="{height}" '
+           f'fill="#fafafa" stroke="#cccccc"/>',
            f'<text x="{LEFT - 8}" y="{top + height / 2}" text-anchor="end">{escape(name)}</text>',
            f'<text x="{LEFT - 8}" y="{top + height / 2 + 13}" text-anchor="end" fill="#666">served %</text>',
            f'<text x="{LEFT - 3}" y="{top + 8}" text-anchor="end" fill="#666" font-size="9">100</text>',
@@ -172,7 +176,8 @@ def _latency_panel(paths: dict[str, list[Any]], origin: float, slow_s: float | N
     latencies = [s.latency_s for samples in paths.values() for s in samples if s.latency_s]
     low, high = 1e-3, max([10.0, *(v * 1.2 for v in latencies)])
     y = lambda v: top + height - (math.log10(max(v, low)) - math.log10(low)) / (math.log10(high) - math.log10(low)) * height  # noqa: E731
-    out = [f'<rect x="{LEFT}" y="{top}" width="{WIDTH - LEFT - RIGHT}" height="{height}" fill="#fafafa" stroke="#cccccc"/>',
+    out = [f'<rect data-panel="latency" x="{LEFT}" y="{top}" width="{WIDTH - LEFT - RIGHT}" height="{height}" '
+           f'fill="#fafafa" stroke="#cccccc"/>',
            f'<text x="{LEFT - 8}" y="{top + height / 2}" text-anchor="end">latency</text>',
            f'<text x="{LEFT - 8}" y="{top + height / 2 + 13}" text-anchor="end" fill="#666">(log)</text>']
     for value, label in ((0.001, "1ms"), (0.01, "10ms"), (0.1, "100ms"), (1.0, "1s"), (10.0, "10s")):
@@ -211,15 +216,29 @@ def _axis(x: Any, start: float, end: float, bottom: float, origin_wall: float | 
     return "".join(out)
 
 
-def _marker_lines(markers: list[Marker], x: Any, top: float, bottom: float) -> str:
+def badge_lanes(positions: list[float], gap: float = BADGE_GAP) -> list[int]:
+    """The row of each marker's numbered badge (0: just above the plot): the lowest row where it keeps ``gap``
+    pixels from every badge already placed, so markers at the same instant (t0 and an RTO of 0) stay readable."""
+    placed: list[list[float]] = []
+    lanes = []
+    for position in positions:
+        lane = next((i for i, row in enumerate(placed) if all(abs(position - other) >= gap for other in row)), len(placed))
+        if lane == len(placed):
+            placed.append([])
+        placed[lane].append(position)
+        lanes.append(lane)
+    return lanes
+
+
+def _marker_lines(markers: list[Marker], lanes: list[int], x: Any, top: float, bottom: float) -> str:
     out = []
-    for number, marker in enumerate(markers, start=1):
+    for number, (marker, lane) in enumerate(zip(markers, lanes), start=1):
         at = x(marker.at_s)
         dash = ' stroke-dasharray="2 2"' if marker.key in ("detection_s", "rto_s") else ' stroke-dasharray="6 3"'
         out.append(f'<g class="marker marker-{escape(marker.key)}"><line x1="{at:.1f}" x2="{at:.1f}" y1="{top}" '
                    f'y2="{bottom}" stroke="{marker.colour}" stroke-width="1.5"{dash}/>'
-                   f'<circle cx="{at:.1f}" cy="{top - 8 - 12 * ((number - 1) % 2)}" r="6" fill="{marker.colour}"/>'
-                   f'<text x="{at:.1f}" y="{top - 5 - 12 * ((number - 1) % 2)}" text-anchor="middle" fill="#fff" '
+                   f'<circle cx="{at:.1f}" cy="{top - 8 - BADGE_STEP * lane}" r="6" fill="{marker.colour}"/>'
+                   f'<text x="{at:.1f}" y="{top - 5 - BADGE_STEP * lane}" text-anchor="middle" fill="#fff" '
                    f'font-size="9">{number}</text><title>{escape(marker.label)}: {marker.at_s:+.2f}s, '
                    f'{utc_text(marker.t_wall)} UTC</title></g>')
     return "".join(out)
@@ -232,7 +251,7 @@ def _marker_legend(markers: list[Marker], top: float) -> str:
         left, y = LEFT + column * 440, top + row * 16
         out.append(f'<circle cx="{left}" cy="{y - 4}" r="6" fill="{marker.colour}"/><text x="{left}" y="{y - 1}" '
                    f'text-anchor="middle" fill="#fff" font-size="9">{number}</text>'
-                   f'<text x="{left + 12}" y="{y}">{escape(marker.label)}: {marker.at_s:+.2f}s from t0, '
+                   f'<text class="marker-label" x="{left + 12}" y="{y}">{escape(marker.label)}: {marker.at_s:+.2f}s from t0, '
                    f'{utc_text(marker.t_wall)} UTC</text>')
     return "".join(out)
 

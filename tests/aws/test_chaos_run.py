@@ -14,8 +14,10 @@ from pathlib import Path
 import boto3
 import pytest
 
+from tests.aws.moto_alarm_history import serve_alarm_history
 from tests.aws.moto_world import REGION, ZONES, associations, target_document, write_target
 from zerospof.chaos.runner import run_experiment_file
+from zerospof.component_logs import COLLECTED_FILE, read_collected
 from zerospof.faults import Ledger
 
 REPO = Path(__file__).resolve().parents[2]
@@ -32,11 +34,17 @@ def alb_target_group(ec2, vpc_id: str, subnet_id: str) -> str:
     return group
 
 
-def test_az_failure_experiment_is_measured_and_fails_on_detection_not_measured_rather_than_zero(staging, endpoint, tmp_path):
+def test_az_failure_experiment_is_measured_and_fails_on_detection_not_measured_rather_than_zero(staging, endpoint, tmp_path,
+                                                                                                monkeypatch):
     ec2 = boto3.client("ec2", region_name=REGION)
     group = alb_target_group(ec2, staging["vpc_id"], staging["tagged"][ZONES[0]][0])
+    boto3.client("cloudwatch", region_name=REGION).put_metric_alarm(
+        AlarmName="app-5xx", MetricName="5xx", Namespace="app", Statistic="Sum", Period=60, EvaluationPeriods=1,
+        Threshold=1, ComparisonOperator="GreaterThanThreshold")
+    serve_alarm_history(monkeypatch)  # moto records alarm history but does not serve it (see that module)
     document = target_document(endpoints=[{"name": "app", "url": endpoint.url}],
-                               detection={"alb_target_groups": [{"region": REGION, "arn": group}]})
+                               detection={"alb_target_groups": [{"region": REGION, "arn": group}],
+                                          "cloudwatch_alarms": [{"region": REGION, "name": "app-5xx"}]})
     document.pop("kubernetes")  # this target has no cluster: no node readiness to read
     before = associations(ec2)
     ledger_dir = tmp_path / "ledger"
@@ -78,6 +86,9 @@ def test_az_failure_experiment_is_measured_and_fails_on_detection_not_measured_r
 
     assert associations(ec2) == before
     assert Ledger(ledger_dir).open_records() == []
+    collected = read_collected(result.run_dir / COLLECTED_FILE)  # read by the run, after the fault
+    assert [(s.component, s.error) for s in collected.sources] == [(f"cloudwatch-alarm {REGION}/app-5xx", None)]
+    assert collected.start_wall < report["t0_wall"] < collected.end_wall
 
 
 def test_a_scenario_whose_detection_signals_the_target_file_does_not_name_is_interrupted_before_any_fault(

@@ -67,6 +67,16 @@ def test_a_controllers_lease_defaults_to_its_namespace_and_is_none_when_not_name
     assert load_aws_target(write_target(tmp_path, target_document(gitops=_controller()))).controller("flux").leader_lease is None
 
 
+def test_a_clusters_event_namespaces_default_to_default_and_the_namespaces_the_file_names_there(tmp_path):
+    example = {cluster.name: cluster.event_namespaces for cluster in load_aws_target(EXAMPLE).clusters}
+    assert example == {"primary": ("default", "argocd", "flux-system", "kube-system"), "dr": ("default",)}
+    document = target_document()
+    document["kubernetes"]["clusters"][0]["event_namespaces"] = ["app"]
+    assert load_aws_target(write_target(tmp_path, document)).clusters[0].event_namespaces == ("app",)
+    document["kubernetes"]["clusters"][0]["event_namespaces"] = []  # said explicitly: none
+    assert load_aws_target(write_target(tmp_path, document)).clusters[0].event_namespaces == ()
+
+
 def _broken(tmp_path, mutate):
     document = target_document()
     mutate(document)
@@ -85,6 +95,9 @@ def _broken(tmp_path, mutate):
      "scenarios.az-failure.availability_zone", "us-west-2z"),
     (lambda d: d["scenarios"].update({"az-failur": {}}), "scenarios.az-failur", "az-failur"),
     (lambda d: d["kubernetes"]["clusters"][0].update(context="prod"), "kubernetes.clusters[0].context", "prod"),
+    (lambda d: d["kubernetes"]["clusters"][0].update(event_namespaces=["Kube_System"]),
+     "kubernetes.clusters[0].event_namespaces[0]", "Kube_System"),
+    (lambda d: d["kubernetes"]["clusters"][0].update(event_namespaces="app"), "kubernetes.clusters[0].event_namespaces", "app"),
     (lambda d: d["scenarios"].update({"region-failure": {"recovery": "manual"}}),
      "scenarios.region-failure.aurora_failover.cluster_id", None),
     (lambda d: d["safety"].update(abort={"limit": "forever"}), "safety.abort.limit", "forever"),

@@ -46,6 +46,7 @@ _KINDS = [
     _Kind("v1", "pods", "Pod", True),
     _Kind("v1", "nodes", "Node", False),
     _Kind("v1", "namespaces", "Namespace", False),
+    _Kind("v1", "events", "Event", True),
     _Kind("apps/v1", "deployments", "Deployment", True),
     _Kind("apps/v1", "statefulsets", "StatefulSet", True),
     _Kind("coordination.k8s.io/v1", "leases", "Lease", True),

@@ -55,6 +55,7 @@ from typing import Any
 
 from zerospof.aws.canary import PostgresCanary
 from zerospof.aws.clients import AwsClients
+from zerospof.aws.component_logs import read_component_logs
 from zerospof.aws.dr_actions import documented_dr_action
 from zerospof.aws.git_rpo_canary import GitRpoCanary
 from zerospof.aws.gitops_canary import GitCanary, ServedRevision
@@ -63,6 +64,7 @@ from zerospof.aws.route53_health import Route53HealthChecks
 from zerospof.aws.run import preflight, runner_subnet_ids
 from zerospof.aws.scenarios import plan_faults
 from zerospof.aws.target import AwsTarget, Cluster, Endpoint, check_against_account
+from zerospof.component_logs import CollectedLogs
 from zerospof.errors import ConfigError, TargetError, ZerospofError
 from zerospof.faults import Fault
 from zerospof.faults.composite import AllOf
@@ -243,7 +245,12 @@ class AwsDriver(PlannedDriver):
                     signal_interval_s=SIGNAL_INTERVAL_S, extra=extra,
                     rpo_probe=WRITE_CANARY, path_concurrency=USER_CONCURRENCY, stop_hooks=stop_hooks,
                     abort_floor=self.target.safety.availability_floor_percent / 100,
-                    abort_after_s=self.target.safety.availability_limit_s, baseline=baseline)
+                    abort_after_s=self.target.safety.availability_limit_s, baseline=baseline,
+                    component_logs=self.component_logs)
+
+    def component_logs(self, t0_wall: float) -> CollectedLogs:
+        """What the alarms' history and the clusters' events recorded around ``t0_wall``, read now (after the fault)."""
+        return read_component_logs(self.target, self.clients, self._kube, t0_wall, time.time())
 
     def recovered(self, scenario: str, options: dict[str, Any] | None = None,
                   baseline: SignalBaseline | None = None) -> bool:

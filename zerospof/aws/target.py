@@ -7,6 +7,7 @@ the key path (``scenarios.az-failure.availability_zone``) and the bad value, bef
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,7 +64,11 @@ class DataCanary:
 
 @dataclass(frozen=True)
 class Cluster:
-    """One Kubernetes cluster, reached through a kube context."""
+    """One Kubernetes cluster, reached through a kube context.
+
+    ``event_namespaces``: whose core/v1 events the report shows around t0; by default ``default`` (node
+    events) and every namespace the target file names in this cluster (controllers, leases, applications).
+    """
 
     name: str
     context: str
@@ -71,6 +76,7 @@ class Cluster:
     managed: bool
     kubeconfig: str | None
     node_label_selector: str
+    event_namespaces: tuple[str, ...] | None = None  # None only while parsing: not given, the default applies
 
 
 @dataclass(frozen=True)
@@ -265,6 +271,13 @@ def parse_aws_target(document: Any, path: str = "<target>") -> AwsTarget:
 
     detection = _detection(r, top.get("detection"), set(zones), cluster_names)
     scenarios = r.mapping(top.get("scenarios"), "scenarios", optional=list(SCENARIOS))
+    control_plane = _control_plane_plan(r, scenarios.get("control-plane"), cluster_names)
+    named = [(c.cluster, c.namespace) for c in controllers] + [(c.cluster, c.lease_namespace) for c in controllers]
+    named += [(a.cluster, a.namespace) for a in apps] + [(cluster, namespace) for cluster, namespace, _ in detection.leases]
+    if control_plane is not None:
+        named.append((control_plane.cluster, control_plane.self_managed_namespace))
+    clusters = tuple(cluster if cluster.event_namespaces is not None else dataclasses.replace(cluster, event_namespaces=tuple(
+        dict.fromkeys(["default", *(ns for name, ns in named if name == cluster.name and ns)]))) for cluster in clusters)
     return AwsTarget(
         path=path, name=name, allowed_account_ids=accounts, primary_region=primary, dr_region=dr,
         availability_zones=zones, selection_tags=tags, endpoint_url=endpoint_url, endpoints=endpoints,
@@ -272,7 +285,7 @@ def parse_aws_target(document: Any, path: str = "<target>") -> AwsTarget:
         argo_applications=apps, gitops_canary=gitops_canary, detection=detection,
         az_failure=_az_plan(r, scenarios.get("az-failure"), zones[primary], cluster_names),
         region_failure=_region_plan(r, scenarios.get("region-failure")),
-        control_plane=_control_plane_plan(r, scenarios.get("control-plane"), cluster_names),
+        control_plane=control_plane,
         gitops=_gitops_plan(r, scenarios.get("gitops"), controller_names),
         safety=_safety(r, top.get("safety")),
     )
@@ -336,7 +349,8 @@ def _data_canary(r: Reader, value: Any, regions: set[str]) -> DataCanary | None:
 
 
 def _cluster(r: Reader, key: str, item: Any, regions: set[str], contexts: tuple[str, ...]) -> Cluster:
-    item = r.mapping(item, key, required=["name", "context", "region"], optional=["managed", "kubeconfig", "node_label_selector"])
+    item = r.mapping(item, key, required=["name", "context", "region"],
+                     optional=["managed", "kubeconfig", "node_label_selector", "event_namespaces"])
     context = r.string(item["context"], f"{key}.context")
     if context not in contexts:
         raise r.fail(f"{key}.context", "not in kubernetes.allowed_contexts", context)
@@ -347,6 +361,8 @@ def _cluster(r: Reader, key: str, item: Any, regions: set[str], contexts: tuple[
         managed=r.boolean(item.get("managed"), f"{key}.managed", default=True),
         kubeconfig=r.optional_string(item.get("kubeconfig"), f"{key}.kubeconfig"),
         node_label_selector=r.string(item.get("node_label_selector", "zerospof/chaos=allowed"), f"{key}.node_label_selector"),
+        event_namespaces=None if item.get("event_namespaces") is None else r.strings(
+            item["event_namespaces"], f"{key}.event_namespaces", r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", "a namespace name"),
     )
 
 

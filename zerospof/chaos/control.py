@@ -5,7 +5,8 @@ objectives, starts the scenario's monitors (their samples stream to ``timeline.j
 run directory as they are taken) and the abort guard, and turns SIGTERM into an interruption
 (so the rollbacks run). After it, it completes the timeline (the fault's steps from the ledger,
 canary events from the journal), measures, judges against ``objectives.yaml`` and writes
-``zerospof`` into the journal and ``measurements.json`` into the run directory. A missed
+``zerospof`` into the journal and ``measurements.json`` into the run directory, and, for a target that reads its
+components' records (AWS), ``component_logs.json``. A missed
 objective, an unmet steady state, a failed action or an unreverted fault sets the journal's
 status to ``failed``, so ``chaos run`` exits non-zero.
 """
@@ -25,6 +26,7 @@ from chaoslib.exceptions import InterruptExecution
 from zerospof.chaos.journal import add_objective_probes
 from zerospof.chaos.settings import ScenarioSettings
 from zerospof.chaos.verdict import experiment_conditions, scenario_report
+from zerospof.component_logs import COLLECTED_FILE, write_collected
 from zerospof.drivers import driver_for
 from zerospof.errors import ConfigError, SafetyRefusal, TargetDown, TargetError, ZerospofError
 from zerospof.faults.runner import Interrupted, revert_leftovers
@@ -195,6 +197,14 @@ def after_experiment_control(context: dict[str, Any], state: dict[str, Any],
     if not report["passed"]:
         state["status"] = "failed"
     revert_leftovers(settings.ledger, settings.run_id)  # whatever the rollbacks did (even none), nothing stays injected
+    _collect_component_logs(run, report.get("t0_wall"))  # reads only, once nothing is injected any more
+
+
+def _collect_component_logs(run: _Run, t0_wall: float | None) -> None:
+    """Read what the target's components recorded around t0 into ``component_logs.json`` (the report shows it)."""
+    read = run.monitoring.component_logs
+    if read is not None and t0_wall is not None:  # a source that cannot be read is kept with its reason
+        write_collected(run.settings.run_dir / COLLECTED_FILE, t0_wall, read(t0_wall))
 
 
 _STEP_EVENTS = {
