@@ -19,7 +19,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Fiel
     model_validator
 
 from zerospof.schema import Duration, Percent, load_yaml_mapping, validate_model
-from zerospof.units import format_duration, parse_duration_s
+from zerospof.units import DURATION_PATTERN, format_duration, parse_duration_s
 from zerospof.verdict import Comparison, Objective
 
 __all__ = [
@@ -166,15 +166,24 @@ class Objectives:
             raise KeyError(f"{self.source}: no objectives for scenario {name!r}") from None
 
 
-LIMIT_PATTERN = r"^\s*(<=|<)?\s*[0-9]+(\.[0-9]+)?\s*(ms|s|sec|secs|seconds?|m|min|mins|minutes?|h|hr|hours?)?\s*$"
+LIMIT_PATTERN = r"^\s*(<=|<)?" + DURATION_PATTERN.removeprefix("^")
 LimitValue = Annotated[Any, BeforeValidator(parse_limit), WithJsonSchema({"anyOf": [
     {"type": "number", "minimum": 0}, {"type": "string", "pattern": LIMIT_PATTERN}],
     "description": "an upper bound: '< 30s', '<= 5min', or '0' for exactly zero"})]
 RATE_PATTERN = r"^\s*(\d+(?:\.\d+)?)\s*(?:/s|hz|Hz)\s*$"
-Rate = Annotated[float, BeforeValidator(lambda text: _parse_rate_hz(text)), WithJsonSchema({
+Rate = Annotated[float, BeforeValidator(_parse_rate_hz), WithJsonSchema({
     "type": "string", "pattern": RATE_PATTERN, "description": "a rate such as '20/s' or '20Hz' (at most 1000/s)"})]
 PER_YEAR_PATTERN = r"^\s*(\d+(?:\.\d+)?)\s*/\s*(?:year|yr)\s*$"
-PerYear = Annotated[float, BeforeValidator(lambda text: _per_year(text)), WithJsonSchema({
+
+
+def _per_year(text: object) -> float:
+    match = re.match(PER_YEAR_PATTERN, str(text))
+    if match is None:
+        raise ValueError("expected a rate such as '2/year'")
+    return float(match.group(1))
+
+
+PerYear = Annotated[float, BeforeValidator(_per_year), WithJsonSchema({
     "type": "string", "pattern": PER_YEAR_PATTERN, "description": "failures per member per year, such as '2/year'"})]
 
 
@@ -291,13 +300,6 @@ def load_objectives(path: str | Path) -> Objectives:
         slow_request_s=settings.slow_request,
         failure_rates_per_year={**DEFAULT_FAILURE_RATES, **document.failure_rates},
     )
-
-
-def _per_year(text: object) -> float:
-    match = re.match(PER_YEAR_PATTERN, str(text))
-    if match is None:
-        raise ValueError("expected a rate such as '2/year'")
-    return float(match.group(1))
 
 
 if __name__ == "__main__":  # python -m zerospof.objectives > schemas/objectives.schema.json
