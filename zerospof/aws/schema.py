@@ -11,12 +11,12 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, WithJsonSchema
 
 from zerospof.errors import ConfigError
 from zerospof.schema import Duration, Percent
 
-__all__ = ["AwsTargetFile", "LabTargetFile", "reference_errors"]
+__all__ = ["AwsTargetFile", "LabTargetFile", "matching", "reference_errors"]
 
 REGION = r"[a-z]{2}(-gov)?-[a-z]+-\d"
 ACCOUNT = r"\d{12}"
@@ -37,15 +37,15 @@ Text = Annotated[str, AfterValidator(_not_blank), WithJsonSchema({"type": "strin
 
 
 def matching(pattern: str, what: str) -> Any:
-    """A string matching ``pattern`` (ASCII only), refused as "expected ``what``"."""
+    """A string matching ``pattern`` (ASCII only); anything else (an unquoted number too) is "expected ``what``"."""
     compiled = re.compile(pattern, re.ASCII)
 
-    def check(value: str) -> str:
-        if compiled.fullmatch(value) is None:
+    def check(value: object) -> object:
+        if not isinstance(value, str) or compiled.fullmatch(value) is None:
             raise ValueError(f"expected {what}")
         return value
 
-    return Annotated[str, AfterValidator(check), WithJsonSchema({"type": "string", "pattern": f"^(?:{pattern})$",
+    return Annotated[str, BeforeValidator(check), WithJsonSchema({"type": "string", "pattern": f"^(?:{pattern})$",
                                                                  "description": what})]
 
 
