@@ -16,7 +16,7 @@ from __future__ import annotations
 import difflib
 import functools
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -29,7 +29,6 @@ from zerospof.units import DURATION_PATTERN, PERCENT_PATTERN, parse_duration_s, 
 __all__ = ["Duration", "Percent", "MAX_DEPTH", "MAX_FILE_BYTES", "MAX_NODES", "Section", "check_document", "config_errors",
            "load_yaml_mapping", "parse_yaml", "validate_model"]
 
-T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 
 MAX_FILE_BYTES = 1_000_000  # objectives, target and experiment files are a few kB
@@ -148,7 +147,7 @@ def load_yaml_mapping(path: str | Path) -> dict[str, Any]:
 
 
 class Section:
-    """A mapping at ``key_path`` in ``path``: typed getters that raise ConfigError with the full key path."""
+    """A mapping at ``key_path`` in ``path`` (an experiment's sections): errors that name the full key path."""
 
     def __init__(self, path: str | Path, data: object, key_path: str = "") -> None:
         self.path = str(path)
@@ -163,35 +162,10 @@ class Section:
     def error(self, name: str, message: str, value: object = None) -> ConfigError:
         return ConfigError(self.path, self.key(name), message, value)
 
-    def only(self, allowed: Iterable[str]) -> None:
-        """Fail on the first key not in ``allowed`` (typo protection), suggesting what is allowed."""
-        allowed = list(allowed)
-        for name in self.data:
-            if name not in allowed:
-                raise self.error(str(name), f"unknown key; expected one of: {', '.join(allowed)}")
-
     def require(self, names: Iterable[str]) -> None:
         for name in names:
             if name not in self.data:
                 raise self.error(name, "missing required key")
-
-    def get(self, name: str, convert: Callable[[Any], T], default: T | None = None) -> T | None:
-        """Return ``convert(value)`` or ``default`` when absent; a ValueError becomes a ConfigError."""
-        if name not in self.data:
-            return default
-        value = self.data[name]
-        try:
-            return convert(value)
-        except (ValueError, TypeError) as exc:
-            raise self.error(name, str(exc), value) from exc
-
-    def section(self, name: str) -> Section:
-        if name not in self.data:
-            raise self.error(name, "missing required section")
-        return Section(self.path, self.data[name], self.key(name))
-
-    def items(self) -> Iterable[tuple[str, Any]]:
-        return self.data.items()
 
 
 def validate_model(model: type[M], data: Any, path: str | Path, prefix: str = "",
