@@ -148,6 +148,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     scenario = getattr(metafunc.cls, "SCENARIO", None)
     if not scenario:
         return
+    resolve_target(metafunc.config.getoption("--target"))  # a malformed target file is a collection error: exit 2
     if "objective" in metafunc.fixturenames:
         path = metafunc.config.getoption("--objectives")
         names = objective_names(load_objectives(path), scenario)

@@ -31,15 +31,21 @@ class ZerospofError(Exception):
 
 
 class ConfigError(ZerospofError):
-    """A configuration file (objectives, target, experiment) is malformed."""
+    """A configuration file (objectives, target, experiment) is malformed.
 
-    def __init__(self, path: str, key: str, message: str, value: object = None) -> None:
+    ``path``, ``key``, ``detail`` and ``value`` are the first problem; ``errors`` lists every problem found in the
+    file (this one first, then ``more``), and the message has one line per problem.
+    """
+
+    def __init__(self, path: str, key: str, message: str, value: object = None,
+                 more: tuple[ConfigError, ...] = ()) -> None:
         self.path = str(path)
         self.key = key
         self.value = value
         self.detail = message
+        self.errors: list[ConfigError] = [self, *more]
         shown = f" (got {value!r})" if value is not None else ""
-        super().__init__(f"{self.path}: {key or '<top level>'}: {message}{shown}")
+        super().__init__("\n".join([f"{self.path}: {key or '<top level>'}: {message}{shown}", *map(str, more)]))
 
 
 class FaultError(ZerospofError):

@@ -1,14 +1,25 @@
-"""Load and validate the objectives file (``objectives.yaml``) into typed values."""
+"""Load and validate the objectives file (``objectives.yaml``) into typed values.
+
+One declarative schema, :class:`ObjectivesFile` (pydantic), says what each key accepts; every problem in a
+file is reported at once (file, key path, value), and the same schema is exported as JSON Schema for
+editors (``python -m zerospof.objectives``, committed as ``schemas/objectives.schema.json``).
+"""
 
 from __future__ import annotations
 
+import json
 import re
+import sys
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Annotated, Any, Union
 
-from zerospof.schema import Section, load_yaml_mapping
-from zerospof.units import format_duration, parse_duration_s, parse_percent
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag, WithJsonSchema, create_model, \
+    model_validator
+
+from zerospof.schema import Duration, Percent, load_yaml_mapping, validate_model
+from zerospof.units import DURATION_PATTERN, format_duration, parse_duration_s
 from zerospof.verdict import Comparison, Objective
 
 __all__ = [
@@ -19,7 +30,9 @@ __all__ = [
     "ComponentObjectives",
     "ScenarioObjectives",
     "Objectives",
+    "ObjectivesFile",
     "load_objectives",
+    "objectives_json_schema",
     "parse_limit",
 ]
 
@@ -83,7 +96,7 @@ def parse_limit(text: object) -> Limit:
 
 
 def _parse_rate_hz(text: object) -> float:
-    match = re.match(r"^\s*(\d+(?:\.\d+)?)\s*(?:/s|hz|Hz)\s*$", str(text))
+    match = re.match(RATE_PATTERN, str(text))
     if match is None:
         raise ValueError("expected a rate such as '20/s' or '20Hz'")
     rate = float(match.group(1))
@@ -153,78 +166,142 @@ class Objectives:
             raise KeyError(f"{self.source}: no objectives for scenario {name!r}") from None
 
 
-def _component(section: Section, name: str) -> ComponentObjectives:
-    section.only(("availability", "rto", "rpo"))
-    section.require(("availability", "rto", "rpo"))
-    return ComponentObjectives(
-        name,
-        section.get("availability", parse_percent),
-        section.get("rto", parse_limit),
-        section.get("rpo", parse_limit),
-    )
-
-
-def _scenario(section: Section, name: str) -> ScenarioObjectives:
-    section.only((*SCENARIO_LIMITS, "recovery"))
-    section.require(("detection", "recovery"))
-    limits: dict[str, Limit] = {}
-    for key, measurement in SCENARIO_LIMITS.items():
-        if key not in section.data:
-            continue
-        if key in PATH_SCOPED and isinstance(section.data[key], dict):
-            scoped = section.section(key)
-            scoped.only(USER_PATHS)
-            if not scoped.data:
-                raise section.error(key, f"name at least one user path ({', '.join(USER_PATHS)})", {})
-            limits.update({f"{path}.{measurement}": scoped.get(path, parse_limit) for path in scoped.data})
-        else:
-            limits[measurement] = section.get(key, parse_limit)
-    return ScenarioObjectives(name, limits, section.get("recovery", RecoveryMode))
-
-
-def _positive_duration_s(text: object) -> float:
-    seconds = parse_duration_s(text)
-    if seconds <= 0:
-        raise ValueError("must be above 0")
-    return seconds
-
-
-def load_objectives(path: str | Path) -> Objectives:
-    """Load ``path``; raise ConfigError naming the file, key path and bad value on the first problem."""
-    top = Section(path, load_yaml_mapping(path))
-    top.only(("measurement", "components", "scenarios", "failure-rates"))
-    top.require(("components", "scenarios"))
-    settings = top.section("measurement") if "measurement" in top.data else Section(path, {}, "measurement")
-    settings.only(("sustained-success", "availability-rate", "read-rate", "write-rate", "slow-request"))
-    if "availability-rate" in settings.data and "read-rate" in settings.data:
-        raise settings.error("availability-rate", "give the read path's rate once: read-rate (availability-rate "
-                             "is its old name)", settings.data["availability-rate"])
-    components_section = top.section("components")
-    components_section.only(COMPONENTS)
-    scenarios_section = top.section("scenarios")
-    scenarios_section.only(SCENARIOS)
-    return Objectives(
-        source=str(path),
-        components={name: _component(components_section.section(name), name) for name in components_section.data},
-        scenarios={name: _scenario(scenarios_section.section(name), name) for name in scenarios_section.data},
-        sustained_success_s=settings.get("sustained-success", parse_duration_s, 5.0),
-        availability_rate_hz=settings.get("read-rate", _parse_rate_hz)
-        or settings.get("availability-rate", _parse_rate_hz, 20.0),
-        write_rate_hz=settings.get("write-rate", _parse_rate_hz, 10.0),
-        slow_request_s=settings.get("slow-request", _positive_duration_s, DEFAULT_SLOW_REQUEST_S),
-        failure_rates_per_year={**DEFAULT_FAILURE_RATES, **_failure_rates(top)},
-    )
-
-
-def _failure_rates(top: Section) -> dict[str, float]:
-    if "failure-rates" not in top.data:
-        return {}
-    section = top.section("failure-rates")
-    return {str(kind): section.get(kind, _per_year) for kind in section.data}
+LIMIT_PATTERN = r"^\s*(<=|<)?" + DURATION_PATTERN.removeprefix("^")
+LimitValue = Annotated[Any, BeforeValidator(parse_limit), WithJsonSchema({"anyOf": [
+    {"type": "number", "minimum": 0}, {"type": "string", "pattern": LIMIT_PATTERN}],
+    "description": "an upper bound: '< 30s', '<= 5min', or '0' for exactly zero"})]
+RATE_PATTERN = r"^\s*(\d+(?:\.\d+)?)\s*(?:/s|hz|Hz)\s*$"
+Rate = Annotated[float, BeforeValidator(_parse_rate_hz), WithJsonSchema({
+    "type": "string", "pattern": RATE_PATTERN, "description": "a rate such as '20/s' or '20Hz' (at most 1000/s)"})]
+PER_YEAR_PATTERN = r"^\s*(\d+(?:\.\d+)?)\s*/\s*(?:year|yr)\s*$"
 
 
 def _per_year(text: object) -> float:
-    match = re.match(r"^\s*(\d+(?:\.\d+)?)\s*/\s*(?:year|yr)\s*$", str(text))
+    match = re.match(PER_YEAR_PATTERN, str(text))
     if match is None:
         raise ValueError("expected a rate such as '2/year'")
     return float(match.group(1))
+
+
+PerYear = Annotated[float, BeforeValidator(_per_year), WithJsonSchema({
+    "type": "string", "pattern": PER_YEAR_PATTERN, "description": "failures per member per year, such as '2/year'"})]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=False)
+
+
+class PathLimits(_Strict):
+    """A limit per user path (``{reads: "0", writes: "< 5min"}``); at least one path."""
+
+    reads: LimitValue = None
+    writes: LimitValue = None
+
+    @model_validator(mode="after")
+    def _one_path_at_least(self) -> PathLimits:
+        if not self.model_fields_set:
+            raise ValueError(f"name at least one user path ({', '.join(USER_PATHS)})")
+        return self
+
+
+PathScoped = Annotated[Union[Annotated[PathLimits, Tag("<per-path>")], Annotated[LimitValue, Tag("<limit>")]],
+                       Discriminator(lambda value: "<per-path>" if isinstance(value, dict) else "<limit>")]
+
+
+class ScenarioModel(_Strict):
+    """The documented targets of one failover scenario."""
+
+    detection: LimitValue = Field(json_schema_extra={"description": "from t0 to the platform's own detection"})
+    downtime: PathScoped = None
+    rto: PathScoped = None
+    rpo: LimitValue = None
+    deployment_delay: LimitValue = Field(None, alias="deployment-delay")
+    recovery: RecoveryMode
+
+
+class ComponentModel(_Strict):
+    """One row of the components table: a layer's availability, RTO and RPO."""
+
+    availability: Percent
+    rto: LimitValue
+    rpo: LimitValue
+
+
+class MeasurementModel(_Strict):
+    sustained_success: Duration = Field(5.0, alias="sustained-success")
+    read_rate: Rate | None = Field(None, alias="read-rate")
+    availability_rate: Rate | None = Field(None, alias="availability-rate", description="the old name of read-rate")
+    write_rate: Rate = Field(10.0, alias="write-rate")
+    slow_request: Annotated[Duration, Field(gt=0)] = Field(DEFAULT_SLOW_REQUEST_S, alias="slow-request")
+
+    @model_validator(mode="after")
+    def _rate_once(self) -> MeasurementModel:
+        if self.read_rate is not None and self.availability_rate is not None:
+            raise ValueError("give the read path's rate once: read-rate (availability-rate is its old name)")
+        return self
+
+
+def _table(name: str, keys: tuple[str, ...], row: type) -> type[BaseModel]:
+    """A mapping whose keys are ``keys`` (each optional; others are typos) and whose values are ``row``s."""
+    fields: dict[str, Any] = {key.replace("-", "_"): (row | None, Field(None, alias=key)) for key in keys}
+    return create_model(name, __base__=_Strict, **fields)
+
+
+ComponentsModel = _table("ComponentsModel", COMPONENTS, ComponentModel)
+ScenariosModel = _table("ScenariosModel", SCENARIOS, ScenarioModel)
+
+
+class ObjectivesFile(_Strict):
+    """The objectives file (``objectives.yaml``): what a run's measurements are judged against."""
+
+    model_config = ConfigDict(title="zerospof objectives file")
+
+    measurement: MeasurementModel = MeasurementModel()
+    components: ComponentsModel  # type: ignore[valid-type]
+    scenarios: ScenariosModel  # type: ignore[valid-type]
+    failure_rates: dict[str, PerYear] = Field({}, alias="failure-rates")
+
+
+def _given(table: BaseModel) -> dict[str, Any]:
+    """The rows of a table the file gave, by their file names."""
+    return {field.alias or name: getattr(table, name) for name, field in type(table).model_fields.items()
+            if getattr(table, name) is not None}
+
+
+def _scenario(name: str, row: ScenarioModel) -> ScenarioObjectives:
+    limits: dict[str, Limit] = {}
+    for key, measurement in SCENARIO_LIMITS.items():
+        value = getattr(row, key.replace("-", "_"))
+        if isinstance(value, PathLimits):
+            limits.update({f"{path}.{measurement}": getattr(value, path) for path in USER_PATHS
+                           if getattr(value, path) is not None})
+        elif value is not None:
+            limits[measurement] = value
+    return ScenarioObjectives(name, limits, row.recovery)
+
+
+def objectives_json_schema() -> dict[str, Any]:
+    """JSON Schema of the objectives file, for editors (``schemas/objectives.schema.json``)."""
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **ObjectivesFile.model_json_schema()}
+
+
+def load_objectives(path: str | Path) -> Objectives:
+    """Load ``path``; raise one ConfigError naming the file, key path and bad value of every problem."""
+    document = validate_model(ObjectivesFile, load_yaml_mapping(path), path)
+    settings = document.measurement
+    return Objectives(
+        source=str(path),
+        components={name: ComponentObjectives(name, row.availability, row.rto, row.rpo)
+                     for name, row in _given(document.components).items()},
+        scenarios={name: _scenario(name, row) for name, row in _given(document.scenarios).items()},
+        sustained_success_s=settings.sustained_success,
+        availability_rate_hz=settings.read_rate or settings.availability_rate or 20.0,
+        write_rate_hz=settings.write_rate,
+        slow_request_s=settings.slow_request,
+        failure_rates_per_year={**DEFAULT_FAILURE_RATES, **document.failure_rates},
+    )
+
+
+if __name__ == "__main__":  # python -m zerospof.objectives > schemas/objectives.schema.json
+    json.dump(objectives_json_schema(), sys.stdout, indent=2, sort_keys=True)
+    sys.stdout.write("\n")

@@ -1,30 +1,45 @@
-"""Read a YAML file into a mapping, safely, and read typed values out of it, naming file and key path on every error.
+"""Read a YAML file into a mapping, safely, and validate it against a declarative schema, naming file and key path.
 
 ``load_yaml_mapping`` refuses, before any value is used: a file over :data:`MAX_FILE_BYTES`, bytes that are not
 UTF-8, duplicate keys in a mapping (YAML would keep the last one silently), nesting deeper than
 :data:`MAX_DEPTH`, aliases that expand to more than :data:`MAX_NODES` values (a "billion laughs" file) or refer
 to themselves, and non-finite numbers (``.nan``, ``.inf``, ``1.0e+400``). It parses with libyaml when PyYAML
 has it (about 30 times faster than the pure-Python parser).
+
+``validate_model`` checks a parsed document against a pydantic model (the schema of one file kind, also
+exported as JSON Schema for editors) and reports every problem at once as one ConfigError: file, key path,
+message and value per problem, unknown keys with what is allowed there and a did-you-mean.
 """
 
 from __future__ import annotations
 
+import difflib
+import functools
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import yaml
+from pydantic import BaseModel, BeforeValidator, ValidationError, WithJsonSchema
 
 from zerospof.errors import ConfigError
+from zerospof.units import DURATION_PATTERN, PERCENT_PATTERN, parse_duration_s, parse_percent
 
-__all__ = ["MAX_DEPTH", "MAX_FILE_BYTES", "MAX_NODES", "Section", "check_document", "load_yaml_mapping", "parse_yaml"]
+__all__ = ["Duration", "Percent", "MAX_DEPTH", "MAX_FILE_BYTES", "MAX_NODES", "Section", "check_document", "config_errors",
+           "load_yaml_mapping", "parse_yaml", "validate_model"]
 
-T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 MAX_FILE_BYTES = 1_000_000  # objectives, target and experiment files are a few kB
 MAX_DEPTH = 64
 MAX_NODES = 100_000  # values after alias expansion
+
+Duration = Annotated[float, BeforeValidator(parse_duration_s), WithJsonSchema({"anyOf": [
+    {"type": "number", "minimum": 0}, {"type": "string", "pattern": DURATION_PATTERN}],
+    "description": "a duration: '500ms', '30s', '5min', '1h', or seconds"})]
+Percent = Annotated[float, BeforeValidator(parse_percent), WithJsonSchema({
+    "type": "string", "pattern": PERCENT_PATTERN, "description": "a percentage such as '99.99%'"})]
 
 _Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML was built with it
 
@@ -132,7 +147,7 @@ def load_yaml_mapping(path: str | Path) -> dict[str, Any]:
 
 
 class Section:
-    """A mapping at ``key_path`` in ``path``: typed getters that raise ConfigError with the full key path."""
+    """A mapping at ``key_path`` in ``path`` (an experiment's sections): errors that name the full key path."""
 
     def __init__(self, path: str | Path, data: object, key_path: str = "") -> None:
         self.path = str(path)
@@ -147,32 +162,100 @@ class Section:
     def error(self, name: str, message: str, value: object = None) -> ConfigError:
         return ConfigError(self.path, self.key(name), message, value)
 
-    def only(self, allowed: Iterable[str]) -> None:
-        """Fail on the first key not in ``allowed`` (typo protection), suggesting what is allowed."""
-        allowed = list(allowed)
-        for name in self.data:
-            if name not in allowed:
-                raise self.error(str(name), f"unknown key; expected one of: {', '.join(allowed)}")
-
     def require(self, names: Iterable[str]) -> None:
         for name in names:
             if name not in self.data:
                 raise self.error(name, "missing required key")
 
-    def get(self, name: str, convert: Callable[[Any], T], default: T | None = None) -> T | None:
-        """Return ``convert(value)`` or ``default`` when absent; a ValueError becomes a ConfigError."""
-        if name not in self.data:
-            return default
-        value = self.data[name]
-        try:
-            return convert(value)
-        except (ValueError, TypeError) as exc:
-            raise self.error(name, str(exc), value) from exc
 
-    def section(self, name: str) -> Section:
-        if name not in self.data:
-            raise self.error(name, "missing required section")
-        return Section(self.path, self.data[name], self.key(name))
+def validate_model(model: type[M], data: Any, path: str | Path, prefix: str = "",
+                   context: dict[str, Any] | None = None) -> M:
+    """Validate ``data`` (read from ``path``) against ``model``; raise one ConfigError listing every problem.
 
-    def items(self) -> Iterable[tuple[str, Any]]:
-        return self.data.items()
+    ``prefix``: the key path of ``data`` in its file (``configuration``); ``context``: given to the model's
+    validators (what other parts of the file say, e.g. the regions a target names).
+    """
+    try:
+        return model.model_validate(data, context=context)
+    except ValidationError as exc:
+        errors = config_errors(str(path), exc, model, prefix)
+        raise ConfigError(errors[0].path, errors[0].key, errors[0].detail, errors[0].value, tuple(errors[1:])) from exc
+
+
+_TYPE_MESSAGES = {  # pydantic error type -> what the file needed there, in the project's words
+    "model_type": "expected a mapping", "model_attributes_type": "expected a mapping", "dict_type": "expected a mapping",
+    "list_type": "expected a list", "tuple_type": "expected a list", "string_type": "expected a string",
+    "bool_type": "expected true or false", "int_type": "expected a whole number", "missing": "missing required key",
+}
+
+
+def config_errors(path: str, exc: ValidationError, model: type[BaseModel], prefix: str = "") -> list[ConfigError]:
+    """One ConfigError per problem pydantic found (``loc`` parts in angle brackets are union tags: not keys)."""
+    found = []
+    typos_first = sorted(exc.errors(), key=lambda error: error["type"] != "extra_forbidden")  # a typo explains a missing key
+    for error in typos_first:
+        loc = [part for part in error["loc"] if not (isinstance(part, str) and part.startswith("<"))]
+        if loc[-1:] == ["[key]"]:  # the key itself is malformed (a header name): named by its own path
+            loc.pop()
+        key, value = _key_path(prefix, loc), error.get("input")
+        if error["type"] == "extra_forbidden":
+            message = _unknown_key(str(loc[-1]), _allowed_keys(model, loc[:-1]))
+            found.append(ConfigError(path, key, message, value))  # the value given under the unknown key
+        elif error["type"] == "missing":
+            found.append(ConfigError(path, key, _TYPE_MESSAGES["missing"]))
+        elif error["type"] in ("enum", "literal_error"):
+            found.append(ConfigError(path, key, f"expected one of {error['ctx']['expected']}", value))
+        elif error["type"] == "value_error":
+            found.append(ConfigError(path, key, str(error["ctx"]["error"]), value))
+        else:
+            found.append(ConfigError(path, key, _TYPE_MESSAGES.get(error["type"], error["msg"]), value))
+    return found
+
+
+def _key_path(prefix: str, loc: list[Any]) -> str:
+    key = prefix
+    for part in loc:
+        key += f"[{part}]" if isinstance(part, int) else f".{part}" if key else str(part)
+    return key
+
+
+def _unknown_key(name: str, allowed: list[str]) -> str:
+    if not allowed:
+        return "unknown key"
+    close = difflib.get_close_matches(name, allowed, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"unknown key; expected one of: {', '.join(allowed)}{hint}"
+
+
+@functools.cache
+def _json_schema(model: type[BaseModel]) -> dict[str, Any]:
+    return model.model_json_schema()
+
+
+def _allowed_keys(model: type[BaseModel], loc: list[Any]) -> list[str]:
+    """The keys the schema allows in the mapping at ``loc`` (empty when it cannot tell)."""
+    schema = _json_schema(model)
+    node = _object(schema, schema)
+    for part in loc:
+        if isinstance(part, int):
+            node = _object(schema, node.get("items", {}))
+        elif part in node.get("properties", {}):
+            node = _object(schema, node["properties"][part])
+        elif isinstance(node.get("additionalProperties"), dict):
+            node = _object(schema, node["additionalProperties"])
+        else:
+            return []
+    return list(node.get("properties", {}))
+
+
+def _object(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    """``node`` with ``$ref`` followed and, for a union, its first mapping or list branch."""
+    for _ in range(16):  # bounded: refs do not chain deeper in these schemas
+        if "$ref" in node:
+            node = schema["$defs"][node["$ref"].rsplit("/", 1)[-1]]
+        elif "anyOf" in node or "oneOf" in node:
+            branches = [_object(schema, branch) for branch in node.get("anyOf", node.get("oneOf", []))]
+            node = next((b for b in branches if b.get("type") in ("object", "array")), {})
+        else:
+            return node
+    return node

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from zerospof.schema import Section, load_yaml_mapping
+from zerospof.errors import ConfigError
+from zerospof.schema import load_yaml_mapping
 
 __all__ = ["LabTarget", "load_target", "resolve_target"]
 
@@ -22,17 +23,20 @@ class LabTarget:
 
 
 def load_target(path: str | Path) -> Any:
-    """Load and validate a target file (``kind: lab`` or ``kind: aws``)."""
-    top = Section(path, load_yaml_mapping(path))
-    top.require(("kind",))
-    kind = top.data["kind"]
+    """Load and validate a target file (``kind: lab`` or ``kind: aws``); ConfigError lists every problem."""
+    document = load_yaml_mapping(path)
+    kind = document.get("kind")
     if kind not in TARGET_KINDS:
-        raise top.error("kind", f"unknown target kind; expected one of: {', '.join(TARGET_KINDS)}", kind)
+        message = "missing required key" if kind is None else f"unknown target kind; expected one of: {', '.join(TARGET_KINDS)}"
+        raise ConfigError(str(path), "kind", message, kind)
     if kind == "lab":
-        top.only(("kind", "name", "keep-running"))
-        return LabTarget(name=str(top.data.get("name", "lab")), keep_running=bool(top.data.get("keep-running", False)))
-    from zerospof.aws.target import load_aws_target
-    return load_aws_target(path)
+        from zerospof.aws.schema import LabTargetFile
+        from zerospof.schema import validate_model
+
+        lab = validate_model(LabTargetFile, document, path)
+        return LabTarget(name=lab.name, keep_running=lab.keep_running)
+    from zerospof.aws.target import parse_aws_target
+    return parse_aws_target(document, str(path))
 
 
 def resolve_target(name_or_path: str) -> Any:

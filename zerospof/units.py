@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 import re
 
-__all__ = ["DURATION_PATTERN", "parse_duration_s", "parse_percent", "format_duration"]
+__all__ = ["DURATION_PATTERN", "PERCENT_PATTERN", "parse_duration_s", "parse_percent", "format_duration"]
 
 DURATION_PATTERN = r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|sec|secs|seconds?|m|min|mins|minutes?|h|hr|hours?)?\s*$"
 _DURATION = re.compile(DURATION_PATTERN, re.ASCII)
+PERCENT_PATTERN = r"^\s*(-?[0-9]+(?:\.[0-9]+)?)\s*%\s*$"
 _FACTOR_S = {
     "ms": 0.001,
     "s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.0,
@@ -45,8 +46,7 @@ def parse_percent(text: object) -> float:
     """Return the percentage ``text`` (``"99.99%"``) as a number between 0 and 100."""
     if isinstance(text, bool):
         raise ValueError("expected a percentage such as '99.99%', not a boolean")
-    raw = str(text).strip()
-    match = re.match(r"^(-?\d+(?:\.\d+)?)\s*%$", raw, re.ASCII)
+    match = re.match(PERCENT_PATTERN, str(text), re.ASCII)
     if match is None:
         raise ValueError("expected a percentage such as '99.99%'")
     value = float(match.group(1))

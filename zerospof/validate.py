@@ -155,7 +155,8 @@ def _guess_key(message: str, data: dict[str, Any]) -> str:
 
 
 def validate_file(path: str | Path) -> FileKind:
-    """Validate one file of any kind; raise ConfigError on the first problem; return its kind."""
+    """Validate one file of any kind; raise ConfigError (objectives and target files: listing every problem); return
+    its kind."""
     data = load_yaml_mapping(path)
     kind = detect_kind(path, data)
     if kind == "objectives":

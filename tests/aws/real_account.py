@@ -12,14 +12,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, TypeVar
 
 import pytest
+from pydantic import BaseModel, ConfigDict, Field
 
 from zerospof.aws.clients import AwsClients
-from zerospof.aws.schema import Reader
+from zerospof.aws.schema import matching
 from zerospof.aws.target import AwsTarget
-from zerospof.schema import load_yaml_mapping
+from zerospof.errors import ConfigError
+from zerospof.schema import load_yaml_mapping, validate_model
 
 __all__ = ["ENVIRONMENT", "MISSING_HEALTH_CHECK_ID", "OPTION", "RealAccount", "RealContract", "ShiftResource",
            "contract_path", "load_real_contract", "real_target_path", "skip_reason"]
@@ -88,49 +90,61 @@ def contract_path(target_path: Path) -> Path:
     return target_path.with_name(f"{target_path.stem}.contract.yaml")
 
 
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+HealthCheckId = matching(HEALTH_CHECK_ID, "a health check id")
+ResourceArn = matching(r"arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]+:\d{12}:\S+", "a resource ARN")
+AzId = matching(r"[a-z]+\d+-az\d+", "an AZ ID such as usw2-az1")
+FisTemplateId = matching(r"EXT[A-Za-z0-9]+", "a FIS template id (EXT...)")
+
+
+class _Route53(_Section):
+    healthy_health_check_id: HealthCheckId
+    unhealthy_health_check_id: HealthCheckId
+
+
+class _Shift(_Section):
+    arn: ResourceArn
+    away_from: AzId
+
+
+class _ZonalShift(_Section):
+    resources: Annotated[list[_Shift], Field(min_length=2, max_length=2)]
+
+
+class _Fis(_Section):
+    template_id: FisTemplateId
+
+
+class _ContractFile(_Section):
+    route53: _Route53 | None = None
+    zonal_shift: _ZonalShift | None = None
+    fis: _Fis | None = None
+
+
 def load_real_contract(path: str | Path, target: AwsTarget | None = None) -> RealContract:
     """Read and validate a contract file; raise ConfigError naming the file, key path and value.
 
     With ``target``, each zonal-shift resource must be an ARN of the target's primary region (where
     the contracts run).
     """
-    r = Reader(str(path))
-    top = r.mapping(load_yaml_mapping(path), "", optional=["route53", "zonal_shift", "fis"])
-    route53: dict[str, Any] = {}
-    if top.get("route53") is not None:
-        route53 = r.mapping(top["route53"], "route53",
-                            required=["healthy_health_check_id", "unhealthy_health_check_id"])
+    contract = validate_model(_ContractFile, load_yaml_mapping(path), path)
     shifts = None
-    if top.get("zonal_shift") is not None:
-        section = r.mapping(top["zonal_shift"], "zonal_shift", required=["resources"])
-        items = r.items(section["resources"], "zonal_shift.resources")
-        if len(items) != 2:
-            raise r.fail("zonal_shift.resources", "expected exactly two resources (one shift must not touch the other)",
-                         section["resources"])
-        first, second = (_shift_resource(r, key, item, target) for key, item in items)
+    if contract.zonal_shift is not None:
+        first, second = (ShiftResource(item.arn, item.away_from) for item in contract.zonal_shift.resources)
         if first.arn == second.arn:
-            raise r.fail("zonal_shift.resources[1].arn", "must differ from resources[0].arn", second.arn)
+            raise ConfigError(str(path), "zonal_shift.resources[1].arn", "must differ from resources[0].arn", second.arn)
+        for index, shift in enumerate((first, second)):
+            if target is not None and shift.arn.split(":")[3] != target.primary_region:
+                raise ConfigError(str(path), f"zonal_shift.resources[{index}].arn",
+                                  f"not in the target's primary region {target.primary_region}", shift.arn)
         shifts = (first, second)
-    fis: dict[str, Any] = {}
-    if top.get("fis") is not None:
-        fis = r.mapping(top["fis"], "fis", required=["template_id"])
     return RealContract(
         path=str(path),
-        healthy_health_check_id=r.optional_string(route53.get("healthy_health_check_id"),
-                                                  "route53.healthy_health_check_id", HEALTH_CHECK_ID, "a health check id"),
-        unhealthy_health_check_id=r.optional_string(route53.get("unhealthy_health_check_id"),
-                                                    "route53.unhealthy_health_check_id", HEALTH_CHECK_ID,
-                                                    "a health check id"),
+        healthy_health_check_id=contract.route53 and contract.route53.healthy_health_check_id,
+        unhealthy_health_check_id=contract.route53 and contract.route53.unhealthy_health_check_id,
         shift_resources=shifts,
-        fis_template_id=r.optional_string(fis.get("template_id"), "fis.template_id", r"EXT[A-Za-z0-9]+",
-                                          "a FIS template id (EXT...)"),
+        fis_template_id=contract.fis and contract.fis.template_id,
     )
-
-
-def _shift_resource(r: Reader, key: str, item: Any, target: AwsTarget | None) -> ShiftResource:
-    item = r.mapping(item, key, required=["arn", "away_from"])
-    arn = r.string(item["arn"], f"{key}.arn", r"arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]+:\d{12}:\S+", "a resource ARN")
-    if target is not None and arn.split(":")[3] != target.primary_region:
-        raise r.fail(f"{key}.arn", f"not in the target's primary region {target.primary_region}", arn)
-    zone = r.string(item["away_from"], f"{key}.away_from", r"[a-z]+\d+-az\d+", "an AZ ID such as usw2-az1")
-    return ShiftResource(arn, zone)

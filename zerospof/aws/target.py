@@ -1,32 +1,33 @@
 """The AWS + EKS target file: load it, validate every key, return typed, frozen records.
 
 ``load_aws_target(path)`` fails with :class:`~zerospof.errors.ConfigError` naming the file,
-the key path (``scenarios.az-failure.availability_zone``) and the bad value, before any fault.
-``targets/staging.example.yaml`` is the documented example.
+the key path (``scenarios.az-failure.availability_zone``) and the bad value of every problem, before
+any fault. The schema is :mod:`zerospof.aws.schema`; ``python -m zerospof.aws.target`` exports the
+target file's JSON Schema (``schemas/target.schema.json``). ``targets/staging.example.yaml`` is the
+documented example.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import re
+import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from zerospof.aws.schema import Reader
-from zerospof.schema import load_yaml_mapping
+from pydantic import Field, TypeAdapter
+
+from zerospof.aws import schema as file_schema
+from zerospof.errors import ConfigError
+from zerospof.schema import load_yaml_mapping, validate_model
 
 __all__ = [
     "ArgoApplication", "AwsTarget", "AzFailurePlan", "Cluster", "ControlPlanePlan", "DataCanary",
     "Detection", "Endpoint", "GitopsCanary", "GitopsController", "GitopsPlan", "RegionFailurePlan", "Safety",
-    "check_against_account", "load_aws_target", "parse_aws_target",
+    "check_against_account", "load_aws_target", "parse_aws_target", "target_json_schema",
 ]
 
-REGION = r"[a-z]{2}(-gov)?-[a-z]+-\d"
-ACCOUNT = r"\d{12}"
 SCENARIOS = ("az-failure", "region-failure", "control-plane", "gitops")
-GIT_REMOTE = r"(https?|ssh|git|file)://\S+|[\w.-]+@[\w.-]+:\S+"
-BRANCH = r"(?!refs/)(?!.*\.\.)(?!.*//)[A-Za-z0-9][A-Za-z0-9._/-]*(?<![./])"
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ class Cluster:
     managed: bool
     kubeconfig: str | None
     node_label_selector: str
-    event_namespaces: tuple[str, ...] | None = None  # None only while parsing: not given, the default applies
+    event_namespaces: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -222,322 +223,112 @@ class AwsTarget:
 
 
 def load_aws_target(path: str | Path) -> AwsTarget:
-    """Read and validate the target file at ``path``; raise ConfigError before anything runs."""
+    """Read and validate the target file at ``path``; raise ConfigError (every problem at once) before anything runs."""
     path = str(path)
     document = load_yaml_mapping(path)
     return parse_aws_target(document, path)
 
 
 def parse_aws_target(document: Any, path: str = "<target>") -> AwsTarget:
-    """Validate an already-parsed target document."""
-    r = Reader(path)
-    top = r.mapping(document, "", required=["kind", "name", "aws"],
-                    optional=["endpoints", "data_canary", "kubernetes", "gitops", "detection", "scenarios", "safety"])
-    r.choice(top["kind"], "kind", ["aws"])
-    name = r.string(top["name"], "name")
+    """Validate an already-parsed target document against the schema and its cross-references."""
+    references = file_schema.reference_errors(document, path)
+    try:
+        model = validate_model(file_schema.AwsTargetFile, document, path)
+    except ConfigError as exc:
+        errors = exc.errors + references
+        raise ConfigError(exc.path, exc.key, exc.detail, exc.value, tuple(errors[1:])) from exc
+    if references:
+        first = references[0]
+        raise ConfigError(first.path, first.key, first.detail, first.value, tuple(references[1:]))
+    return _target(model, path)
 
-    aws = r.mapping(top["aws"], "aws", required=["allowed_account_ids", "regions", "availability_zones", "selection_tags"],
-                    optional=["endpoint_url"])
-    accounts = r.strings(aws["allowed_account_ids"], "aws.allowed_account_ids", ACCOUNT,
-                         "a 12-digit account id in quotes", allow_empty=False)
-    regions = r.mapping(aws["regions"], "aws.regions", required=["primary"], optional=["dr"])
-    primary = r.string(regions["primary"], "aws.regions.primary", REGION, "an AWS region such as us-west-2")
-    dr = r.optional_string(regions.get("dr"), "aws.regions.dr", REGION, "an AWS region such as us-east-1")
-    if dr == primary:
-        raise r.fail("aws.regions.dr", "must differ from the primary region", dr)
-    zones_raw = r.mapping(aws["availability_zones"], "aws.availability_zones",
-                          required=[primary], optional=[dr] if dr else [])
-    zones = {region: r.strings(zones_raw[region], f"aws.availability_zones.{region}", rf"{region}[a-z]",
-                               f"an availability zone of {region}", allow_empty=False)
-             for region in zones_raw}
-    tags = r.string_map(aws["selection_tags"], "aws.selection_tags")
-    if not tags:
-        raise r.fail("aws.selection_tags", "must name at least one tag: only tagged resources are touched", {})
-    endpoint_url = r.optional_string(aws.get("endpoint_url"), "aws.endpoint_url", r"https?://\S+", "an http(s) URL")
 
-    endpoints = tuple(_endpoint(r, key, item) for key, item in r.items(top.get("endpoints"), "endpoints"))
-    canary = _data_canary(r, top.get("data_canary"), set(zones))
+def target_json_schema() -> dict[str, Any]:
+    """JSON Schema of a target file (``kind: aws`` or ``kind: lab``), for editors (``schemas/target.schema.json``)."""
+    union = TypeAdapter(Annotated[file_schema.AwsTargetFile | file_schema.LabTargetFile, Field(discriminator="kind")])
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "zerospof target file",
+            **union.json_schema()}
 
-    kube = r.mapping(top.get("kubernetes"), "kubernetes", optional=["allowed_contexts", "clusters"])
-    contexts = r.strings(kube.get("allowed_contexts"), "kubernetes.allowed_contexts")
-    clusters = tuple(_cluster(r, key, item, set(zones), contexts) for key, item in r.items(kube.get("clusters"), "kubernetes.clusters"))
-    cluster_names = _unique(r, "kubernetes.clusters", [c.name for c in clusters])
 
-    gitops = r.mapping(top.get("gitops"), "gitops", optional=["controllers", "applications", "canary"])
-    controllers = tuple(_controller(r, key, item, cluster_names) for key, item in r.items(gitops.get("controllers"), "gitops.controllers"))
-    controller_names = _unique(r, "gitops.controllers", [c.name for c in controllers])
-    apps = tuple(_application(r, key, item, cluster_names) for key, item in r.items(gitops.get("applications"), "gitops.applications"))
-    gitops_canary = _gitops_canary(r, gitops.get("canary"), cluster_names)
+def _target(model: file_schema.AwsTargetFile, path: str) -> AwsTarget:
+    """The validated file as the frozen records the rest of zerospof reads."""
+    aws = model.aws
+    kubernetes = model.kubernetes or file_schema.Kubernetes()
+    gitops = model.gitops or file_schema.Gitops()
+    detection = model.detection or file_schema.Detection()
+    scenarios = model.scenarios or file_schema.Scenarios()
+    safety = model.safety or file_schema.Safety()
+    canary = model.data_canary
+    return AwsTarget(
+        path=path, name=model.name, allowed_account_ids=tuple(aws.allowed_account_ids),
+        primary_region=aws.regions.primary, dr_region=aws.regions.dr,
+        availability_zones={region: tuple(zones) for region, zones in aws.availability_zones.items()},
+        selection_tags=dict(aws.selection_tags), endpoint_url=aws.endpoint_url,
+        endpoints=tuple(_endpoint(endpoint) for endpoint in model.endpoints or []),
+        data_canary=None if canary is None else DataCanary(
+            canary.postgres.dsn_env, canary.postgres.table, canary.dynamodb and canary.dynamodb.region,
+            canary.dynamodb and canary.dynamodb.table),
+        allowed_contexts=tuple(kubernetes.allowed_contexts),
+        clusters=tuple(Cluster(c.name, c.context, c.region, c.managed, c.kubeconfig, c.node_label_selector,
+                               _event_namespaces(model, c)) for c in kubernetes.clusters),
+        gitops_controllers=tuple(GitopsController(
+            name=c.name, cluster=c.cluster, engine=c.engine, role=c.role, namespace=c.namespace,
+            workload_kind=c.workload.kind, workload_name=c.workload.name,
+            pod_label_selector=c.pod_label_selector or f"app.kubernetes.io/name={c.workload.name}",
+            lease_namespace=c.lease and c.lease.namespace, lease_name=c.lease and c.lease.name)
+            for c in gitops.controllers),
+        argo_applications=tuple(_application(a) for a in gitops.applications),
+        gitops_canary=None if gitops.canary is None else GitopsCanary(
+            repository=gitops.canary.repository, branch=gitops.canary.branch, file=gitops.canary.file,
+            application=gitops.canary.served.argocd_application and _application(gitops.canary.served.argocd_application),
+            endpoint_url=gitops.canary.served.endpoint and gitops.canary.served.endpoint.url,
+            endpoint_field=gitops.canary.served.endpoint.field if gitops.canary.served.endpoint else "revision",
+            rpo_branch=gitops.canary.rpo_branch),
+        detection=Detection(tuple((g.region, g.arn) for g in detection.alb_target_groups),
+                            tuple(detection.route53_health_checks),
+                            tuple((a.region, a.name) for a in detection.cloudwatch_alarms),
+                            tuple((lease.cluster, lease.namespace, lease.name) for lease in detection.leases)),
+        az_failure=None if (az := scenarios.az_failure) is None else AzFailurePlan(
+            az.availability_zone, az.drain_nodes, az.drain_cluster if az.drain_nodes else None,
+            az.fis_power_interruption_template_id),
+        region_failure=None if (region := scenarios.region_failure) is None else RegionFailurePlan(
+            region.fis_template_id, region.recovery, region.aurora_failover.cluster_id,
+            region.aurora_failover.target_instance_id),
+        control_plane=None if (cp := scenarios.control_plane) is None else ControlPlanePlan(
+            cp.cluster, dict(cp.security_group_tags), cp.api_port, tuple(cp.self_managed_pod_selectors),
+            cp.self_managed_namespace),
+        gitops=None if scenarios.gitops is None else GitopsPlan(scenarios.gitops.controller, scenarios.gitops.method),
+        safety=Safety(tuple(safety.runner.subnet_ids), safety.runner.discover, safety.allow_runner_blackhole,
+                      safety.abort.availability_floor, safety.abort.limit),
+    )
 
-    detection = _detection(r, top.get("detection"), set(zones), cluster_names)
-    scenarios = r.mapping(top.get("scenarios"), "scenarios", optional=list(SCENARIOS))
-    control_plane = _control_plane_plan(r, scenarios.get("control-plane"), cluster_names)
-    named = [(c.cluster, c.namespace) for c in controllers] + [(c.cluster, c.lease_namespace) for c in controllers]
-    named += [(a.cluster, a.namespace) for a in apps] + [(cluster, namespace) for cluster, namespace, _ in detection.leases]
+
+def _event_namespaces(model: file_schema.AwsTargetFile, cluster: file_schema.Cluster) -> tuple[str, ...]:
+    """The cluster's ``event_namespaces``, or ``default`` and every namespace the file names in that cluster."""
+    if cluster.event_namespaces is not None:
+        return tuple(cluster.event_namespaces)
+    gitops, detection = model.gitops or file_schema.Gitops(), model.detection or file_schema.Detection()
+    named = [(c.cluster, c.namespace) for c in gitops.controllers]
+    named += [(c.cluster, c.lease.namespace) for c in gitops.controllers if c.lease is not None]
+    named += [(a.cluster, a.namespace) for a in gitops.applications]
+    named += [(lease.cluster, lease.namespace) for lease in detection.leases]
+    control_plane = (model.scenarios or file_schema.Scenarios()).control_plane
     if control_plane is not None:
         named.append((control_plane.cluster, control_plane.self_managed_namespace))
-    clusters = tuple(cluster if cluster.event_namespaces is not None else dataclasses.replace(cluster, event_namespaces=tuple(
-        dict.fromkeys(["default", *(ns for name, ns in named if name == cluster.name and ns)]))) for cluster in clusters)
-    return AwsTarget(
-        path=path, name=name, allowed_account_ids=accounts, primary_region=primary, dr_region=dr,
-        availability_zones=zones, selection_tags=tags, endpoint_url=endpoint_url, endpoints=endpoints,
-        data_canary=canary, allowed_contexts=contexts, clusters=clusters, gitops_controllers=controllers,
-        argo_applications=apps, gitops_canary=gitops_canary, detection=detection,
-        az_failure=_az_plan(r, scenarios.get("az-failure"), zones[primary], cluster_names),
-        region_failure=_region_plan(r, scenarios.get("region-failure")),
-        control_plane=control_plane,
-        gitops=_gitops_plan(r, scenarios.get("gitops"), controller_names),
-        safety=_safety(r, top.get("safety")),
-    )
+    return tuple(dict.fromkeys(["default", *(ns for name, ns in named if name == cluster.name and ns)]))
 
 
-def _unique(r: Reader, key: str, names: list[str]) -> set[str]:
-    seen: set[str] = set()
-    for index, name in enumerate(names):
-        if name in seen:
-            raise r.fail(f"{key}[{index}].name", "duplicate name", name)
-        seen.add(name)
-    return seen
-
-
-def _known(r: Reader, value: Any, key: str, known: set[str], what: str) -> str:
-    value = r.string(value, key)
-    if value not in known:
-        raise r.fail(key, f"unknown {what}; expected one of {sorted(known)}", value)
-    return value
-
-
-def _endpoint(r: Reader, key: str, item: Any) -> Endpoint:
-    item = r.mapping(item, key, required=["name", "url"], optional=[
-        "path", "method", "headers", "headers_from_env", "timeout", "connect_timeout", "redirects", "ca_file"])
-    header = r"[A-Za-z0-9-]+"
-    headers, from_env = item.get("headers") or {}, item.get("headers_from_env") or {}
-    for name, value in (("headers", headers), ("headers_from_env", from_env)):
-        if not isinstance(value, dict):
-            raise r.fail(f"{key}.{name}", "expected a mapping of header name to value", value)
+def _endpoint(endpoint: file_schema.Endpoint) -> Endpoint:
     return Endpoint(
-        r.string(item["name"], f"{key}.name"), r.string(item["url"], f"{key}.url", r"https?://\S+", "an http(s) URL"),
-        path=(path := r.choice(item.get("path"), f"{key}.path", ("reads", "writes"), "reads")),
-        method=r.choice(item.get("method"), f"{key}.method", ("GET", "HEAD", "POST", "PUT"),
-                        "GET" if path == "reads" else "POST"),
-        headers=tuple((r.string(name, f"{key}.headers", header, "a header name"), r.string(value, f"{key}.headers.{name}"))
-                      for name, value in sorted(headers.items())),
-        headers_from_env=tuple((r.string(name, f"{key}.headers_from_env", header, "a header name"),
-                                r.string(var, f"{key}.headers_from_env.{name}", r"[A-Z_][A-Z0-9_]*",
-                                         "an environment variable name"))
-                               for name, var in sorted(from_env.items())),
-        timeout_s=r.duration_s(item.get("timeout"), f"{key}.timeout", 2.0),
-        connect_timeout_s=r.duration_s(item.get("connect_timeout"), f"{key}.connect_timeout", 1.0),
-        redirects=r.choice(item.get("redirects"), f"{key}.redirects", ("accept", "follow", "fail"), "accept"),
-        ca_file=r.optional_string(item.get("ca_file"), f"{key}.ca_file"),
-    )
+        endpoint.name, endpoint.url, path=endpoint.path,
+        method=endpoint.method or ("GET" if endpoint.path == "reads" else "POST"),
+        headers=tuple(sorted(endpoint.headers.items())), headers_from_env=tuple(sorted(endpoint.headers_from_env.items())),
+        timeout_s=endpoint.timeout, connect_timeout_s=endpoint.connect_timeout, redirects=endpoint.redirects,
+        ca_file=endpoint.ca_file)
 
 
-def _data_canary(r: Reader, value: Any, regions: set[str]) -> DataCanary | None:
-    if value is None:
-        return None
-    value = r.mapping(value, "data_canary", required=["postgres"], optional=["dynamodb"])
-    pg = r.mapping(value["postgres"], "data_canary.postgres", required=["dsn_env"], optional=["table"])
-    dsn_env = r.string(pg["dsn_env"], "data_canary.postgres.dsn_env", r"[A-Z_][A-Z0-9_]*", "an environment variable name")
-    table = r.string(pg.get("table", "zerospof_canary"), "data_canary.postgres.table", r"[a-z_][a-z0-9_]*", "a table name")
-    ddb_region = ddb_table = None
-    if value.get("dynamodb") is not None:
-        ddb = r.mapping(value["dynamodb"], "data_canary.dynamodb", required=["region", "table"])
-        ddb_region = _known(r, ddb["region"], "data_canary.dynamodb.region", regions, "region")
-        ddb_table = r.string(ddb["table"], "data_canary.dynamodb.table")
-    return DataCanary(dsn_env, table, ddb_region, ddb_table)
-
-
-def _cluster(r: Reader, key: str, item: Any, regions: set[str], contexts: tuple[str, ...]) -> Cluster:
-    item = r.mapping(item, key, required=["name", "context", "region"],
-                     optional=["managed", "kubeconfig", "node_label_selector", "event_namespaces"])
-    context = r.string(item["context"], f"{key}.context")
-    if context not in contexts:
-        raise r.fail(f"{key}.context", "not in kubernetes.allowed_contexts", context)
-    return Cluster(
-        name=r.string(item["name"], f"{key}.name"),
-        context=context,
-        region=_known(r, item["region"], f"{key}.region", regions, "region"),
-        managed=r.boolean(item.get("managed"), f"{key}.managed", default=True),
-        kubeconfig=r.optional_string(item.get("kubeconfig"), f"{key}.kubeconfig"),
-        node_label_selector=r.string(item.get("node_label_selector", "zerospof/chaos=allowed"), f"{key}.node_label_selector"),
-        event_namespaces=None if item.get("event_namespaces") is None else r.strings(
-            item["event_namespaces"], f"{key}.event_namespaces", r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", "a namespace name"),
-    )
-
-
-def _controller(r: Reader, key: str, item: Any, clusters: set[str]) -> GitopsController:
-    item = r.mapping(item, key, required=["name", "cluster", "engine", "namespace", "workload"],
-                     optional=["role", "pod_label_selector", "lease"])
-    workload = r.mapping(item["workload"], f"{key}.workload", required=["kind", "name"])
-    lease = {} if item.get("lease") is None else r.mapping(item["lease"], f"{key}.lease", required=["name"],
-                                                           optional=["namespace"])
-    return GitopsController(
-        name=r.string(item["name"], f"{key}.name"),
-        cluster=_known(r, item["cluster"], f"{key}.cluster", clusters, "cluster"),
-        engine=r.choice(item["engine"], f"{key}.engine", ["argocd", "flux"]),
-        role=r.choice(item.get("role"), f"{key}.role", ["active", "standby", "backup"], default="active"),
-        namespace=r.string(item["namespace"], f"{key}.namespace"),
-        workload_kind=r.choice(workload["kind"], f"{key}.workload.kind", ["deployment", "statefulset"]),
-        workload_name=r.string(workload["name"], f"{key}.workload.name"),
-        pod_label_selector=r.string(item.get("pod_label_selector") or f"app.kubernetes.io/name={workload['name']}",
-                                    f"{key}.pod_label_selector"),
-        lease_namespace=r.optional_string(lease.get("namespace"), f"{key}.lease.namespace"),
-        lease_name=r.optional_string(lease.get("name"), f"{key}.lease.name"),
-    )
-
-
-def _application(r: Reader, key: str, item: Any, clusters: set[str]) -> ArgoApplication:
-    item = r.mapping(item, key, required=["cluster", "name"], optional=["namespace"])
-    return ArgoApplication(_known(r, item["cluster"], f"{key}.cluster", clusters, "cluster"),
-                           r.string(item.get("namespace", "argocd"), f"{key}.namespace"),
-                           r.string(item["name"], f"{key}.name"))
-
-
-def _gitops_canary(r: Reader, value: Any, clusters: set[str]) -> GitopsCanary | None:
-    if value is None:
-        return None
-    key = "gitops.canary"
-    value = r.mapping(value, key, required=["repository", "branch", "file", "served"], optional=["rpo_branch"])
-    repository = r.string(value["repository"], f"{key}.repository", GIT_REMOTE,
-                          "a git remote URL (https://, ssh://, file:// or user@host:path)")
-    if re.match(r"[a-z]+://[^/@]*:[^/@]*@", repository):
-        raise r.fail(f"{key}.repository", "must not carry a password: use git's credential helper or an SSH key",
-                     re.sub(r"(://[^/@:]*):[^/@]*@", r"\1:***@", repository))
-    served = r.mapping(value["served"], f"{key}.served", optional=["argocd_application", "endpoint"])
-    if served.get("argocd_application") is None and served.get("endpoint") is None:
-        raise r.fail(f"{key}.served", "must name argocd_application and/or endpoint: how the served revision is seen")
-    application = None
-    if served.get("argocd_application") is not None:
-        application = _application(r, f"{key}.served.argocd_application", served["argocd_application"], clusters)
-    endpoint = r.mapping(served.get("endpoint"), f"{key}.served.endpoint", optional=["url", "field"])
-    if endpoint and endpoint.get("url") is None:
-        raise r.fail(f"{key}.served.endpoint.url", "is required")
-    branch = r.string(value["branch"], f"{key}.branch", BRANCH, "a branch name such as main")
-    return GitopsCanary(
-        repository=repository,
-        branch=branch,
-        file=_repository_file(r, value["file"], f"{key}.file"),
-        application=application,
-        endpoint_url=r.optional_string(endpoint.get("url"), f"{key}.served.endpoint.url", r"https?://\S+", "an http(s) URL"),
-        endpoint_field=r.string(endpoint.get("field", "revision"), f"{key}.served.endpoint.field"),
-        rpo_branch=_rpo_branch(r, value.get("rpo_branch"), f"{key}.rpo_branch", branch),
-    )
-
-
-def _rpo_branch(r: Reader, value: Any, key: str, deploy_branch: str) -> str | None:
-    """The RPO canary's own branch: a plain branch name (no ``refs/``), never the branch the platform deploys from."""
-    if isinstance(value, str) and value.startswith("refs/"):
-        raise r.fail(key, "expected a branch name, not a ref (leave out refs/heads/)", value)
-    branch = r.optional_string(value, key, BRANCH, "a branch name such as zerospof-rpo-canary")
-    if branch == deploy_branch:
-        raise r.fail(key, "must differ from gitops.canary.branch (the branch the platform deploys from): the RPO "
-                     "canary pushes a commit a second to a branch of its own", branch)
-    return branch
-
-
-def _repository_file(r: Reader, value: Any, key: str) -> str:
-    path = r.string(value, key, r"[^\s/][^\s]*", "a path relative to the repository root, such as deploy/canary-revision")
-    if path.endswith("/") or any(part in ("", ".", "..", ".git") for part in path.split("/")):
-        raise r.fail(key, "expected a path to one file inside the repository (no '.', '..', '.git' or empty part)", path)
-    return path
-
-
-def _detection(r: Reader, value: Any, regions: set[str], clusters: set[str]) -> Detection:
-    value = r.mapping(value, "detection", optional=["alb_target_groups", "route53_health_checks", "cloudwatch_alarms", "leases"])
-    groups = []
-    for key, item in r.items(value.get("alb_target_groups"), "detection.alb_target_groups"):
-        item = r.mapping(item, key, required=["region", "arn"])
-        groups.append((_known(r, item["region"], f"{key}.region", regions, "region"),
-                       r.string(item["arn"], f"{key}.arn", r"arn:aws[a-z-]*:elasticloadbalancing:\S+", "a target group ARN")))
-    alarms = []
-    for key, item in r.items(value.get("cloudwatch_alarms"), "detection.cloudwatch_alarms"):
-        item = r.mapping(item, key, required=["region", "name"])
-        alarms.append((_known(r, item["region"], f"{key}.region", regions, "region"), r.string(item["name"], f"{key}.name")))
-    leases = []
-    for key, item in r.items(value.get("leases"), "detection.leases"):
-        item = r.mapping(item, key, required=["cluster", "namespace", "name"])
-        leases.append((_known(r, item["cluster"], f"{key}.cluster", clusters, "cluster"),
-                       r.string(item["namespace"], f"{key}.namespace"), r.string(item["name"], f"{key}.name")))
-    checks = r.strings(value.get("route53_health_checks"), "detection.route53_health_checks")
-    return Detection(tuple(groups), checks, tuple(alarms), tuple(leases))
-
-
-def _az_plan(r: Reader, value: Any, zones: tuple[str, ...], clusters: set[str]) -> AzFailurePlan | None:
-    if value is None:
-        return None
-    key = "scenarios.az-failure"
-    value = r.mapping(value, key, required=["availability_zone"],
-                      optional=["drain_nodes", "drain_cluster", "fis_power_interruption_template_id"])
-    zone = r.string(value["availability_zone"], f"{key}.availability_zone")
-    if zone not in zones:
-        raise r.fail(f"{key}.availability_zone", f"not an availability zone of the primary region {list(zones)}", zone)
-    drain = r.boolean(value.get("drain_nodes"), f"{key}.drain_nodes")
-    drain_cluster = None
-    if drain:
-        drain_cluster = _known(r, value.get("drain_cluster"), f"{key}.drain_cluster", clusters, "cluster")
-    return AzFailurePlan(zone, drain, drain_cluster,
-                         r.optional_string(value.get("fis_power_interruption_template_id"),
-                                           f"{key}.fis_power_interruption_template_id", r"EXT[A-Za-z0-9]+", "a FIS template id (EXT...)"))
-
-
-def _region_plan(r: Reader, value: Any) -> RegionFailurePlan | None:
-    if value is None:
-        return None
-    key = "scenarios.region-failure"
-    value = r.mapping(value, key, optional=["fis_template_id", "recovery", "aurora_failover"])
-    recovery = r.choice(value.get("recovery"), f"{key}.recovery", ["automatic", "manual"], default="automatic")
-    failover = r.mapping(value.get("aurora_failover"), f"{key}.aurora_failover", optional=["cluster_id", "target_instance_id"])
-    cluster_id = r.optional_string(failover.get("cluster_id"), f"{key}.aurora_failover.cluster_id")
-    if recovery == "manual" and cluster_id is None:
-        raise r.fail(f"{key}.aurora_failover.cluster_id", "is required when recovery is manual")
-    return RegionFailurePlan(
-        r.optional_string(value.get("fis_template_id"), f"{key}.fis_template_id", r"EXT[A-Za-z0-9]+", "a FIS template id (EXT...)"),
-        recovery, cluster_id,
-        r.optional_string(failover.get("target_instance_id"), f"{key}.aurora_failover.target_instance_id"))
-
-
-def _control_plane_plan(r: Reader, value: Any, clusters: set[str]) -> ControlPlanePlan | None:
-    if value is None:
-        return None
-    key = "scenarios.control-plane"
-    value = r.mapping(value, key, required=["cluster"],
-                      optional=["security_group_tags", "api_port", "self_managed_pod_selectors", "self_managed_namespace"])
-    port = value.get("api_port", 443)
-    if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
-        raise r.fail(f"{key}.api_port", "expected a TCP port number", port)
-    return ControlPlanePlan(
-        cluster=_known(r, value["cluster"], f"{key}.cluster", clusters, "cluster"),
-        security_group_tags=r.string_map(value.get("security_group_tags"), f"{key}.security_group_tags"),
-        api_port=port,
-        self_managed_pod_selectors=r.strings(value.get("self_managed_pod_selectors",
-                                                       ["component=etcd", "component=kube-apiserver", "component=kube-scheduler"]),
-                                             f"{key}.self_managed_pod_selectors"),
-        self_managed_namespace=r.string(value.get("self_managed_namespace", "kube-system"), f"{key}.self_managed_namespace"),
-    )
-
-
-def _gitops_plan(r: Reader, value: Any, controllers: set[str]) -> GitopsPlan | None:
-    if value is None:
-        return None
-    key = "scenarios.gitops"
-    value = r.mapping(value, key, required=["controller"], optional=["method"])
-    return GitopsPlan(_known(r, value["controller"], f"{key}.controller", controllers, "GitOps controller"),
-                      r.choice(value.get("method"), f"{key}.method", ["scale-to-zero", "delete-pod", "suspend"],
-                               default="scale-to-zero"))
-
-
-def _safety(r: Reader, value: Any) -> Safety:
-    value = r.mapping(value, "safety", optional=["runner", "allow_runner_blackhole", "abort"])
-    runner = r.mapping(value.get("runner"), "safety.runner", optional=["subnet_ids", "discover"])
-    abort = r.mapping(value.get("abort"), "safety.abort", optional=["availability_floor", "limit"])
-    return Safety(
-        runner_subnet_ids=r.strings(runner.get("subnet_ids"), "safety.runner.subnet_ids", r"subnet-[0-9a-f]+", "a subnet id"),
-        discover_runner_subnets=r.boolean(runner.get("discover"), "safety.runner.discover", default=True),
-        allow_runner_blackhole=r.boolean(value.get("allow_runner_blackhole"), "safety.allow_runner_blackhole"),
-        availability_floor_percent=r.percent(abort.get("availability_floor"), "safety.abort.availability_floor", 50.0),
-        availability_limit_s=r.duration_s(abort.get("limit"), "safety.abort.limit", 60.0),
-    )
+def _application(application: file_schema.Application) -> ArgoApplication:
+    return ArgoApplication(application.cluster, application.namespace, application.name)
 
 
 def check_against_account(target: AwsTarget, clients: Any) -> str:
@@ -547,12 +338,16 @@ def check_against_account(target: AwsTarget, clients: Any) -> str:
     from zerospof.aws.run import preflight
 
     account = preflight(target, clients)  # NoAccess ("no access to AWS ...") without credentials; refuses others
-    r = Reader(target.path)
     for region, zones in target.availability_zones.items():
         found = clients.client("ec2", region).describe_availability_zones().get("AvailabilityZones", [])
         existing = sorted(zone["ZoneName"] for zone in found)
         for index, zone in enumerate(zones):
             if zone not in existing:
-                raise r.fail(f"aws.availability_zones.{region}[{index}]",
+                raise ConfigError(target.path, f"aws.availability_zones.{region}[{index}]",
                              f"no such availability zone in account {account}; {region} has {existing}", zone)
     return account
+
+
+if __name__ == "__main__":  # python -m zerospof.aws.target > schemas/target.schema.json
+    json.dump(target_json_schema(), sys.stdout, indent=2, sort_keys=True)
+    sys.stdout.write("\n")

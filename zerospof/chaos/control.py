@@ -23,12 +23,13 @@ from typing import Any
 
 from chaoslib.exceptions import InterruptExecution
 
+from zerospof.chaos.exit import exit_chaos_run_with
 from zerospof.chaos.journal import add_objective_probes
 from zerospof.chaos.settings import ScenarioSettings
-from zerospof.chaos.verdict import experiment_conditions, scenario_report
+from zerospof.chaos.verdict import experiment_conditions, harness_error, scenario_report
 from zerospof.component_logs import COLLECTED_FILE, write_collected
 from zerospof.drivers import driver_for
-from zerospof.errors import ConfigError, SafetyRefusal, TargetDown, TargetError, ZerospofError
+from zerospof.errors import EXIT_ERROR, ConfigError, SafetyRefusal, TargetDown, TargetError, ZerospofError, exit_code
 from zerospof.faults.runner import Interrupted, revert_leftovers
 from zerospof.objectives import Objectives
 from zerospof.scenario import AVAILABILITY, Monitoring
@@ -89,15 +90,19 @@ def before_experiment_control(context: dict[str, Any], configuration: dict[str, 
     try:
         _start(context, configuration)
     except InterruptExecution as exc:
-        _failed_to_start(configuration, str(exc))
+        _failed_to_start(configuration, str(exc), exc)
         raise
     except Exception as exc:  # noqa: BLE001 - every set-up error must stop the run, whatever its type
         message = f"no fault injected: {type(exc).__name__}: {exc}"
-        _failed_to_start(configuration, message)
+        _failed_to_start(configuration, message, exc)
         raise InterruptExecution(message) from exc
 
 
-def _failed_to_start(configuration: dict[str, Any] | None, message: str) -> None:
+def _failed_to_start(configuration: dict[str, Any] | None, message: str, error: BaseException) -> None:
+    """Print and keep the cause; under ``chaos run``, exit 2 for bad input (a ConfigError, also as the cause of
+    an interruption), else 3."""
+    cause = error.__cause__ if isinstance(error.__cause__, ZerospofError) else error
+    exit_chaos_run_with(exit_code(cause))
     print(f"zerospof: {message}", file=sys.stderr, flush=True)
     if isinstance(configuration, dict):
         configuration["zerospof_setup_error"] = message
@@ -172,6 +177,7 @@ def after_experiment_control(context: dict[str, Any], state: dict[str, Any],
         state["zerospof"] = {"passed": False, "error": error or "the measurement control did not run"}
         if state.get("status") == "completed":
             state["status"] = "failed"
+        exit_chaos_run_with(EXIT_ERROR)  # unless the set-up already chose (2 for bad input)
         return
     try:
         time.sleep(settings.settle_s)
@@ -198,6 +204,8 @@ def after_experiment_control(context: dict[str, Any], state: dict[str, Any],
         state["status"] = "failed"
     revert_leftovers(settings.ledger, settings.run_id)  # whatever the rollbacks did (even none), nothing stays injected
     _collect_component_logs(run, report.get("t0_wall"))  # reads only, once nothing is injected any more
+    if harness_error(state, None) is not None:
+        exit_chaos_run_with(EXIT_ERROR)  # nothing was judged: a harness or target error, not an objective missed
 
 
 def _collect_component_logs(run: _Run, t0_wall: float | None) -> None:

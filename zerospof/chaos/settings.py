@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from chaoslib.exceptions import InterruptExecution
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from zerospof.errors import ConfigError
 from zerospof.faults import Ledger
 from zerospof.objectives import SCENARIOS, Objectives, load_objectives
-from zerospof.units import DURATION_PATTERN, parse_duration_s
+from zerospof.schema import Duration, validate_model
 
 __all__ = ["KEYS", "ConfigurationRefused", "ScenarioSettings", "ZerospofConfiguration", "check_configuration",
            "experiment_json_schema", "new_run_id"]
@@ -36,17 +36,7 @@ class ConfigurationRefused(ConfigError, InterruptExecution):
     before the method.
     """
 
-    def __init__(self, path: str, key: str, message: str, value: object = None,
-                 more: tuple[ConfigError, ...] = ()) -> None:
-        super().__init__(path, key, message, value)
-        self.errors = [ConfigError(path, key, message, value), *more]
-        if more:
-            self.args = ("\n".join(str(error) for error in self.errors),)
 
-
-Duration = Annotated[float, BeforeValidator(parse_duration_s), WithJsonSchema({"anyOf": [
-    {"type": "number", "minimum": 0}, {"type": "string", "pattern": DURATION_PATTERN}],
-    "description": "a duration: '500ms', '30s', '5min', '1h', or seconds"})]
 PathText = Annotated[str, StringConstraints(min_length=1)]
 RunId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")]
 
@@ -84,22 +74,9 @@ def _read(configuration: dict[str, Any], source: str) -> ZerospofConfiguration:
     """Validate the ``zerospof_*`` keys of ``configuration``; ConfigurationRefused lists every problem at once."""
     ours = {key: value for key, value in configuration.items() if str(key).startswith("zerospof_")}
     try:
-        return ZerospofConfiguration.model_validate(ours)
-    except ValidationError as exc:
-        errors = [_config_error(source, error) for error in exc.errors()]
-        first = errors[0]
-        raise ConfigurationRefused(first.path, first.key, first.detail, first.value, tuple(errors[1:])) from exc
-
-
-def _config_error(source: str, error: Any) -> ConfigError:
-    key = "configuration." + ".".join(str(part) for part in error["loc"])
-    value = error.get("input")
-    if error["type"] == "extra_forbidden":
-        return ConfigError(source, key, f"unknown zerospof key; expected one of: {', '.join(KEYS)}", value)
-    if error["type"] == "missing":
-        return ConfigError(source, key, "missing required key")
-    message = str(error["ctx"]["error"]) if error["type"] == "value_error" else error["msg"]
-    return ConfigError(source, key, message, value)
+        return validate_model(ZerospofConfiguration, ours, source, prefix="configuration")
+    except ConfigError as exc:
+        raise ConfigurationRefused(exc.path, exc.key, exc.detail, exc.value, tuple(exc.errors[1:])) from exc
 
 
 def check_configuration(configuration: object, source: str = "experiment") -> None:
@@ -176,7 +153,7 @@ class ScenarioSettings:
         try:
             objectives = load_objectives(self.objectives_path)
         except ConfigError as exc:
-            raise ConfigurationRefused(exc.path, exc.key, exc.detail, exc.value) from exc
+            raise ConfigurationRefused(exc.path, exc.key, exc.detail, exc.value, tuple(exc.errors[1:])) from exc
         if self.scenario not in objectives.scenarios:
             raise ConfigurationRefused(str(self.objectives_path), f"scenarios.{self.scenario}",
                                        "no objectives for this scenario")

@@ -16,7 +16,7 @@ from zerospof.scenario import PATH_PROBES, SCENARIOS, Layer, Monitoring, judge_s
 from zerospof.timeline import EventKind, Timeline
 from zerospof.units import format_duration
 
-__all__ = ["Condition", "experiment_conditions", "scenario_report", "SCHEMA"]
+__all__ = ["Condition", "experiment_conditions", "harness_error", "scenario_report", "SCHEMA"]
 
 SCHEMA = "zerospof.measurements/2"
 
@@ -134,3 +134,36 @@ def _budget_text(budget: Measurement | None) -> str | None:
         return f"not measured ({detail.get('reason')}); budget {allowance} at {detail['availability_pct']:g}%"
     return (f"{format_duration(detail['downtime_s'])} of downtime = {100 * budget.value:.1f}% of the "
             f"{detail['availability_pct']:g}% monthly budget of {allowance}")
+
+
+def harness_error(journal: dict[str, Any], interruption: str | None, interrupted: bool = False) -> str | None:
+    """The root cause when a run could not judge the platform, else None.
+
+    That is: the run was interrupted (not ready, no access, refused by a safety guard, SIGTERM, the
+    time limit) or ended before anything was measured, or the fault was never in effect because
+    the steady state did not hold or an action of the method failed. An objective missed, a
+    steady state that deviated after the fault, or the abort guard firing are the platform's
+    results, not errors.
+    """
+    report = journal.get("zerospof")
+    if interrupted or journal.get("status") == "interrupted":  # the control marks an unmet verdict "failed"
+        return interruption or "the run was interrupted"
+    if report is None:
+        return interruption or f"the experiment ended ({journal.get('status')}) before anything was measured"
+    conditions = {c["name"]: c for c in report.get("conditions", [])}
+    if conditions.get("fault-in-effect", {}).get("passed", True):
+        return None
+    for activity in journal.get("run", []):
+        if activity.get("status") != "succeeded":
+            return f"{activity['activity'].get('name', '?')} failed: {_last_line(activity.get('exception'))}"
+    before = conditions.get("steady-state-before", {})
+    if not before.get("passed", True):
+        return f"{before['message']}, no fault injected"
+    return None
+
+
+def _last_line(exception: Any) -> str:
+    """The last line of a journal's ``exception`` (a list of traceback lines): the error itself."""
+    if isinstance(exception, list) and exception:
+        return str(exception[-1]).strip()
+    return str(exception or "no exception recorded").strip()
