@@ -128,16 +128,15 @@ def issue_client_certificate(paths: dict[str, Path], role: str, user: str, group
 
 
 class KubeControlPlane:
-    """A real etcd + kube-apiserver (+ kube-controller-manager + kube-scheduler) on 127.0.0.1, under ``directory``.
+    """A real etcd, kube-apiserver, kube-controller-manager and kube-scheduler on 127.0.0.1, under ``directory``.
 
     ``start`` returns when ``/readyz`` answers ok (at most ``STARTUP_TIMEOUT_S``) and raises, with the
     failing component's log tail, when a component exits or the API does not get ready. ``stop``
     terminates every child (SIGKILL after 10 s). ``kubeconfig`` has the context ``CONTEXT``.
     """
 
-    def __init__(self, directory: Path, *, controllers: bool = True) -> None:
+    def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.controllers = controllers
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.port = 0
         self.kubeconfig = directory / "kubeconfig"
@@ -183,15 +182,20 @@ class KubeControlPlane:
             "--disable-admission-plugins=ServiceAccount,TaintNodesByCondition", "--profiling=false", "--v=1"])
         self.write_kubeconfig(self.kubeconfig)
         self._wait_ready()
-        if self.controllers:
-            self._spawn("kube-controller-manager", [
-                binaries["kube-controller-manager"], f"--kubeconfig={self.kubeconfig}", "--leader-elect=false",
-                f"--controllers={','.join(CONTROLLERS)}", f"--service-account-private-key-file={pki['sa_key']}",
-                f"--root-ca-file={pki['ca']}", "--secure-port=0", "--profiling=false", "--v=1",
-                "--kube-api-qps=1000", "--kube-api-burst=2000"])  # namespace deletion is many requests: not throttled
-            self._spawn("kube-scheduler", [binaries["kube-scheduler"], f"--kubeconfig={self.kubeconfig}",
-                                           "--leader-elect=false", "--secure-port=0", "--profiling=false", "--v=1"])
+        self._spawn("kube-controller-manager", [
+            binaries["kube-controller-manager"], f"--kubeconfig={self.kubeconfig}", "--leader-elect=false",
+            f"--controllers={','.join(CONTROLLERS)}", f"--service-account-private-key-file={pki['sa_key']}",
+            f"--root-ca-file={pki['ca']}", "--secure-port=0", "--profiling=false", "--v=1",
+            "--kube-api-qps=1000", "--kube-api-burst=2000"])  # the garbage collector's many requests: not throttled
+        self._spawn("kube-scheduler", [binaries["kube-scheduler"], f"--kubeconfig={self.kubeconfig}",
+                                       "--leader-elect=false", "--secure-port=0", "--profiling=false", "--v=1"])
         return self
+
+    def check_running(self) -> None:
+        """Raise, with the logs' tails, when a component has exited."""
+        for component, process in self.processes.items():
+            if process.poll() is not None:
+                raise self._failure(f"{component} exited with {process.returncode}")
 
     def write_kubeconfig(self, path: Path, user: str = "zerospof-test-admin", groups: tuple[str, ...] = ("system:masters",),
                          server: str | None = None) -> Path:
@@ -220,9 +224,7 @@ class KubeControlPlane:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         last = "no answer yet"
         while time.monotonic() < deadline:
-            for component, process in self.processes.items():
-                if process.poll() is not None:
-                    raise self._failure(f"{component} exited with {process.returncode} while the API server started")
+            self.check_running()
             try:
                 with urllib.request.urlopen(f"{self.url}/readyz", timeout=2, context=context) as answer:
                     if answer.status == 200:

@@ -69,6 +69,7 @@ def kube_control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rea
 @pytest.fixture
 def cluster(kube_control_plane: RealKube) -> Iterator[TestCluster]:
     """The real API server for one test: what the test adds is deleted afterwards."""
+    kube_control_plane.control_plane.check_running()
     handle = TestCluster(kube_control_plane.api_client, kube_control_plane.control_plane, kube_control_plane.kubelet)
     try:
         yield handle
