@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import signal
+import sys
+import textwrap
+from pathlib import Path
+
 import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from tests.helpers import sigkill_when_ready, wait_for
 from tests.k8s.world import CHAOS_LABEL, ZONES, build_cluster, lease, node, pod, take_lease
 from zerospof.cloud.boundary import CloudApiError
 from zerospof.errors import SetupError
@@ -69,3 +78,32 @@ def test_without_the_binaries_bin_setup_builds_the_error_names_bin_setup(tmp_pat
     for command in KUBE_COMMANDS:
         with pytest.raises(SetupError, match=rf"{command} of Kubernetes {kube_version()} is not built: run bin/setup"):
             kube_binary(command)
+
+
+CHILD = textwrap.dedent('''
+    import json, sys, time
+    from pathlib import Path
+    from tests.k8s.control_plane import KubeControlPlane
+
+    directory, ready = Path(sys.argv[1]), Path(sys.argv[2])
+    control_plane = KubeControlPlane(directory).start()
+    ready.write_text(json.dumps([process.pid for process in control_plane.processes.values()]))
+    time.sleep(120)
+''')
+
+
+def test_no_component_outlives_a_test_process_killed_with_sigkill(tmp_path):
+    script, ready = tmp_path / "start_and_stall.py", tmp_path / "ready"
+    script.write_text(CHILD)
+    (tmp_path / "plane").mkdir()
+    sigkill_when_ready([sys.executable, str(script), str(tmp_path / "plane"), str(ready)], ready, timeout_s=90)
+    pids = json.loads(ready.read_text())
+    try:
+        assert len(pids) == 4  # etcd, kube-apiserver, kube-controller-manager, kube-scheduler
+        gone, _ = wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in pids), 10)
+        assert gone, f"still running after the test process died: {[p for p in pids if Path(f'/proc/{p}').exists()]}"
+    finally:
+        for pid in pids:  # when the check failed: do not leave them running (only these, checked by command line)
+            with contextlib.suppress(OSError):
+                if str(tmp_path) in Path(f"/proc/{pid}/cmdline").read_text(errors="replace"):
+                    os.kill(pid, signal.SIGKILL)
