@@ -113,7 +113,7 @@ class TestCluster:
         """Poll ``predicate`` until truthy (bounded); fail naming ``what`` when it never is."""
         __tracebackhide__ = True
         value, waited = wait_for(predicate, timeout_s, 0.05)
-        assert value, f"{what}: not after {waited:.1f} s"
+        assert value, f"{what}: not after {waited:.1f} s (stand-in kubelet's last errors: {self.kubelet.errors[-3:]})"
         return value
 
     def wait_ready(self, resource: str, namespace: str, name: str) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from typing import Any
 
 from kubernetes import client
 from kubernetes.client.rest import ApiException
+from urllib3.exceptions import HTTPError
 
 __all__ = ["StandInKubelet"]
 
@@ -63,8 +64,8 @@ class StandInKubelet:
                 continue
             try:
                 self.sync()
-            except ApiException as exc:  # e.g. the pod went away meanwhile; kept for a failing test to show
-                self.errors.append(f"{exc.status} {exc.reason}")
+            except (ApiException, HTTPError, OSError) as exc:  # kept for a failing test to show; the next round retries
+                self.errors.append(f"{type(exc).__name__}: {exc}"[:300])
                 del self.errors[:-20]
 
     def sync(self) -> None:
