@@ -21,6 +21,8 @@ from zerospof.scenario import objective_names
 from zerospof.targets import LabTarget, resolve_target
 from zerospof.timeline import Timeline
 
+pytest_plugins = ("tests.k8s.fixtures",)  # the real Kubernetes API: kube_control_plane, cluster, kube, ...
+
 REPO = Path(__file__).resolve().parent
 CONDITIONS = ("steady-state-before", "fault-in-effect", "method-succeeded", "rollbacks-succeeded",
               "fault-reverted", "not-aborted", "steady-state-after")

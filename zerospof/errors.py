@@ -9,6 +9,7 @@ __all__ = [
     "FaultNotInEffect",
     "LabError",
     "SafetyRefusal",
+    "SetupError",
     "TargetError",
     "TargetDown",
     "NoAccess",
@@ -58,6 +59,10 @@ class FaultNotInEffect(FaultError):
 
 class LabError(ZerospofError):
     """The lab could not be brought up, checked or torn down."""
+
+
+class SetupError(ZerospofError):
+    """Something ``bin/setup`` provides (a package, a built binary) is missing: run it."""
 
 
 class SafetyRefusal(ZerospofError):

@@ -1,7 +1,7 @@
 """``AwsDriver``: readiness, the scenario's fault as one composite, the monitors, the canaries' contracts.
 
 AWS is moto (in-process, or a server on 127.0.0.1 when a child process is SIGKILLed), Kubernetes
-is the project's fake API server, and the user-facing endpoint is a real HTTP server on 127.0.0.1.
+is a real API server (``tests/k8s/fixtures.py``), and the user-facing endpoint is a real HTTP server on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from tests.aws.moto_world import (
     REGION, ZONES, associations, make_aurora_cluster, make_staging_vpc, target_document, write_target,
 )
 from tests.helpers import sigkill_when_ready
-from tests.k8s.conftest import CONTEXT, fake_apiserver, fake_apiserver_session, kubeconfig  # noqa: F401 - fixtures
+from tests.k8s.control_plane import CONTEXT
 from tests.k8s.world import CHAOS_LABEL, build_cluster, lease, set_lease_holder
 from zerospof.aws.chaos import run_dr_action
 from zerospof.aws.clients import AwsClients
@@ -36,12 +36,12 @@ from zerospof.timeline import Timeline
 REPO = Path(__file__).resolve().parents[2]
 
 
-def cordoned(fake) -> set[str]:
-    return {n["metadata"]["name"] for n in fake.objects("nodes") if n["spec"].get("unschedulable")}
+def cordoned(cluster) -> set[str]:
+    return {n["metadata"]["name"] for n in cluster.objects("nodes") if n["spec"].get("unschedulable")}
 
 
 def eks_document(kubeconfig_path, endpoint_url=None):  # noqa: F811
-    """A target document with one cluster on the fake API server and an AZ failure that also drains the zone."""
+    """A target document with one cluster on the real API server and an AZ failure that also drains the zone."""
     document = target_document()
     if endpoint_url:
         document["aws"]["endpoint_url"] = endpoint_url
@@ -53,9 +53,9 @@ def eks_document(kubeconfig_path, endpoint_url=None):  # noqa: F811
 
 
 def test_an_az_failure_with_a_drain_is_one_composite_that_injects_both_and_reverts_both(
-        staging, fake_apiserver, kubeconfig, tmp_path):  # noqa: F811
+        staging, cluster, kubeconfig, tmp_path):  # noqa: F811
     ec2 = boto3.client("ec2", region_name=REGION)
-    build_cluster(fake_apiserver)
+    build_cluster(cluster)
     before = associations(ec2)
     fault = AwsDriver(load_aws_target(write_target(tmp_path, eks_document(kubeconfig)))).fault("az-failure", {})
     assert isinstance(fault, AllOf)
@@ -64,11 +64,11 @@ def test_an_az_failure_with_a_drain_is_one_composite_that_injects_both_and_rever
     with injected(fault, ledger=Ledger(tmp_path / "ledger")) as record:
         cut = {s for s, acl in associations(ec2).items() if acl != before[s]}
         assert cut == set(staging["tagged"][ZONES[0]])
-        assert cordoned(fake_apiserver) == {"node-a0", "node-a1"}
+        assert cordoned(cluster) == {"node-a0", "node-a1"}
         assert record.data["undo"]["children"][0]["subnets"]  # the NACL's original state is in the record
 
     assert associations(ec2) == before
-    assert cordoned(fake_apiserver) == set()
+    assert cordoned(cluster) == set()
     assert Ledger(tmp_path / "ledger").open_records() == []
 
 
@@ -94,10 +94,10 @@ CHILD = textwrap.dedent('''
 
 
 def test_the_composite_reverts_from_its_ledger_record_alone_after_a_sigkill_mid_injection(
-        moto_server, fake_apiserver, kubeconfig, tmp_path):  # noqa: F811
+        moto_server, cluster, kubeconfig, tmp_path):  # noqa: F811
     ec2 = boto3.client("ec2", region_name=REGION, endpoint_url=moto_server)
     world = make_staging_vpc(ec2)
-    build_cluster(fake_apiserver)
+    build_cluster(cluster)
     before = associations(ec2)
     ledger_dir, ready, script = tmp_path / "ledger", tmp_path / "ready", tmp_path / "inject_and_stall.py"
     script.write_text(CHILD)
@@ -105,7 +105,7 @@ def test_the_composite_reverts_from_its_ledger_record_alone_after_a_sigkill_mid_
     sigkill_when_ready([sys.executable, str(script), str(target_path), str(ledger_dir), str(ready)], ready)
 
     assert {s for s, acl in associations(ec2).items() if acl != before[s]} == set(world["tagged"][ZONES[0]])
-    assert cordoned(fake_apiserver) == {"node-a0", "node-a1"}
+    assert cordoned(cluster) == {"node-a0", "node-a1"}
     [record] = Ledger(ledger_dir).open_records()
     assert record.data["state"] == "injecting" and record.data["fault"] == "zerospof.faults.composite:AllOf"
 
@@ -113,7 +113,7 @@ def test_the_composite_reverts_from_its_ledger_record_alone_after_a_sigkill_mid_
 
     assert [report.reverted for report in reports] == [True]
     assert associations(ec2) == before
-    assert cordoned(fake_apiserver) == set()
+    assert cordoned(cluster) == set()
     assert Ledger(ledger_dir).open_records() == []
 
 
@@ -137,9 +137,9 @@ EVERY_SIGNAL = {  # every signal a scenario reads, each resource once
 
 
 def test_monitoring_builds_each_scenarios_samplers_under_the_shared_probe_names(
-        aws, fake_apiserver, kubeconfig, tmp_path, monkeypatch):  # noqa: F811
-    build_cluster(fake_apiserver)
-    fake_apiserver.add(lease("argocd", "argocd-application-controller", "controller-0"))
+        aws, cluster, kubeconfig, tmp_path, monkeypatch):  # noqa: F811
+    build_cluster(cluster)
+    cluster.add(lease("argocd", "argocd-application-controller", "controller-0"))
     monkeypatch.setenv("ZEROSPOF_CANARY_DSN", "postgresql://canary@127.0.0.1:1/never-connected")
     driver = AwsDriver(load_aws_target(write_target(tmp_path, {**eks_document(kubeconfig), **EVERY_SIGNAL})))
     objectives = load_objectives(REPO / "objectives.yaml")
@@ -161,16 +161,16 @@ def test_monitoring_builds_each_scenarios_samplers_under_the_shared_probe_names(
 
 
 def test_recovered_in_any_driver_compares_lease_holders_with_the_baseline_the_runs_monitoring_read(
-        aws, endpoint, fake_apiserver, kubeconfig, tmp_path):  # noqa: F811
+        aws, endpoint, cluster, kubeconfig, tmp_path):  # noqa: F811
     """Each Chaos Toolkit activity builds its own driver, as ``chaos run`` does: ``recovered`` in a new one,
     given the run's baseline, sees the takeover that happened after the monitoring started; without it, not."""
-    build_cluster(fake_apiserver)
-    fake_apiserver.add(lease("argocd", "argocd-application-controller", "controller-0"))
+    build_cluster(cluster)
+    cluster.add(lease("argocd", "argocd-application-controller", "controller-0"))
     document = {**eks_document(kubeconfig), "endpoints": [{"name": "app", "url": endpoint.url}],
                 "gitops": EVERY_SIGNAL["gitops"], "scenarios": {"gitops": {"controller": "argocd-primary"}}}
     target = load_aws_target(write_target(tmp_path, document))
     monitoring = AwsDriver(target).monitoring("gitops", Timeline(), load_objectives(REPO / "objectives.yaml"), "run-1")
-    set_lease_holder(fake_apiserver, "argocd", "argocd-application-controller", "controller-1")
+    set_lease_holder(cluster, "argocd", "argocd-application-controller", "controller-1")
 
     assert AwsDriver(target).recovered("gitops", baseline=monitoring.baseline) is True
     for hook in monitoring.stop_hooks:

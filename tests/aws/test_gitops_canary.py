@@ -1,8 +1,8 @@
 """The GitOps canary: what it pushes to a local bare repository (``file://``), and the served revision it reads.
 
-The remote is a real bare git repository in a tmp dir (``tests/aws/git_world.py``); Argo CD is the
-project's fake API server (``FakeKubeApiServer``, a fake) whose Application status the tests set as
-its controller would. Every assertion reads the repository's or the fake's state.
+The remote is a real bare git repository in a tmp dir (``tests/aws/git_world.py``); Argo CD is an
+Application object in a real API server (``tests/k8s/fixtures.py``, with a minimal Application CRD) whose status the
+tests set as its controller would. Every assertion reads the repository's or the API server's state.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from tests.aws.conftest import Endpoint
 from tests.aws.git_world import (CANARY_FILE, INITIAL_REVISION, OTHER_FILE, RPO_BRANCH, BareRemote, canary_section, make_remote,
                                   run_git)
 from tests.aws.moto_world import REGION, target_document, write_target
-from tests.k8s.conftest import CONTEXT, fake_apiserver, fake_apiserver_session, kube, kube_params, kubeconfig  # noqa: F401
+from tests.k8s.control_plane import CONTEXT
 from tests.k8s.world import argo_application, build_cluster, set_synced_revision
 from zerospof.aws.gitops_canary import GitCanary, ServedRevision
 from zerospof.aws.run import print_dry_run
@@ -87,10 +87,10 @@ def test_the_canary_pushes_nothing_when_its_file_or_branch_is_not_there(tmp_path
     assert remote.refs() == before
 
 
-def test_the_served_revision_is_the_canary_file_at_the_commit_argo_cd_synced(fake_apiserver, kube, tmp_path):  # noqa: F811
+def test_the_served_revision_is_the_canary_file_at_the_commit_argo_cd_synced(cluster, kube, tmp_path):  # noqa: F811
     remote = make_remote(tmp_path)
-    fake_apiserver.add(argo_application("platform"))
-    set_synced_revision(fake_apiserver, "platform", remote.tip())
+    cluster.add(argo_application("platform"))
+    set_synced_revision(cluster, "platform", remote.tip())
     served = ServedRevision(canary_of(remote, application=PLATFORM), kube, tip_max_age_s=0.0)  # the tip read every time
     try:
         assert served()["revision"] == INITIAL_REVISION and served.deployed() is True
@@ -99,7 +99,7 @@ def test_the_served_revision_is_the_canary_file_at_the_commit_argo_cd_synced(fak
         assert seen["revision"] == INITIAL_REVISION and seen["argocd"]["commit"] != pushed.commit
         assert served.revisions.desired() == pushed.revision and served.deployed() is False
 
-        set_synced_revision(fake_apiserver, "platform", pushed.commit)  # the controller applied the canary
+        set_synced_revision(cluster, "platform", pushed.commit)  # the controller applied the canary
 
         seen = served()
         assert seen["revision"] == pushed.revision and seen["argocd"]["commit"] == pushed.commit
@@ -109,10 +109,10 @@ def test_the_served_revision_is_the_canary_file_at_the_commit_argo_cd_synced(fak
 
 
 def test_with_an_endpoint_its_answer_is_the_served_revision_and_argo_cds_view_is_kept_beside_it(
-        fake_apiserver, kube, endpoint: Endpoint, tmp_path):  # noqa: F811
+        cluster, kube, endpoint: Endpoint, tmp_path):  # noqa: F811
     remote = make_remote(tmp_path)
-    fake_apiserver.add(argo_application("platform"))
-    set_synced_revision(fake_apiserver, "platform", remote.tip())
+    cluster.add(argo_application("platform"))
+    set_synced_revision(cluster, "platform", remote.tip())
     served = ServedRevision(canary_of(remote, application=PLATFORM, endpoint_url=endpoint.url), kube)
     try:
         endpoint.body = json.dumps({"revision": "canary-from-the-app"}).encode()
@@ -126,9 +126,9 @@ def test_with_an_endpoint_its_answer_is_the_served_revision_and_argo_cds_view_is
         served.close()
 
 
-def test_dry_run_of_gitops_prints_the_canary_and_rpo_canary_pushes_and_pushes_nothing(aws, fake_apiserver, kubeconfig, tmp_path):  # noqa: F811
+def test_dry_run_of_gitops_prints_the_canary_and_rpo_canary_pushes_and_pushes_nothing(aws, cluster, kubeconfig, tmp_path):  # noqa: F811
     remote = make_remote(tmp_path)
-    build_cluster(fake_apiserver)
+    build_cluster(cluster)
     before = remote.refs()
     document = target_document()
     document["kubernetes"] = {"allowed_contexts": [CONTEXT], "clusters": [
@@ -156,4 +156,4 @@ def test_dry_run_of_gitops_prints_the_canary_and_rpo_canary_pushes_and_pushes_no
     assert f"DRY-RUN git push {json.dumps(rpo_push.parameters, sort_keys=True)}" in out.getvalue()
     assert f"on {RPO_BRANCH} of {remote.url}, pushed as a fast-forward" in out.getvalue()
     assert remote.history(RPO_BRANCH) == []  # the branch was not created
-    assert fake_apiserver.get("statefulsets", "argocd", "argocd-application-controller")["spec"]["replicas"] == 1
+    assert cluster.get("statefulsets", "argocd", "argocd-application-controller")["spec"]["replicas"] == 1

@@ -1,8 +1,8 @@
 """``experiments/aws/gitops.yaml`` run through chaoslib, as ``chaos run`` would: deployment delay on AWS.
 
 AWS is moto (the account check), the user-facing endpoint a real HTTP server on 127.0.0.1, the
-GitOps remote a local bare git repository (``file://``), and Kubernetes the project's fake API
-server (``FakeKubeApiServer``, a fake). Nothing runs Argo CD: :class:`SimulatedArgoController`
+GitOps remote a local bare git repository (``file://``), and Kubernetes a real API server
+(``tests/k8s/fixtures.py``). Nothing runs Argo CD: :class:`SimulatedArgoController`
 (a fake) plays its standby application controller, so what is measured is what it did, at the
 time it did it.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,8 @@ import pytest
 
 from tests.aws.git_world import CANARY_FILE, INITIAL_REVISION, OTHER_FILE, RPO_BRANCH, BareRemote, canary_section, make_remote
 from tests.aws.moto_world import REGION, target_document, write_target
-from tests.k8s.conftest import CONTEXT, fake_apiserver, fake_apiserver_session, kubeconfig  # noqa: F401 - fixtures
+from tests.k8s.cluster import TestCluster
+from tests.k8s.control_plane import CONTEXT
 from tests.k8s.world import build_cluster, lease, set_lease_holder, set_synced_revision
 from zerospof.aws import driver as aws_driver
 from zerospof.aws.driver import AwsDriver
@@ -29,7 +31,7 @@ from zerospof.aws.target import load_aws_target
 from zerospof.chaos.runner import ScenarioResult, run_experiment_file
 from zerospof.errors import TargetError
 from zerospof.faults import Ledger
-from tests.k8s.fake_apiserver import FakeKubeApiServer
+from zerospof.k8s.scale import ScaleWorkload
 from zerospof.objectives import load_objectives
 from zerospof.timeline import EventKind, Timeline
 
@@ -54,21 +56,23 @@ class SimulatedArgoController(threading.Thread):
     ``(commit, monotonic time it was applied)``.
     """
 
-    def __init__(self, fake: FakeKubeApiServer, remote: BareRemote) -> None:
+    def __init__(self, cluster: TestCluster, remote: BareRemote) -> None:
         super().__init__(name="simulated-argo-controller", daemon=True)
-        self.fake, self.remote = fake, remote
+        self.cluster, self.remote = cluster, remote
         self.applied: list[tuple[str, float]] = []
         self.stopped = threading.Event()
 
     def run(self) -> None:
         deployed, seen_since, active_gone_since = self.remote.tip(), None, None
         while not self.stopped.wait(0.05):
-            controller = self.fake.get("statefulsets", *CONTROLLER)
-            if controller["spec"]["replicas"] == 0:
+            controller = self.cluster.get("statefulsets", *CONTROLLER)
+            holding = self.cluster.get("leases", *LEASE)["spec"]["holderIdentity"] == STANDBY
+            if controller["spec"]["replicas"] == 0 and not holding:
                 active_gone_since = active_gone_since or time.monotonic()
                 if time.monotonic() - active_gone_since >= TAKEOVER_DELAY_S:
-                    self._take_the_lease()
-            if self.fake.get("leases", *LEASE)["spec"]["holderIdentity"] != STANDBY:
+                    set_lease_holder(self.cluster, *LEASE, STANDBY)  # read, then replace at that resourceVersion
+                    holding = True
+            if not holding:
                 continue
             try:
                 tip = self.remote.tip()
@@ -78,65 +82,68 @@ class SimulatedArgoController(threading.Thread):
                 continue
             seen_since = seen_since or time.monotonic()
             if time.monotonic() - seen_since >= DEPLOY_DELAY_S:
-                set_synced_revision(self.fake, "platform", tip)
+                set_synced_revision(self.cluster, "platform", tip)
                 self.applied.append((tip, time.monotonic()))
                 deployed, seen_since = tip, None
 
-    def _take_the_lease(self) -> None:
-        set_lease_holder(self.fake, *LEASE, STANDBY)
+
+def after_the_scale_down(monkeypatch: pytest.MonkeyPatch, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once, as soon as the API server has answered the request that scales the active controller
+    to 0: inside the fault's injection (``ScaleWorkload.inject``), before it is verified."""
+    inject, done = ScaleWorkload.inject, []
+
+    def inject_then_callback(fault: ScaleWorkload) -> None:
+        inject(fault)
+        if not done:
+            done.append(True)
+            callback()
+    monkeypatch.setattr(ScaleWorkload, "inject", inject_then_callback)
 
 
 class InstantStandbyTakeover:
-    """A FAKE standby that takes the Lease inside the very API request that scales the active controller to 0.
+    """A FAKE standby that takes the Lease the moment the request scaling the active controller to 0 is answered.
 
     So the takeover happens while the fault is being injected: before it is verified, before the
     canary commit, and before ``wait-for-takeover`` first asks whether the target recovered.
     ``taken_at_wall`` is when it did (epoch seconds).
     """
 
-    def __init__(self, fake: FakeKubeApiServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    def __init__(self, cluster: TestCluster, monkeypatch: pytest.MonkeyPatch) -> None:
         self.taken_at_wall: float | None = None
-        serve = fake.handle
 
-        def handle(*request: Any) -> tuple[int, Any]:
-            answer = serve(*request)
-            if self.taken_at_wall is None and fake.get("statefulsets", *CONTROLLER)["spec"]["replicas"] == 0:
-                set_lease_holder(fake, *LEASE, STANDBY, serve=serve)
-                self.taken_at_wall = time.time()
-            return answer
-        monkeypatch.setattr(fake, "handle", handle)
+        def take() -> None:
+            set_lease_holder(cluster, *LEASE, STANDBY)
+            self.taken_at_wall = time.time()
+        after_the_scale_down(monkeypatch, take)
 
 
 class GitHostFailoverThatLosesPushes:
-    """A FAKE git host failover, inside the API request that scales the active controller to 0 (before t0).
+    """A FAKE git host failover, the moment the request scaling the active controller to 0 is answered (before t0).
 
     The host comes back from a replica that lagged ``lost`` commits behind: the RPO branch moves
     back ``lost`` commits (once the run pushed more than that). The canary's pushes are held
     meanwhile, so none is in flight across the failover. ``lost_seqs``: the seqs of what it lost.
     """
 
-    def __init__(self, fake: FakeKubeApiServer, remote: BareRemote, monkeypatch: pytest.MonkeyPatch, lost: int = 2) -> None:
+    def __init__(self, remote: BareRemote, monkeypatch: pytest.MonkeyPatch, lost: int = 2) -> None:
         self.lost_seqs: list[int] | None = None
         held = threading.Lock()
-        write, serve = GitRpoCanary.write, fake.handle
+        write = GitRpoCanary.write
 
         def held_write(canary: GitRpoCanary) -> dict[str, Any]:
             with held:
                 return write(canary)
 
-        def handle(*request: Any) -> tuple[int, Any]:
-            answer = serve(*request)
-            if self.lost_seqs is None and fake.get("statefulsets", *CONTROLLER)["spec"]["replicas"] == 0:
-                deadline = time.monotonic() + 5.0
-                while len(remote.history(RPO_BRANCH)) <= lost and time.monotonic() < deadline:
-                    time.sleep(0.05)
-                with held:
-                    dropped = remote.history(RPO_BRANCH)[:lost]
-                    remote.lose_commits(RPO_BRANCH, lost)
-                self.lost_seqs = sorted(int(c.trailers["Zerospof-Seq"]) for c in dropped)
-            return answer
+        def fail_over() -> None:
+            deadline = time.monotonic() + 5.0
+            while len(remote.history(RPO_BRANCH)) <= lost and time.monotonic() < deadline:
+                time.sleep(0.05)
+            with held:
+                dropped = remote.history(RPO_BRANCH)[:lost]
+                remote.lose_commits(RPO_BRANCH, lost)
+            self.lost_seqs = sorted(int(c.trailers["Zerospof-Seq"]) for c in dropped)
         monkeypatch.setattr(GitRpoCanary, "write", held_write)
-        monkeypatch.setattr(fake, "handle", handle)
+        after_the_scale_down(monkeypatch, fail_over)
 
 
 def acked_seqs(timeline: Timeline, until: float = float("inf")) -> list[int]:
@@ -144,11 +151,11 @@ def acked_seqs(timeline: Timeline, until: float = float("inf")) -> list[int]:
     return [s.value["seq"] for s in timeline.samples_of("write-canary") if s.ok and s.t_mono <= until]
 
 
-def gitops_world(fake: FakeKubeApiServer, remote: BareRemote) -> None:
+def gitops_world(cluster: TestCluster, remote: BareRemote) -> None:
     """The cluster (with the Application ``platform``), the active controller's Lease, the Application synced at the remote's tip."""
-    build_cluster(fake)
-    fake.add(lease(*LEASE, ACTIVE))
-    set_synced_revision(fake, "platform", remote.tip())
+    build_cluster(cluster)
+    cluster.add(lease(*LEASE, ACTIVE))
+    set_synced_revision(cluster, "platform", remote.tip())
 
 
 def gitops_target(tmp_path: Path, kubeconfig_path: str, endpoint_url: str, canary: dict | None) -> Path:
@@ -167,8 +174,8 @@ def gitops_target(tmp_path: Path, kubeconfig_path: str, endpoint_url: str, canar
     return write_target(tmp_path, document)
 
 
-def run_gitops(tmp_path: Path, target: Path, fake: FakeKubeApiServer, remote: BareRemote) -> tuple[ScenarioResult, SimulatedArgoController]:
-    controller = SimulatedArgoController(fake, remote)
+def run_gitops(tmp_path: Path, target: Path, cluster: TestCluster, remote: BareRemote) -> tuple[ScenarioResult, SimulatedArgoController]:
+    controller = SimulatedArgoController(cluster, remote)
     controller.start()
     try:
         result = run_experiment_file(REPO / "experiments" / "aws" / "gitops.yaml", {
@@ -187,13 +194,13 @@ def run_gitops(tmp_path: Path, target: Path, fake: FakeKubeApiServer, remote: Ba
 
 
 def test_deployment_delay_on_aws_is_from_the_canary_push_to_the_argo_cd_sync_of_that_commit(
-        aws, endpoint, fake_apiserver, kubeconfig, tmp_path):  # noqa: F811
+        aws, endpoint, cluster, kubeconfig, tmp_path):  # noqa: F811
     remote = make_remote(tmp_path)
-    gitops_world(fake_apiserver, remote)
+    gitops_world(cluster, remote)
     first_commit = remote.tip()
     target = gitops_target(tmp_path, kubeconfig, endpoint.url, canary_section(remote, RPO_BRANCH, **ARGO_SERVED))
 
-    result, controller = run_gitops(tmp_path, target, fake_apiserver, remote)
+    result, controller = run_gitops(tmp_path, target, cluster, remote)
 
     report, timeline = result.report, result.timeline()
     conditions = {c["name"]: c["passed"] for c in report["conditions"]}
@@ -217,18 +224,18 @@ def test_deployment_delay_on_aws_is_from_the_canary_push_to_the_argo_cd_sync_of_
     assert abs(delivery_rto["value"] - (applied_at - timeline.t0())) <= resolution + 0.2
     [check] = [c for c in report["checks"] if c["measurement"] == "deployment_delay_s"]
     assert check["passed"] is True and check["measured"] == delay["value"]
-    assert fake_apiserver.get("statefulsets", "argocd", "argocd-application-controller")["spec"]["replicas"] == 1
+    assert cluster.get("statefulsets", "argocd", "argocd-application-controller")["spec"]["replicas"] == 1
     assert Ledger(tmp_path / "ledger").open_records() == []
 
 
 def test_without_a_gitops_canary_deployment_delay_on_aws_is_not_measured_and_the_run_says_why(
-        aws, endpoint, fake_apiserver, kubeconfig, tmp_path):  # noqa: F811
+        aws, endpoint, cluster, kubeconfig, tmp_path):  # noqa: F811
     remote = make_remote(tmp_path)
-    gitops_world(fake_apiserver, remote)
+    gitops_world(cluster, remote)
     before = remote.refs()
     target = gitops_target(tmp_path, kubeconfig, endpoint.url, canary=None)
 
-    result, controller = run_gitops(tmp_path, target, fake_apiserver, remote)
+    result, controller = run_gitops(tmp_path, target, cluster, remote)
 
     report, timeline = result.report, result.timeline()
     assert timeline.t0() is not None and controller.applied == [] and remote.refs() == before
@@ -248,9 +255,9 @@ def test_without_a_gitops_canary_deployment_delay_on_aws_is_not_measured_and_the
 
 
 def test_the_gitops_monitors_sample_the_served_revision_and_refuse_a_canary_file_the_branch_lacks_before_any_fault(
-        aws, endpoint, fake_apiserver, kubeconfig, tmp_path):  # noqa: F811
+        aws, endpoint, cluster, kubeconfig, tmp_path):  # noqa: F811
     remote = make_remote(tmp_path)
-    gitops_world(fake_apiserver, remote)
+    gitops_world(cluster, remote)
     objectives = load_objectives(REPO / "objectives.yaml")
     section = canary_section(remote, argocd_application={"cluster": "primary", "name": "platform"})
     driver = AwsDriver(load_aws_target(gitops_target(tmp_path, kubeconfig, endpoint.url, section)))
@@ -269,14 +276,14 @@ def test_the_gitops_monitors_sample_the_served_revision_and_refuse_a_canary_file
 
 
 def test_a_standby_that_takes_the_lease_before_the_wait_begins_still_counts_as_the_takeover(
-        aws, endpoint, fake_apiserver, kubeconfig, tmp_path, monkeypatch):  # noqa: F811
+        aws, endpoint, cluster, kubeconfig, tmp_path, monkeypatch):  # noqa: F811
     remote = make_remote(tmp_path)
-    gitops_world(fake_apiserver, remote)
+    gitops_world(cluster, remote)
     target = gitops_target(tmp_path, kubeconfig, endpoint.url,
                            canary_section(remote, argocd_application={"cluster": "primary", "name": "platform"}))
-    standby = InstantStandbyTakeover(fake_apiserver, monkeypatch)
+    standby = InstantStandbyTakeover(cluster, monkeypatch)
 
-    result, controller = run_gitops(tmp_path, target, fake_apiserver, remote)
+    result, controller = run_gitops(tmp_path, target, cluster, remote)
 
     [wait] = [r for r in result.journal["run"] if r["activity"]["name"] == "wait-for-takeover"]
     wait_started_wall = datetime.fromisoformat(wait["start"]).timestamp()
@@ -284,18 +291,18 @@ def test_a_standby_that_takes_the_lease_before_the_wait_begins_still_counts_as_t
     assert len(controller.applied) == 1  # the canary commit, deployed by the standby
     assert wait["output"]["recovered"] is True  # before the fix: False, after the whole recovery timeout
     assert wait["output"]["waited_s"] <= DEPLOY_DELAY_S + SUSTAINED_S + 2.0  # not the 20 s recovery timeout
-    assert fake_apiserver.get("leases", *LEASE)["spec"]["holderIdentity"] == STANDBY
+    assert cluster.get("leases", *LEASE)["spec"]["holderIdentity"] == STANDBY
 
 
 def test_with_an_rpo_branch_the_gitops_rpo_on_aws_is_0_and_every_acknowledged_push_is_on_the_remote(
-        aws, endpoint, fake_apiserver, kubeconfig, tmp_path, monkeypatch):  # noqa: F811
+        aws, endpoint, cluster, kubeconfig, tmp_path, monkeypatch):  # noqa: F811
     monkeypatch.setattr(aws_driver, "GIT_RPO_INTERVAL_S", RPO_PUSH_INTERVAL_S)
     remote = make_remote(tmp_path)
-    gitops_world(fake_apiserver, remote)
+    gitops_world(cluster, remote)
     first_commit, other = remote.tip(), remote.tip("other")
     target = gitops_target(tmp_path, kubeconfig, endpoint.url, canary_section(remote, RPO_BRANCH, **ARGO_SERVED))
 
-    result, _ = run_gitops(tmp_path, target, fake_apiserver, remote)
+    result, _ = run_gitops(tmp_path, target, cluster, remote)
 
     report, timeline = result.report, result.timeline()
     run_id = result.journal["experiment"]["configuration"]["zerospof_run_id"]
@@ -318,14 +325,14 @@ def test_with_an_rpo_branch_the_gitops_rpo_on_aws_is_0_and_every_acknowledged_pu
 
 
 def test_pushes_the_git_host_acknowledged_and_lost_at_failover_make_the_gitops_rpo_on_aws_positive_naming_them(
-        aws, endpoint, fake_apiserver, kubeconfig, tmp_path, monkeypatch):  # noqa: F811
+        aws, endpoint, cluster, kubeconfig, tmp_path, monkeypatch):  # noqa: F811
     monkeypatch.setattr(aws_driver, "GIT_RPO_INTERVAL_S", RPO_PUSH_INTERVAL_S)
     remote = make_remote(tmp_path)
-    gitops_world(fake_apiserver, remote)
-    failover = GitHostFailoverThatLosesPushes(fake_apiserver, remote, monkeypatch, lost=2)
+    gitops_world(cluster, remote)
+    failover = GitHostFailoverThatLosesPushes(remote, monkeypatch, lost=2)
     target = gitops_target(tmp_path, kubeconfig, endpoint.url, canary_section(remote, RPO_BRANCH, **ARGO_SERVED))
 
-    result, _ = run_gitops(tmp_path, target, fake_apiserver, remote)
+    result, _ = run_gitops(tmp_path, target, cluster, remote)
 
     report, timeline = result.report, result.timeline()
     run_id = result.journal["experiment"]["configuration"]["zerospof_run_id"]
@@ -346,12 +353,12 @@ def test_pushes_the_git_host_acknowledged_and_lost_at_failover_make_the_gitops_r
 
 
 def test_without_an_rpo_branch_the_gitops_rpo_on_aws_is_not_measured_the_read_back_says_why_and_the_rest_is_measured(
-        aws, endpoint, fake_apiserver, kubeconfig, tmp_path):  # noqa: F811
+        aws, endpoint, cluster, kubeconfig, tmp_path):  # noqa: F811
     remote = make_remote(tmp_path)
-    gitops_world(fake_apiserver, remote)
+    gitops_world(cluster, remote)
     target = gitops_target(tmp_path, kubeconfig, endpoint.url, canary_section(remote, **ARGO_SERVED))
 
-    result, _ = run_gitops(tmp_path, target, fake_apiserver, remote)
+    result, _ = run_gitops(tmp_path, target, cluster, remote)
 
     report, timeline = result.report, result.timeline()
     assert timeline.samples_of("write-canary") == [] and remote.history(RPO_BRANCH) == []

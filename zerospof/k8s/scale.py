@@ -50,7 +50,7 @@ class ScaleWorkload(KubeFault):
     def verify(self) -> None:
         scale = self._read()
         wanted = int(self.params.get("replicas", 0))
-        if scale.spec.replicas != wanted or (scale.status.replicas or 0) != wanted:
+        if (scale.spec.replicas or 0) != wanted or (scale.status.replicas or 0) != wanted:  # the API omits a 0
             raise FaultNotInEffect(f"{self.describe()}: spec {scale.spec.replicas}, running {scale.status.replicas}")
 
     def revert(self) -> None:

@@ -24,7 +24,9 @@ class ZoneDrain(KubeFault):
     """Cordon every selected node in ``zone`` and evict its pods.
 
     params: ``kube``, ``zone``, ``node_label_selector`` (only nodes matching it are touched),
-    ``evict`` (default true). ``prepare`` records which nodes were already unschedulable;
+    ``evict`` (default true). The drain is in effect once every selected node is cordoned and each of
+    its evictable pods is evicted (terminating counts: its grace period may outlast the check) or
+    protected by a PodDisruptionBudget. ``prepare`` records which nodes were already unschedulable;
     ``revert`` uncordons exactly the nodes that were schedulable before (evicted pods are
     recreated elsewhere by their controllers and are not moved back). Idempotent.
     """
@@ -84,7 +86,7 @@ class ZoneDrain(KubeFault):
             for name in sorted(names):
                 left = [f"{p.metadata.namespace}/{p.metadata.name}" for p in
                         core.list_pod_for_all_namespaces(field_selector=f"spec.nodeName={name}").items
-                        if _evictable(p)]
+                        if _evictable(p) and p.metadata.deletion_timestamp is None]  # terminating: evicted
                 if set(left) - blocked:
                     raise FaultNotInEffect(f"pods still on drained node {name}: {sorted(set(left) - blocked)}")
 
