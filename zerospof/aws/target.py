@@ -17,7 +17,8 @@ from zerospof.schema import load_yaml_mapping
 
 __all__ = [
     "ArgoApplication", "AwsTarget", "AzFailurePlan", "Cluster", "ControlPlanePlan", "DataCanary",
-    "Detection", "Endpoint", "GitopsCanary", "GitopsController", "GitopsPlan", "RegionFailurePlan", "Safety",
+    "Detection", "DnsInventory", "Endpoint", "GitopsCanary", "GitopsController", "GitopsPlan", "Inventory",
+    "RegionFailurePlan", "Safety", "SecondaryDns",
     "check_against_account", "load_aws_target", "parse_aws_target",
 ]
 
@@ -174,6 +175,43 @@ class Safety:
 
 
 @dataclass(frozen=True)
+class SecondaryDns:
+    """The second DNS provider (e.g. Cloudflare): its name and the nameservers (IP addresses) asked directly."""
+
+    name: str
+    nameservers: tuple[str, ...]
+    port: int = 53
+
+
+@dataclass(frozen=True)
+class DnsInventory:
+    """The Route 53 hosted zone and the user-facing record names in it; the second provider, if declared."""
+
+    zone_id: str
+    records: tuple[str, ...]
+    secondary: SecondaryDns | None
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """What the SPOF sweep and the static audit look at (``inventory:``; every part optional).
+
+    ``cluster``: where the declared workloads run. ``namespaces``: audited workloads. ``deployments``:
+    ``(namespace, name)`` whose pods are members. ``databases``: Aurora DB cluster ids (primary region).
+    ``kms_keys`` / ``secrets``: in the primary region; their replicas in the DR region are the security
+    layer (key ids: a multi-Region key's ``mrk-...`` id is the same in every region).
+    """
+
+    cluster: str | None = None
+    namespaces: tuple[str, ...] = ()
+    deployments: tuple[tuple[str, str], ...] = ()
+    databases: tuple[str, ...] = ()
+    dns: DnsInventory | None = None
+    kms_keys: tuple[str, ...] = ()
+    secrets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class AwsTarget:
     """A validated AWS + EKS target."""
 
@@ -198,6 +236,7 @@ class AwsTarget:
     control_plane: ControlPlanePlan | None
     gitops: GitopsPlan | None
     safety: Safety
+    inventory: Inventory = field(default_factory=Inventory)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def cluster(self, name: str) -> Cluster:
@@ -226,7 +265,8 @@ def parse_aws_target(document: Any, path: str = "<target>") -> AwsTarget:
     """Validate an already-parsed target document."""
     r = Reader(path)
     top = r.mapping(document, "", required=["kind", "name", "aws"],
-                    optional=["endpoints", "data_canary", "kubernetes", "gitops", "detection", "scenarios", "safety"])
+                    optional=["endpoints", "data_canary", "kubernetes", "gitops", "detection", "scenarios", "safety",
+                              "inventory"])
     r.choice(top["kind"], "kind", ["aws"])
     name = r.string(top["name"], "name")
 
@@ -275,6 +315,7 @@ def parse_aws_target(document: Any, path: str = "<target>") -> AwsTarget:
         control_plane=_control_plane_plan(r, scenarios.get("control-plane"), cluster_names),
         gitops=_gitops_plan(r, scenarios.get("gitops"), controller_names),
         safety=_safety(r, top.get("safety")),
+        inventory=_inventory(r, top.get("inventory"), cluster_names, dr),
     )
 
 
@@ -509,6 +550,46 @@ def _gitops_plan(r: Reader, value: Any, controllers: set[str]) -> GitopsPlan | N
     return GitopsPlan(_known(r, value["controller"], f"{key}.controller", controllers, "GitOps controller"),
                       r.choice(value.get("method"), f"{key}.method", ["scale-to-zero", "delete-pod", "suspend"],
                                default="scale-to-zero"))
+
+
+def _inventory(r: Reader, value: Any, clusters: set[str], dr: str | None) -> Inventory:
+    key = "inventory"
+    value = r.mapping(value, key, optional=["cluster", "namespaces", "deployments", "databases", "dns", "security"])
+    cluster = None if value.get("cluster") is None else _known(r, value["cluster"], f"{key}.cluster", clusters, "cluster")
+    deployments = []
+    for item_key, item in r.items(value.get("deployments"), f"{key}.deployments"):
+        item = r.mapping(item, item_key, required=["namespace", "name"])
+        deployments.append((r.string(item["namespace"], f"{item_key}.namespace"), r.string(item["name"], f"{item_key}.name")))
+    namespaces = r.strings(value.get("namespaces"), f"{key}.namespaces")
+    if (namespaces or deployments) and cluster is None:
+        raise r.fail(f"{key}.cluster", "is required with namespaces or deployments (the cluster they run in)")
+    security = r.mapping(value.get("security"), f"{key}.security", optional=["kms_keys", "secrets"])
+    kms_keys = r.strings(security.get("kms_keys"), f"{key}.security.kms_keys")
+    secrets = r.strings(security.get("secrets"), f"{key}.security.secrets")
+    if (kms_keys or secrets) and dr is None:
+        raise r.fail(f"{key}.security", "needs aws.regions.dr: the replicas live in the DR (standby) region")
+    return Inventory(cluster=cluster, namespaces=namespaces, deployments=tuple(deployments),
+                     databases=r.strings(value.get("databases"), f"{key}.databases"),
+                     dns=_dns_inventory(r, value.get("dns"), f"{key}.dns"), kms_keys=kms_keys, secrets=secrets)
+
+
+def _dns_inventory(r: Reader, value: Any, key: str) -> DnsInventory | None:
+    if value is None:
+        return None
+    value = r.mapping(value, key, required=["zone_id", "records"], optional=["secondary_provider"])
+    secondary = None
+    if value.get("secondary_provider") is not None:
+        provider = r.mapping(value["secondary_provider"], f"{key}.secondary_provider", required=["name", "nameservers"],
+                             optional=["port"])
+        port = provider.get("port", 53)
+        if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
+            raise r.fail(f"{key}.secondary_provider.port", "expected a UDP port number", port)
+        secondary = SecondaryDns(r.string(provider["name"], f"{key}.secondary_provider.name"),
+                                 r.strings(provider["nameservers"], f"{key}.secondary_provider.nameservers",
+                                           r"[0-9a-fA-F.:]+", "a nameserver's IP address", allow_empty=False), port)
+    return DnsInventory(r.string(value["zone_id"], f"{key}.zone_id", r"[A-Z0-9]+", "a Route 53 hosted zone id"),
+                        tuple(name.rstrip(".") for name in r.strings(value["records"], f"{key}.records",
+                                                                     allow_empty=False)), secondary)
 
 
 def _safety(r: Reader, value: Any) -> Safety:
