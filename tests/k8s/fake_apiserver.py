@@ -3,14 +3,14 @@
 It speaks enough of the real REST API over real HTTP on 127.0.0.1 for the real ``kubernetes``
 Python client (and chaostoolkit-kubernetes, which uses it) to work against it: get / list
 (label and field selectors) / create / replace / patch (JSON merge, strategic-merge treated as
-merge, JSON patch) / delete of pods, nodes, deployments, statefulsets, leases and Argo CD
+merge, JSON patch) / delete of pods, nodes, deployments, statefulsets, leases, PodDisruptionBudgets
+(stored, never enforced) and Argo CD
 Applications; the ``scale`` subresource of deployments and statefulsets; and pod eviction. With
 ``simulate_controllers`` (the default) it plays the workload controllers crudely: a scaled
 workload gets exactly ``replicas`` pods, and a deleted or evicted pod of a workload is replaced
 by a new one. Every HTTP request but ``/version`` must carry the bearer ``token`` of the
 kubeconfig it writes (else 401), so a client using other credentials fails as on a real
-cluster. Nothing else of Kubernetes (scheduling, admission, watches, RBAC,
-PodDisruptionBudgets) exists here.
+cluster. Nothing else of Kubernetes (scheduling, admission, watches, RBAC, eviction limits) exists here.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ _KINDS = [
     _Kind("apps/v1", "deployments", "Deployment", True),
     _Kind("apps/v1", "statefulsets", "StatefulSet", True),
     _Kind("coordination.k8s.io/v1", "leases", "Lease", True),
+    _Kind("policy/v1", "poddisruptionbudgets", "PodDisruptionBudget", True),  # stored and listed, never enforced
     _Kind("argoproj.io/v1alpha1", "applications", "Application", True),
     _Kind("kustomize.toolkit.fluxcd.io/v1", "kustomizations", "Kustomization", True),
 ]

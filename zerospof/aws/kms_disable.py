@@ -1,0 +1,44 @@
+"""``KmsKeyDisable``: disable one KMS key in one region (one replica of a multi-Region key), enable it again on revert."""
+
+from __future__ import annotations
+
+from zerospof.aws.fault_base import AwsFault
+from zerospof.errors import FaultError, FaultNotInEffect
+
+__all__ = ["KmsKeyDisable"]
+
+
+class KmsKeyDisable(AwsFault):
+    """Disable ``key_id`` in ``region`` (a multi-Region key's replicas keep their own state: the others stay usable).
+
+    params: ``region``, ``key_id``, ``allowed_account_ids``, optional ``endpoint_url``. ``prepare``
+    refuses a key that is not Enabled (nothing of ours to undo) and records that it was;
+    ``revert`` enables it again when it is Disabled. Idempotent; safe before ``inject``.
+    """
+
+    kind = "kms-key-disable"
+
+    def describe(self) -> str:
+        return f"{self.kind}(region={self.params.get('region')}, key={self.params.get('key_id')})"
+
+    def _state(self) -> str:
+        return str(self.client("kms").describe_key(KeyId=self.params["key_id"])["KeyMetadata"].get("KeyState"))
+
+    def prepare(self) -> None:
+        self.check_account()
+        state = self._state()
+        if state != "Enabled":
+            raise FaultError(f"{self.describe()}: the key is {state}, not Enabled; nothing disabled")
+        self.undo = {"was_enabled": True}
+
+    def inject(self) -> None:
+        self.client("kms").disable_key(KeyId=self.params["key_id"])
+
+    def verify(self) -> None:
+        state = self._state()
+        if state != "Disabled":
+            raise FaultNotInEffect(f"{self.describe()}: the key is {state}")
+
+    def revert(self) -> None:
+        if self.undo.get("was_enabled") and self._state() == "Disabled":
+            self.client("kms").enable_key(KeyId=self.params["key_id"])
