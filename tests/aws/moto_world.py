@@ -147,11 +147,15 @@ def moto_decrypts_multi_region_keys(monkeypatch: Any) -> None:
 
 def make_security_replicas(kms: Any, secrets: Any, dr_region: str, replicate_key: bool = True,
                            replicate_secret: bool = True) -> tuple[str, str]:
-    """A multi-Region KMS key and a secret encrypted with it in the primary region, each replicated to
-    ``dr_region`` unless told not to. Returns (key id, secret name)."""
-    key_id = kms.create_key(MultiRegion=True, Description="app")["KeyMetadata"]["KeyId"]
-    if replicate_key:
+    """A multi-Region KMS key (carrying the selection tags) and a secret encrypted with it in the primary region,
+    each replicated to ``dr_region`` unless told not to. Returns (key id, secret name)."""
+    import boto3
+
+    tags = [{"TagKey": key, "TagValue": value} for key, value in TAGS.items()]
+    key_id = kms.create_key(MultiRegion=True, Description="app", Tags=tags)["KeyMetadata"]["KeyId"]
+    if replicate_key:  # a replica's tags are its own (ReplicateKey's Tags; moto ignores them): tagged there
         kms.replicate_key(KeyId=key_id, ReplicaRegion=dr_region)
+        boto3.client("kms", region_name=dr_region).tag_resource(KeyId=key_id, Tags=tags)
     secrets.create_secret(Name="app/db", SecretString="s3cret", KmsKeyId=key_id)
     if replicate_secret:
         secrets.replicate_secret_to_regions(SecretId="app/db", AddReplicaRegions=[{"Region": dr_region,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from zerospof.aws.fault_base import AwsFault
-from zerospof.errors import FaultError, FaultNotInEffect
+from zerospof.errors import FaultError, FaultNotInEffect, SafetyRefusal
 
 __all__ = ["KmsKeyDisable"]
 
@@ -11,8 +11,9 @@ __all__ = ["KmsKeyDisable"]
 class KmsKeyDisable(AwsFault):
     """Disable ``key_id`` in ``region`` (a multi-Region key's replicas keep their own state: the others stay usable).
 
-    params: ``region``, ``key_id``, ``allowed_account_ids``, optional ``endpoint_url``. ``prepare``
-    refuses a key that is not Enabled (nothing of ours to undo) and records that it was;
+    params: ``region``, ``key_id``, ``selection_tags``, ``allowed_account_ids``, optional ``endpoint_url``.
+    ``prepare`` refuses (SafetyRefusal) a key that does not carry every selection tag in that region, and a
+    key that is not Enabled (nothing of ours to undo), and records that it was;
     ``revert`` enables it again when it is Disabled. Idempotent; safe before ``inject``.
     """
 
@@ -26,6 +27,12 @@ class KmsKeyDisable(AwsFault):
 
     def prepare(self) -> None:
         self.check_account()
+        tags = {t["TagKey"]: t["TagValue"] for t in
+                self.client("kms").list_resource_tags(KeyId=self.params["key_id"]).get("Tags", [])}
+        wanted = dict(self.params.get("selection_tags") or {})
+        if not wanted or any(tags.get(key) != value for key, value in wanted.items()):
+            raise SafetyRefusal(f"{self.describe()}: the key does not carry the selection tags {wanted}; refusing "
+                                "to disable it")
         state = self._state()
         if state != "Enabled":
             raise FaultError(f"{self.describe()}: the key is {state}, not Enabled; nothing disabled")

@@ -21,8 +21,8 @@ dns        ``dns:<record>:<set>`` (each Route 53 record     not exercised (see `
            second provider
 cicd       ``git:<repository>`` (the GitOps canary's host)  not exercised (outside the account)
 gitops     ``gitops:<controller>``                          scale its workload to 0 (revert: back)
-security   ``kms:<key>@<region>`` (the primary key and      disable that key in that region (revert:
-           each replica)                                    enable)
+security   ``kms:<key>@<region>`` (the primary key and      disable that key in that region, when it
+           each replica)                                    carries the selection tags (revert: enable)
 security   ``secret:<name>@<region>`` (the primary and      not exercised (see ``NO_SECRET_FAULT``)
            each replica)
 =========  ==============================================  ==============================================
@@ -280,9 +280,15 @@ def _security(target: AwsTarget, clients: AwsClients) -> list[PlannedMember]:
     found = []
     for key_id in target.inventory.kms_keys:
         for region in key_regions(clients, primary, key_id):
-            found.append(PlannedMember(
-                Member(f"kms:{key_id}@{region}", "security", "kms-key", region),
-                KmsKeyDisable({**aws_params(target, region), "key_id": region_key_id(key_id, region)})))
+            name, replica = f"kms:{key_id}@{region}", region_key_id(key_id, region)
+            tags = {t["TagKey"]: t["TagValue"]
+                    for t in clients.client("kms", region).list_resource_tags(KeyId=replica).get("Tags", [])}
+            if any(tags.get(k) != v for k, v in target.selection_tags.items()):
+                found.append(_not_exercised(name, "security", "kms-key", region,
+                                            f"the key in {region} does not carry the selection tags"))
+                continue
+            found.append(PlannedMember(Member(name, "security", "kms-key", region), KmsKeyDisable(
+                {**aws_params(target, region), "key_id": replica, "selection_tags": dict(target.selection_tags)})))
     for secret_id in target.inventory.secrets:
         for region in secret_regions(clients, primary, secret_id):
             found.append(_not_exercised(f"secret:{secret_id}@{region}", "security", "secret", region, NO_SECRET_FAULT))
