@@ -121,6 +121,8 @@ def _route53(flaws: set[str]) -> str:
     check = route53.create_health_check(CallerReference="primary", HealthCheckConfig={
         "Type": "HTTPS", "FullyQualifiedDomainName": "primary.example.com", "Port": 443,
         "ResourcePath": "/healthz"})["HealthCheck"]["Id"]
+    route53.change_tags_for_resource(ResourceType="healthcheck", ResourceId=check,
+                                     AddTags=[{"Key": k, "Value": v} for k, v in TAGS.items()])
     primary: dict[str, Any] = {"Name": RECORD, "Type": "A", "SetIdentifier": "primary", "Failover": "PRIMARY", "TTL": 60,
                                "ResourceRecords": [{"Value": "192.0.2.1"}]}
     if "no-health-check" not in flaws:

@@ -42,6 +42,9 @@ ACCEPTED_FINDINGS = {
     ("RESOURCE_MISMATCH", "ec2:ReplaceNetworkAclAssociation"):
         "authorized per resource: the subnet side is conditioned on the selection tags, the NACL side cannot be "
         "(the original NACL the revert swaps back to carries no tag of ours)",
+    ("RESOURCE_MISMATCH", "route53:ChangeTagsForResource"):
+        "tags only health checks (the sweep's marker before inverting one); parliament reads its two resource types "
+        "(healthcheck, hostedzone) as both required",
     ("RESOURCE_MISMATCH", "fis:StartExperiment"):
         "authorized per resource: the template must carry zerospof/chaos=allowed, the new experiment our marker tag",
 }

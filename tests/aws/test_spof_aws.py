@@ -58,10 +58,11 @@ def test_every_member_of_the_aws_world_is_listed_by_layer_with_its_fault_or_why_
         "nodes:primary:us-west-2a": "zone-drain", "nodes:primary:us-west-2b": "zone-drain",
         "pod:app/web-0": "pod-kill", "pod:app/web-1": "pod-kill",
         f"kms:{key_id}@{REGION}": "kms-key-disable", f"kms:{key_id}@{DR}": "kms-key-disable",
+        "dns:app.example.com:primary": "health-check-invert",
     }
     not_exercised = {name for name, p in planned.items() if p.fault is None}
     assert not_exercised == {"db:orders/orders-0", "db:orders/orders-1", "dns-provider:route53",
-                             "dns-provider:cloudflare", "dns:app.example.com:primary", "dns:app.example.com:secondary",
+                             "dns-provider:cloudflare", "dns:app.example.com:secondary",
                              f"secret:app/db@{REGION}", f"secret:app/db@{DR}"}
     assert all(planned[name].member.not_exercised for name in not_exercised)
     assert planned["lb:app:us-west-2b"].fault.params["subnet_ids"] == [planned["lb:app:us-west-2b"].fault.params[

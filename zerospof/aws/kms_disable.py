@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from zerospof.aws.fault_base import AwsFault
+from zerospof.aws.nacl_blackhole import MARKER_TAG
 from zerospof.errors import FaultError, FaultNotInEffect, SafetyRefusal
 
-__all__ = ["KmsKeyDisable"]
+__all__ = ["KmsKeyDisable", "enable_marked"]
 
 
 class KmsKeyDisable(AwsFault):
@@ -13,8 +16,9 @@ class KmsKeyDisable(AwsFault):
 
     params: ``region``, ``key_id``, ``selection_tags``, ``allowed_account_ids``, optional ``endpoint_url``.
     ``prepare`` refuses (SafetyRefusal) a key that does not carry every selection tag in that region, and a
-    key that is not Enabled (nothing of ours to undo), and records that it was;
-    ``revert`` enables it again when it is Disabled. Idempotent; safe before ``inject``.
+    key that is not Enabled (nothing of ours to undo), and records that it was; ``inject`` tags the key
+    with the ``zerospof:fault`` marker before disabling it, so ``zerospof revert --target`` finds it;
+    ``revert`` enables a marked key again and removes the marker. Idempotent; safe before ``inject``.
     """
 
     kind = "kms-key-disable"
@@ -39,7 +43,9 @@ class KmsKeyDisable(AwsFault):
         self.undo = {"was_enabled": True}
 
     def inject(self) -> None:
-        self.client("kms").disable_key(KeyId=self.params["key_id"])
+        kms = self.client("kms")
+        kms.tag_resource(KeyId=self.params["key_id"], Tags=[{"TagKey": MARKER_TAG, "TagValue": "disabled"}])
+        kms.disable_key(KeyId=self.params["key_id"])
 
     def verify(self) -> None:
         state = self._state()
@@ -47,5 +53,17 @@ class KmsKeyDisable(AwsFault):
             raise FaultNotInEffect(f"{self.describe()}: the key is {state}")
 
     def revert(self) -> None:
-        if self.undo.get("was_enabled") and self._state() == "Disabled":
-            self.client("kms").enable_key(KeyId=self.params["key_id"])
+        if self.undo.get("was_enabled"):
+            enable_marked(self.client("kms"), self.params["key_id"])
+
+
+def enable_marked(kms: Any, key_id: str) -> bool:
+    """Enable ``key_id`` when it carries zerospof's marker (it disabled it) and remove the marker; return whether
+    it carried it (idempotent; an unmarked key is left alone)."""
+    tags = kms.list_resource_tags(KeyId=key_id).get("Tags", [])
+    if not any(t["TagKey"] == MARKER_TAG for t in tags):
+        return False
+    if kms.describe_key(KeyId=key_id)["KeyMetadata"].get("KeyState") == "Disabled":
+        kms.enable_key(KeyId=key_id)
+    kms.untag_resource(KeyId=key_id, TagKeys=[MARKER_TAG])
+    return True

@@ -16,9 +16,10 @@ control    self-managed: ``pod:kube-system/<pod>`` per      delete that pod (the
            control-plane selector; EKS: the control plane   not exercised (AWS runs it)
 data       ``db:<cluster>/<instance>`` (Aurora members of   not exercised (see ``NO_DB_FAULT``)
            ``inventory.databases``)
-dns        ``dns:<record>:<set>`` (each Route 53 record     not exercised (see ``NO_DNS_FAULT``)
-           set of ``inventory.dns.records``) and the
-           second provider
+dns        ``dns:<record>:<set>`` (each Route 53 record     invert its health check (revert: back), when
+           set of ``inventory.dns.records``)                it has one carrying the selection tags
+dns        ``dns-provider:<name>`` (Route 53, the second    not exercised (see ``NO_PROVIDER_FAULT``)
+           provider)
 cicd       ``git:<repository>`` (the GitOps canary's host)  not exercised (outside the account)
 gitops     ``gitops:<controller>``                          scale its workload to 0 (revert: back)
 security   ``kms:<key>@<region>`` (the primary key and      disable that key in that region, when it
@@ -37,6 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from zerospof.aws.clients import AwsClients, paged
+from zerospof.aws.health_check_invert import ROUTE53_REGION, HealthCheckInvert, health_check_tags
 from zerospof.aws.kms_disable import KmsKeyDisable
 from zerospof.aws.scenarios import aws_params, blackhole, kube_params
 from zerospof.aws.target import AwsTarget, Cluster
@@ -53,8 +55,8 @@ __all__ = ["LAYER_ORDER", "PlannedMember", "aws_members", "key_regions", "node_z
 LAYER_ORDER = ("network", "compute", "control", "data", "dns", "cicd", "gitops", "security")
 NO_DB_FAULT = ("zerospof has no revertible single-instance database fault yet (a reboot with failover moves the "
                "writer for good; stopping an Aurora instance is refused by RDS)")
-NO_DNS_FAULT = ("zerospof has no fault that fails one DNS answer alone yet (a Route 53 health check can only be "
-                "inverted, which is not built)")
+NO_DNS_FAULT = ("the record set has no health check: nothing fails this answer alone (Route 53 keeps answering it; "
+                "the audit reports it)")
 NO_PROVIDER_FAULT = "a DNS provider cannot be failed from the target account"
 NO_SECRET_FAULT = ("Secrets Manager has no per-replica switch: denying one replica's reads is not built "
                    "(the audit checks the replica is in sync)")
@@ -223,7 +225,7 @@ def _databases(target: AwsTarget, clients: AwsClients) -> list[PlannedMember]:
 def record_sets(target: AwsTarget, clients: AwsClients, name: str) -> list[dict[str, Any]]:
     """The Route 53 record sets called ``name`` in the inventory's hosted zone (A, AAAA or CNAME)."""
     assert target.inventory.dns is not None
-    route53 = clients.client("route53", target.primary_region)
+    route53 = clients.client("route53", ROUTE53_REGION)
     sets = route53.list_resource_record_sets(HostedZoneId=target.inventory.dns.zone_id, StartRecordName=name,
                                              MaxItems="100")["ResourceRecordSets"]
     return [s for s in sets if s["Name"].rstrip(".") == name and s["Type"] in ("A", "AAAA", "CNAME")]
@@ -237,11 +239,22 @@ def _dns(target: AwsTarget, clients: AwsClients) -> list[PlannedMember]:
     if dns.secondary is not None:
         found.append(_not_exercised(f"dns-provider:{dns.secondary.name}", "dns", "dns-provider", None,
                                     NO_PROVIDER_FAULT))
+    route53 = clients.client("route53", ROUTE53_REGION)
     for name in dns.records:
         for record in record_sets(target, clients, name):
-            which = record.get("SetIdentifier") or record["Type"]
-            found.append(_not_exercised(f"dns:{name}:{which}", "dns", "dns-endpoint", record.get("Region"),
-                                        NO_DNS_FAULT))
+            member = f"dns:{name}:{record.get('SetIdentifier') or record['Type']}"
+            check = record.get("HealthCheckId")
+            reason = NO_DNS_FAULT if check is None else None
+            if check is not None:
+                tags = health_check_tags(route53, check)
+                if any(tags.get(k) != v for k, v in target.selection_tags.items()):
+                    reason = f"its health check {check} does not carry the selection tags"
+            if reason is not None:
+                found.append(_not_exercised(member, "dns", "dns-endpoint", record.get("Region"), reason))
+                continue
+            found.append(PlannedMember(Member(member, "dns", "dns-endpoint", record.get("Region")), HealthCheckInvert(
+                {**aws_params(target, ROUTE53_REGION), "health_check_id": check,
+                 "selection_tags": dict(target.selection_tags)})))
     return found
 
 
