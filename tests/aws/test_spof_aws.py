@@ -98,6 +98,10 @@ def test_dry_run_lists_members_and_faults_runs_the_audit_and_exits_1_on_a_findin
     members = {line["member"]: line for line in lines if "member" in line}
     assert members["pod:app/web-0"]["fault"].startswith("pod-kill(app/app=web named web-0")
     assert members["db:orders/orders-0"]["not_exercised"].startswith("zerospof has no revertible")
+    drained = [(c["service"], c["operation"]) for c in members["nodes:primary:us-west-2a"]["calls"]]
+    assert ("kubernetes/fake", "patch_node") in drained  # every change it would make, recorded, not made
+    assert {c["operation"] for c in members["az:us-west-2a"]["calls"]} >= {"CreateNetworkAcl",
+                                                                          "ReplaceNetworkAclAssociation"}
     [finding] = [line["finding"] for line in lines if "finding" in line]
     assert finding["check"] == "disruption-budget" and finding["layer"] == "compute"
     [report] = list((tmp_path / "reports").glob("*-spof"))

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
 
 from zerospof.aws.audit import Audit, audit_aws
 from zerospof.aws.driver import AwsDriver
 from zerospof.aws.members import PlannedMember, aws_members
-from zerospof.aws.run import preflight, runner_subnet_ids
+from zerospof.aws.run import bind_dry, preflight, runner_subnet_ids
 from zerospof.aws.target import AwsTarget, Cluster
+from zerospof.cloud.dry_run import CallRecorder
+from zerospof.errors import ZerospofError
+from zerospof.faults import Fault
 from zerospof.k8s.clients import KubeClients
 from zerospof.spof import Member, SweepTarget
 
@@ -27,6 +31,7 @@ class AwsSpofPlan:
         self.ready_timeout_s = ready_timeout_s
         self._kube: dict[str, KubeClients] = {}
         self._planned: list[PlannedMember] | None = None
+        self._described: dict[str, dict[str, Any]] = {}
 
     def open(self, dry_run: bool, keep: bool, say: Callable[[str], None]) -> None:
         """Refuse an account or kube context off the allow-lists before reading anything (NoAccess, SafetyRefusal)."""
@@ -51,7 +56,26 @@ class AwsSpofPlan:
         return [planned.member for planned in self.planned()]
 
     def describe(self, member: Member) -> dict[str, Any]:
-        return next(p for p in self.planned() if p.member.name == member.name).describe()
+        """What the sweep would do to ``member``: its fault and, dry-run, every change it would make (``calls``:
+        service, operation, parameters; reads go to the APIs, changes are recorded, not sent), or why it would be
+        refused."""
+        if member.name not in self._described:
+            planned = next(p for p in self.planned() if p.member.name == member.name)
+            self._described[member.name] = {**planned.describe(), **self._dry_run(planned.fault)}
+        return self._described[member.name]
+
+    def _dry_run(self, fault: Fault | None) -> dict[str, Any]:
+        if fault is None:
+            return {}
+        recorder = CallRecorder()
+        rebuilt = bind_dry(type(fault)(fault.params), self.driver.clients.dry(recorder))
+        try:
+            rebuilt.prepare()
+            rebuilt.inject()
+            rebuilt.revert()
+        except ZerospofError as exc:
+            return {"calls": [asdict(call) for call in recorder.calls], "refused": f"{type(exc).__name__}: {exc}"}
+        return {"calls": [asdict(call) for call in recorder.calls]}
 
     def audit(self) -> Audit:
         return audit_aws(self.target, self.driver.clients, self._kube_for)
