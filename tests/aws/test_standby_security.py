@@ -88,3 +88,4 @@ def test_security_inventory_without_a_dr_region_is_bad_input():
     document["aws"]["availability_zones"].pop("us-east-1")
     with pytest.raises(ConfigError, match=r"inventory\.security"):
         parse_aws_target(document)
+
