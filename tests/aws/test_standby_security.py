@@ -89,3 +89,30 @@ def test_security_inventory_without_a_dr_region_is_bad_input():
     with pytest.raises(ConfigError, match=r"inventory\.security"):
         parse_aws_target(document)
 
+
+
+@pytest.mark.parametrize("replica_disabled", [False, True])
+def test_the_region_failure_report_judges_the_security_layer_from_the_standby_replicas(security, replica_disabled):
+    from pathlib import Path
+
+    from zerospof.objectives import load_objectives
+    from zerospof.scenario import build_monitoring, judge_scenario
+
+    key_id, secret = make_security_replicas(security["kms"], security["secrets"], DR)
+    target = parse_aws_target(target_document(inventory={"security": {"kms_keys": [key_id], "secrets": [secret]}},
+                                              detection={"cloudwatch_alarms": [{"region": REGION, "name": "app-5xx"}]}))
+    if replica_disabled:
+        security["kms_dr"].disable_key(KeyId=key_id)
+    objectives = load_objectives(Path(__file__).resolve().parents[2] / "objectives.yaml")
+    timeline = Timeline()
+    monitoring = build_monitoring(AwsDriver(target).plan("region-failure", "run-1"), timeline, objectives)
+    [read] = [s for s in monitoring.samplers if s.name == SECURITY_REPLICA]  # built, not started: read by hand
+    timeline.event(EventKind.FAULT_INJECTING, "test")
+    timeline.event(EventKind.FAULT_VERIFIED, "test")
+    timeline.record(SECURITY_REPLICA, True, read.probe())
+    found, verdict = judge_scenario("region-failure", timeline, objectives, monitoring)
+    [check] = [c for c in verdict.checks if c.measurement == "security.rto_s"]
+    if replica_disabled:  # never reached: not measured, never 0, and the layer check fails
+        assert found["security.rto_s"].value is None and not check.passed
+    else:
+        assert found["security.rto_s"].value is not None and found["security.rto_s"].value < 5 and check.passed
