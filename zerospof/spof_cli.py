@@ -41,7 +41,8 @@ def register(commands: argparse._SubParsersAction) -> None:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--target", default="lab", help="'lab' (default) or an AWS target file (kind: aws)")
     parser.add_argument("--layer", action="append", choices=LAYERS, help="only this checklist layer")
-    parser.add_argument("--member", action="append", metavar="NAME", help="only this member (as lab status names it)")
+    parser.add_argument("--member", action="append", metavar="NAME",
+                        help="only this member (as --dry-run lists it; on the lab: as lab status names it)")
     parser.add_argument("--objectives", default="objectives.yaml")
     parser.add_argument("--reports", default="reports")
     parser.add_argument("--max-hold", default="60s", help="longest a member stays failed (default 60s)")
