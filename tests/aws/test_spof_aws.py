@@ -163,3 +163,28 @@ def _recording_verify(seen: list[str]) -> Any:
         original(self)
         seen.append(self._state())
     return verify
+
+
+def test_a_sweep_run_writes_members_and_findings_and_a_layer_with_nothing_exercised_is_not_validated(
+        world, tmp_path, endpoint, capsys):
+    with second_dns_provider() as secondary:
+        path = world({"no-pdb"}, secondary=secondary, endpoints=[{"name": "app", "url": endpoint.url}])
+        code = main(["spof", "--target", str(path), "--member", "pod:app/web-0", "--member", "db:orders/orders-0",
+                     "--max-hold", "1s", "--reports", str(tmp_path / "reports"),
+                     "--objectives", str(REPO / "objectives.yaml")])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "NOT VALIDATED: layer data" in out and "RISK [compute] disruption-budget: deployment app/web" in out
+    [report] = list((tmp_path / "reports").glob("*-spof"))
+    document = json.loads((report / "spof.json").read_text())
+    outcomes = {m["member"]["name"]: m["outcome"] for m in document["members"]}
+    assert outcomes == {"pod:app/web-0": "redundant", "db:orders/orders-0": "not-exercised"}
+    assert document["not_validated"] == ["data"] and document["target"] == "moto-staging"
+    assert [f["check"] for f in document["audit"]["findings"]] == ["disruption-budget"]
+    cases = {case.get("name"): case for case in ElementTree.parse(report / "junit.xml").getroot()}
+    assert cases["db:orders/orders-0 is not a single point of failure"].find("skipped") is not None
+    assert cases["pod:app/web-0 is not a single point of failure"].find("failure") is None
+    assert cases["disruption-budget: deployment app/web"].find("failure") is not None
+    assert cases["replicas: no finding"].find("failure") is None
+    summary = (report / "summary.md").read_text()
+    assert "not-exercised" in summary and "disruption-budget" in summary
