@@ -51,3 +51,22 @@ def test_a_sweep_file_that_is_not_one_is_bad_input(reports: Path, capsys: pytest
         load_sweep(reports / NO_SPOF)
     assert main(["report", str(reports / NO_SPOF)]) == 2
     assert "schema" in capsys.readouterr().err
+
+
+def test_a_static_audit_finding_makes_the_sweep_spof_found_and_a_member_not_exercised_is_no_pass(
+        reports: Path) -> None:
+    import json
+
+    path = reports / NO_SPOF / "spof.json"
+    document = json.loads(path.read_text())
+    document["members"].append({"member": {"name": "db:orders/orders-0", "layer": "data", "kind": "database-writer",
+                                           "place": "us-west-2a", "not_exercised": "no fault"},
+                                "outcome": "not-exercised", "reasons": ["not exercised: no fault"], "figures": {}})
+    document["audit"] = {"findings": [{"layer": "compute", "check": "disruption-budget", "subject": "deployment app/web",
+                                       "message": "no PodDisruptionBudget selects its pods"}],
+                         "checked": ["disruption-budget"], "not_audited": {"db-zones": "no inventory.databases"}}
+    path.write_text(json.dumps(document))
+    page = write_html_report(reports / NO_SPOF).read_text()
+    assert '<span id="verdict" class="verdict FAIL">SPOF FOUND</span>' in page
+    assert re.search(r'<td>db:orders/orders-0</td><td>us-west-2a</td><td class="INCOMPLETE">NOT-EXERCISED</td>', page)
+    assert "deployment app/web" in page and "not audited: db-zones: no inventory.databases" in page

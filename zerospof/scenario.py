@@ -33,6 +33,7 @@ __all__ = [
     "WRITES",
     "WRITE_CANARY",
     "SERVED_REVISION",
+    "SECURITY_REPLICA",
     "PATH_PROBES",
     "Layer",
     "Scenario",
@@ -53,6 +54,7 @@ AVAILABILITY = "availability"  # the read path's probe (its historical name)
 WRITES = "writes"
 WRITE_CANARY = "write-canary"
 SERVED_REVISION = "served-revision"
+SECURITY_REPLICA = "security-replica"  # the security layer's probe: {"refreshed_at": {member: epoch s | None}}
 CONTROL_PLANE_API = "control-plane-api"
 PATH_PROBES = {"reads": AVAILABILITY, "writes": WRITES}  # user path -> probe
 MAX_OBSERVATION_S = 4 * 3600.0  # a sampler's own bound when the run sets none (FIS's longest scenario: 3 h)

@@ -41,8 +41,8 @@ from zerospof.objectives import USER_PATHS, Objectives
 from zerospof.scenario import PATH_PROBES, Layer, Plan, build_monitoring, measure_scenario
 from zerospof.timeline import EventKind, Timeline
 
-__all__ = ["LAYER_CHECK", "SEED_LAYERS", "LayerCheck", "Member", "MemberResult", "Outcome", "implied_availability",
-           "layer_outcome", "member_verdict", "sweep", "sweep_passed"]
+__all__ = ["LAYER_CHECK", "SEED_LAYERS", "Finding", "LayerCheck", "Member", "MemberResult", "Outcome",
+           "implied_availability", "layer_outcome", "member_verdict", "sweep", "sweep_passed"]
 
 SEED_LAYERS: dict[str, Layer] = {  # the seed's checklist layer -> the components row that judges its members
     "network": Layer.LOAD_BALANCERS,
@@ -61,16 +61,38 @@ class Outcome(StrEnum):
     DEGRADED = "degraded"
     SPOF = "spof"
     ERROR = "error"  # the member could not be failed or the target did not heal: not judged
+    NOT_EXERCISED = "not-exercised"  # no safe fault fails this member alone: listed with the reason, never a pass
 
 
 @dataclass(frozen=True)
 class Member:
-    """One redundant member: its name as the target names it, its checklist layer, kind and place."""
+    """One redundant member: its name as the target names it, its checklist layer, kind and place.
+
+    ``not_exercised``: why no safe fault fails it alone (the sweep lists it with this reason and runs nothing).
+    """
 
     name: str
     layer: str
     kind: str
     place: str | None = None
+    not_exercised: str | None = None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A static-audit finding: a SPOF risk seen in the configuration, without failing anything.
+
+    ``check``: which audit rule (e.g. ``replicas``); ``subject``: what it was found on; ``layer``:
+    the seed's checklist layer.
+    """
+
+    layer: str
+    check: str
+    subject: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -213,7 +235,7 @@ def implied_availability(results: Iterable[MemberResult], rates_per_year: dict[s
 
 
 def sweep_passed(results: Iterable[MemberResult]) -> bool:
-    """No member is a SPOF and every member was judged."""
+    """No member is a SPOF and every member was judged (a member not exercised was not)."""
     return all(result.outcome in (Outcome.REDUNDANT, Outcome.DEGRADED) for result in results)
 
 
@@ -347,6 +369,10 @@ def sweep(target: SweepTarget, objectives: Objectives, ledger: Ledger, run_id: s
     members = [m for m in target.members() if (not layers or m.layer in layers) and (not names or m.name in names)]
     results, timelines = [], {}
     for index, member in enumerate(members, start=1):
+        if member.not_exercised:
+            results.append(MemberResult(member, Outcome.NOT_EXERCISED, (f"not exercised: {member.not_exercised}",)))
+            say(f"[{index}/{len(members)}] {member.layer}: {member.name} not exercised: {member.not_exercised}")
+            continue
         say(f"[{index}/{len(members)}] {member.layer}: failing {member.name} alone")
         try:
             result, timeline = run_member(

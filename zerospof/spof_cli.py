@@ -1,8 +1,13 @@
 """``zerospof spof``: fail every redundant member alone, judge each, write the matrix.
 
-Exit codes: 0 no member is a single point of failure and every layer in scope was validated;
-1 a SPOF was found or a layer in scope has no member to fail (not validated); 2 bad input;
-3 a member could not be failed or the target did not heal (harness or target error).
+Exit codes: 0 no member is a single point of failure, every layer in scope was validated and the
+static audit (AWS targets) found nothing; 1 a SPOF was found, a layer in scope has no member that
+could be failed (not validated), or the static audit found a risk (each finding is a SPOF risk: a
+sweep cannot fail what the configuration already lacks, e.g. a second replica); 2 bad input; 3 a
+member could not be failed or the target did not heal (harness or target error). A member with no
+safe single-member fault is "not exercised" (its reason shown, a skipped JUnit case): never a pass,
+and a layer whose members are all not exercised is not validated. ``--dry-run`` on an AWS target
+lists the members and their faults and runs the (read-only) static audit: exit 1 on a finding.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ EXAMPLES = """examples:
   zerospof spof --layer data --layer dns         # only those layers
   zerospof spof --member pg-r1-a --member dns1   # only those members
   zerospof spof --dry-run                        # list the members and what would be done, touch nothing
+  zerospof spof --target targets/staging.yaml --dry-run   # AWS: members, faults and the static audit (read-only)
 """
 
 
@@ -33,9 +39,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("spof", help="fail every redundant member alone and find single points of failure",
                                  description=__doc__, epilog=EXAMPLES,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--target", default="lab", help="'lab' (default; AWS target files: not yet)")
+    parser.add_argument("--target", default="lab", help="'lab' (default) or an AWS target file (kind: aws)")
     parser.add_argument("--layer", action="append", choices=LAYERS, help="only this checklist layer")
-    parser.add_argument("--member", action="append", metavar="NAME", help="only this member (as lab status names it)")
+    parser.add_argument("--member", action="append", metavar="NAME",
+                        help="only this member (as --dry-run lists it; on the lab: as lab status names it)")
     parser.add_argument("--objectives", default="objectives.yaml")
     parser.add_argument("--reports", default="reports")
     parser.add_argument("--max-hold", default="60s", help="longest a member stays failed (default 60s)")
@@ -64,70 +71,79 @@ def _spof(args: argparse.Namespace) -> int:
 def _sweep(args: argparse.Namespace, real_stdout: Any) -> int:
     from zerospof.chaos.settings import new_run_id
     from zerospof.faults import Ledger
-    from zerospof.lab import Lab
-    from zerospof.lab.members import describe, lab_members, lab_sweep_target
     from zerospof.objectives import load_objectives
     from zerospof.run import configuration_commits
     from zerospof.spof import SEED_LAYERS, Outcome, implied_availability, sweep
+    from zerospof.spof_targets import spof_plan_for
     from zerospof.units import parse_duration_s
 
-    if args.target != "lab":
-        raise ConfigError("command line", "--target", "the SPOF sweep runs on the lab for now", args.target)
+    plan = spof_plan_for(args.target)  # a bad target file is bad input, before anything is touched
     objectives = load_objectives(args.objectives)
     config = configuration_commits(args.target, Path(args.objectives))  # before anything changes
     try:
         max_hold_s = parse_duration_s(args.max_hold)
     except ValueError as exc:
         raise ConfigError("command line", "--max-hold", str(exc), args.max_hold) from exc
-    lab = Lab()
-    started_lab = False
-    if not lab.status()["supervisor"]:
-        if args.dry_run:
-            raise ConfigError("command line", "--dry-run", "lists the members of a running lab: run 'zerospof lab up'",
-                              None)
-        _say("bringing the lab up")
-        lab.up()
-        started_lab = True
+    run_id = new_run_id()
+    run_dir = Path(args.reports) / f"{run_id}-spof"
+    plan.open(dry_run=args.dry_run, keep=args.keep_lab, say=_say)
     try:
-        members = lab_members(lab)
+        members = plan.members()
         unknown = sorted(set(args.member or ()) - {m.name for m in members})
         if unknown:
             raise ConfigError("command line", "--member", f"no such member; known: {', '.join(m.name for m in members)}",
                               unknown[0])
         selected = [m for m in members if (not args.layer or m.layer in args.layer)
                     and (not args.member or m.name in args.member)]
+        audit = plan.audit()  # read-only: with --dry-run too
         if args.dry_run:
             for member in selected:
-                print(json.dumps(describe(member)), file=real_stdout)
-            return 0
-        run_id = new_run_id()
-        run_dir = Path(args.reports) / f"{run_id}-spof"
+                print(json.dumps(plan.describe(member)), file=real_stdout)
+            if audit is None:
+                return 0
+            for finding in audit.findings:
+                print(json.dumps({"finding": finding.to_dict()}), file=real_stdout)
+            _write(run_dir, run_id, plan.name, [], {}, [], None, audit, planned=[plan.describe(m) for m in selected],
+                   config=config)
+            print(audit_text(audit))
+            return 1 if audit.findings else 0
         _say(f"SPOF sweep {run_id}: {len(selected)} members")
-        results, timelines = sweep(lab_sweep_target(lab), objectives, Ledger(), run_id, args.layer, args.member,
+        results, timelines = sweep(plan.sweep_target(), objectives, Ledger(), run_id, args.layer, args.member,
                                    max_hold_s=max_hold_s, say=_say, timelines_dir=run_dir / "members")
     finally:
-        if started_lab and not args.keep_lab:
-            _say("bringing the lab down")
-            lab.down()
+        plan.close()
     in_scope = list(dict.fromkeys(args.layer or ([] if args.member else list(SEED_LAYERS))))
     in_scope += [m.layer for m in selected if m.layer not in in_scope]
-    unvalidated = [layer for layer in in_scope if not any(r.member.layer == layer for r in results)]
+    unvalidated = [layer for layer in in_scope if not any(r.member.layer == layer and r.outcome is not
+                                                          Outcome.NOT_EXERCISED for r in results)]
     implied = implied_availability(results, objectives.failure_rates_per_year, objectives)
-    _write(run_dir, run_id, results, timelines, unvalidated, implied, config)
+    _write(run_dir, run_id, plan.name, results, timelines, unvalidated, implied, audit, config=config)
     print()
     print(matrix_table(results))
     print()
     print(implied_text(implied))
+    if audit is not None:
+        print(audit_text(audit))
     for layer in unvalidated:
-        print(f"NOT VALIDATED: layer {layer}: the target has no member in it to fail")
+        print(f"NOT VALIDATED: layer {layer}: the target has no member in it that could be failed")
     spofs = [r.member.name for r in results if r.outcome is Outcome.SPOF]
     errors = [r.member.name for r in results if r.outcome is Outcome.ERROR]
-    print(f"\nSPOF: {', '.join(spofs) or 'none'}; not judged: {', '.join(errors) or 'none'}; report: {run_dir}")
-    code = 3 if errors else (1 if spofs or unvalidated else 0)
+    risks = len(audit.findings) if audit is not None else 0
+    print(f"\nSPOF: {', '.join(spofs) or 'none'}; not judged: {', '.join(errors) or 'none'}; "
+          f"static audit findings: {risks}; report: {run_dir}")
+    code = 3 if errors else (1 if spofs or unvalidated or risks else 0)
     if args.json:
         document = json.loads((run_dir / "spof.json").read_text())
         print(json.dumps({**document, "exit_code": code}, indent=2), file=real_stdout)
     return code
+
+
+def audit_text(audit: Any) -> str:
+    """The static audit's findings (each a SPOF risk) and the checks that could not run."""
+    lines = [f"Static audit (read-only): {len(audit.findings)} finding(s) in {len(audit.checked)} check(s)"]
+    lines += [f"- RISK [{f.layer}] {f.check}: {f.subject}: {f.message}" for f in audit.findings]
+    lines += [f"- not audited: {check}: {reason}" for check, reason in audit.not_audited.items()]
+    return "\n".join(lines)
 
 
 def implied_text(implied: dict[str, Any]) -> str:
@@ -183,40 +199,69 @@ def matrix_table(results: list[Any]) -> str:
                                "layer took over", "verdict"))
 
 
-def _write(run_dir: Path, run_id: str, results: list[Any], timelines: dict[str, Any], unvalidated: list[str],
-           implied: dict[str, Any], config: dict[str, Any]) -> None:
+def _write(run_dir: Path, run_id: str, target: str, results: list[Any], timelines: dict[str, Any],
+           unvalidated: list[str], implied: dict[str, Any] | None, audit: Any,
+           planned: list[dict[str, Any]] | None = None, config: dict[str, Any] | None = None) -> None:
+    """spof.json, the members' timelines, summary.md, junit.xml, the heat map and index.html. ``planned``: a dry
+    run's members (nothing was failed; the audit is its result). ``config``: the target's config commits."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    document = {"schema": "zerospof.spof/1", "run_id": run_id, "target": "lab", "config": config,
+    document = {"schema": "zerospof.spof/1", "run_id": run_id, "target": target, "config": config,
                 "members": [r.to_dict() for r in results], "not_validated": unvalidated,
-                "implied_availability": implied}
+                "implied_availability": implied, "audit": audit.to_dict() if audit is not None else None}
+    if planned is not None:
+        document.update(dry_run=True, planned=planned)
     (run_dir / "spof.json").write_text(json.dumps(document, indent=2, default=str))
     for name, timeline in timelines.items():
         if len(timeline):
             timeline.write_jsonl(run_dir / "members" / name / "timeline.jsonl")
+    title = f"# zerospof SPOF sweep {run_id}" + (" (dry run: nothing failed)" if planned is not None else "")
     (run_dir / "summary.md").write_text(
-        f"# zerospof SPOF sweep {run_id}\n\n" + matrix_table(results) + "\n\n" + implied_text(implied) + "\n\n"
+        title + "\n\n" + (matrix_table(results) + "\n\n" if results else "")
+        + (implied_text(implied) + "\n\n" if implied is not None else "")
         + "".join(f"- NOT VALIDATED: {layer} (no member on this target)\n" for layer in unvalidated)
         + "".join(f"- **{r.member.name}** ({r.member.layer}): {r.outcome.value}: {'; '.join(r.reasons)}\n"
-                  for r in results) + "\n![heat map](heatmap.png)\n")
-    _junit(run_dir / "junit.xml", results)
+                  for r in results)
+        + "".join(f"- planned: **{p['member']}** ({p['layer']}): "
+                  f"{p['fault'] or 'not exercised: ' + str(p['not_exercised'])}\n" for p in planned or [])
+        + ("\n## " + audit_text(audit) + "\n" if audit is not None else "")
+        + ("\n![heat map](heatmap.png)\n" if results else ""))
+    _junit(run_dir / "junit.xml", results, audit)
     _heatmap(run_dir / "heatmap.png", results)
     from zerospof.html_report import write_html_reports
 
     write_html_reports(run_dir)  # index.html (the matrix) and the history page beside it
 
 
-def _junit(path: Path, results: list[Any]) -> None:
+def _junit(path: Path, results: list[Any], audit: Any = None) -> None:
+    """One test case per member (a SPOF fails, an error errs, a member not exercised is skipped) and per audit
+    finding (failed); a check that found nothing passes, one that could not run is skipped."""
     from xml.etree import ElementTree
 
-    suite = ElementTree.Element("testsuite", name="zerospof-spof", tests=str(len(results)),
-                                failures=str(sum(r.outcome.value == "spof" for r in results)),
-                                errors=str(sum(r.outcome.value == "error" for r in results)))
+    findings = audit.findings if audit is not None else []
+    suite = ElementTree.Element("testsuite", name="zerospof-spof")
     for result in results:
         case = ElementTree.SubElement(suite, "testcase", classname=f"spof.{result.member.layer}",
                                       name=f"{result.member.name} is not a single point of failure")
-        if result.outcome.value in ("spof", "error"):
-            tag = "failure" if result.outcome.value == "spof" else "error"
+        tag = {"spof": "failure", "error": "error", "not-exercised": "skipped"}.get(result.outcome.value)
+        if tag is not None:
             ElementTree.SubElement(case, tag, message="; ".join(result.reasons))
+    for finding in findings:
+        case = ElementTree.SubElement(suite, "testcase", classname=f"audit.{finding.layer}",
+                                      name=f"{finding.check}: {finding.subject}")
+        ElementTree.SubElement(case, "failure", message=finding.message)
+    if audit is not None:
+        for check in audit.checked:
+            if not any(f.check == check for f in findings):
+                ElementTree.SubElement(suite, "testcase", classname=f"audit.{audit.layer_of(check)}",
+                                       name=f"{check}: no finding")
+        for check, reason in audit.not_audited.items():
+            case = ElementTree.SubElement(suite, "testcase", classname=f"audit.{audit.layer_of(check)}",
+                                          name=f"{check}: not audited")
+            ElementTree.SubElement(case, "skipped", message=reason)
+    cases = list(suite)
+    suite.set("tests", str(len(cases)))
+    for tag, attribute in (("failure", "failures"), ("error", "errors"), ("skipped", "skipped")):
+        suite.set(attribute, str(sum(case.find(tag) is not None for case in cases)))
     ElementTree.ElementTree(suite).write(path, encoding="unicode", xml_declaration=True)
 
 

@@ -44,9 +44,10 @@ def find_sweeps(directory: Path) -> list[tuple[Path, dict[str, Any]]]:
 
 
 def sweep_verdict(document: dict[str, Any]) -> str:
-    """SPOF FOUND, NOT VALIDATED (a layer in scope had no member, or a member could not be judged) or NO SPOF."""
+    """SPOF FOUND (a member, or a static-audit finding: a SPOF risk), NOT VALIDATED (a layer in scope had no member
+    that could be failed, a member could not be judged, or nothing was failed) or NO SPOF."""
     outcomes = [m.get("outcome") for m in document.get("members", [])]
-    if "spof" in outcomes:
+    if "spof" in outcomes or ((document.get("audit") or {}).get("findings")):
         return "SPOF FOUND"
     if document.get("not_validated") or "error" in outcomes or not outcomes:
         return "NOT VALIDATED"
@@ -83,7 +84,8 @@ def spof_html(run_dir: Path, style: str) -> str:
     for entry in document.get("members", []):
         member, figures = entry.get("member", {}), entry.get("figures", {})
         outcome = str(entry.get("outcome"))
-        cell = {"spof": "FAIL", "degraded": "INCOMPLETE", "redundant": "PASS"}.get(outcome, "FAIL")
+        cell = {"spof": "FAIL", "degraded": "INCOMPLETE", "redundant": "PASS", "not-exercised": "INCOMPLETE"}.get(
+            outcome, "FAIL")
         rows.append(f"<tr><td>{escape(str(member.get('layer')))}</td><td>{escape(str(member.get('name')))}</td>"
                     f"<td>{escape(str(member.get('place') or '-'))}</td><td class=\"{cell}\">{escape(outcome.upper())}</td>"
                     f"<td>{escape('; '.join(entry.get('reasons', [])))}</td>"
@@ -92,6 +94,14 @@ def spof_html(run_dir: Path, style: str) -> str:
                     f"<td>{escape(_layer_text(figures.get('layer')))}</td>"
                     f"<td>{escape(format_duration(figures.get('held_s')))}</td></tr>")
     missing = document.get("not_validated") or []
+    audit = document.get("audit") or {}
+    findings = "".join(f"<tr><td>{escape(str(f.get('layer')))}</td><td>{escape(str(f.get('check')))}</td>"
+                       f"<td>{escape(str(f.get('subject')))}</td><td class=\"FAIL\">{escape(str(f.get('message')))}</td></tr>"
+                       for f in audit.get("findings", []))
+    audit_html = ("<h2>Static audit (SPOF risks)</h2><table><tr><th>layer</th><th>check</th><th>subject</th>"
+                  f"<th>finding</th></tr>{findings}</table>"
+                  + "".join(f"<p class=\"muted\">not audited: {escape(c)}: {escape(str(r))}</p>"
+                            for c, r in audit.get("not_audited", {}).items()) if audit else "")
     heatmap = run_dir / "heatmap.png"
     image = (f'<h2>Heat map</h2><img alt="heat map" src="data:image/png;base64,'
              f'{base64.b64encode(heatmap.read_bytes()).decode()}">' if heatmap.is_file() else "")
@@ -104,5 +114,6 @@ def spof_html(run_dir: Path, style: str) -> str:
             f'<p><span id="verdict" class="verdict {css}">{verdict}</span></p>'
             + (f"<p>Layers not validated (no member to fail): {escape(', '.join(map(str, missing)))}</p>" if missing else "")
             + "<h2>Members</h2><table><tr><th>layer</th><th>member</th><th>place</th><th>outcome</th><th>why</th>"
-            "<th>reads</th><th>writes</th><th>layer check</th><th>held failed</th></tr>" + "".join(rows) + "</table>" + image
+            "<th>reads</th><th>writes</th><th>layer check</th><th>held failed</th></tr>" + "".join(rows) + "</table>"
+            + audit_html + image
             + "</body></html>\n")

@@ -119,3 +119,45 @@ def alb_world_on_server(moto_server: str, endpoint_url: str, target_ip: str) -> 
     document.pop("kubernetes")
     document["aws"]["endpoint_url"] = moto_server
     return ec2, document
+
+
+def moto_decrypts_multi_region_keys(monkeypatch: Any) -> None:
+    """Widen moto's ciphertext key-id field so a multi-Region key's ciphertext can be decrypted (moto 5.2.5).
+
+    moto packs the key id into a fixed 36-byte field of its own ciphertext format, so a multi-Region
+    key's 40-character ``mrk-...`` id is cut and moto answers every Decrypt of it AccessDenied. This
+    makes the field 40 bytes (ids padded with NULs, stripped on read); moto's encryption, key lookup,
+    key-id check and region handling are its own.
+    """
+    import struct
+
+    from moto.kms import utils
+
+    width = 40
+    monkeypatch.setattr(utils, "KEY_ID_LEN", width)
+    monkeypatch.setattr(utils, "HEADER_LEN", width + utils.IV_LEN + utils.TAG_LEN)
+    monkeypatch.setattr(utils, "CIPHERTEXT_HEADER_FORMAT", f">{width}s{utils.IV_LEN}s{utils.TAG_LEN}s")
+
+    def deserialize(ciphertext_blob: bytes) -> Any:
+        header, body = ciphertext_blob[:utils.HEADER_LEN], ciphertext_blob[utils.HEADER_LEN:]
+        key_id, iv, tag = struct.unpack(utils.CIPHERTEXT_HEADER_FORMAT, header)
+        return utils.Ciphertext(key_id=key_id.rstrip(b"\0").decode("utf-8"), iv=iv, ciphertext=body, tag=tag)
+    monkeypatch.setattr(utils, "_deserialize_ciphertext_blob", deserialize)
+
+
+def make_security_replicas(kms: Any, secrets: Any, dr_region: str, replicate_key: bool = True,
+                           replicate_secret: bool = True) -> tuple[str, str]:
+    """A multi-Region KMS key (carrying the selection tags) and a secret encrypted with it in the primary region,
+    each replicated to ``dr_region`` unless told not to. Returns (key id, secret name)."""
+    import boto3
+
+    tags = [{"TagKey": key, "TagValue": value} for key, value in TAGS.items()]
+    key_id = kms.create_key(MultiRegion=True, Description="app", Tags=tags)["KeyMetadata"]["KeyId"]
+    if replicate_key:  # a replica's tags are its own (ReplicateKey's Tags; moto ignores them): tagged there
+        kms.replicate_key(KeyId=key_id, ReplicaRegion=dr_region)
+        boto3.client("kms", region_name=dr_region).tag_resource(KeyId=key_id, Tags=tags)
+    secrets.create_secret(Name="app/db", SecretString="s3cret", KmsKeyId=key_id)
+    if replicate_secret:
+        secrets.replicate_secret_to_regions(SecretId="app/db", AddReplicaRegions=[{"Region": dr_region,
+                                                                                    "KmsKeyId": key_id}])
+    return key_id, "app/db"

@@ -97,3 +97,19 @@ def test_a_zone_without_tagged_subnets_is_refused_before_any_change(aws, tmp_pat
         with injected(blackhole([ZONES[0]]), ledger=Ledger(tmp_path)):
             pass
     assert associations(ec2) == before and acl_ids(ec2) == acls_before
+
+
+def test_subnet_ids_narrow_the_blackhole_to_those_tagged_subnets(staging, tmp_path):
+    ec2 = boto3.client("ec2", region_name=REGION)
+    before = associations(ec2)
+    one = staging["tagged"][ZONES[0]][0]
+    with injected(blackhole([ZONES[0]], subnet_ids=[one]), ledger=Ledger(tmp_path)):
+        during = associations(ec2)
+        assert [subnet for subnet in before if during[subnet] != before[subnet]] == [one]
+    assert associations(ec2) == before
+
+
+def test_subnet_ids_never_widen_the_selection_to_an_untagged_subnet(staging, tmp_path):
+    with pytest.raises(FaultError, match="selection tags"):
+        with injected(blackhole([ZONES[0]], subnet_ids=[staging["untagged"]]), ledger=Ledger(tmp_path)):
+            pass

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.aws.moto_world import target_document, write_target
-from zerospof.aws.target import load_aws_target
+from zerospof.aws.target import load_aws_target, parse_aws_target
 from zerospof.errors import ConfigError
 from zerospof.targets import load_target
 
@@ -147,3 +147,18 @@ def test_unreadable_yaml_fails_with_the_file_named(tmp_path):
     path.write_text("kind: aws\n  name: [unclosed\n")
     with pytest.raises(ConfigError, match="bad.yaml"):
         load_aws_target(path)
+
+
+@pytest.mark.parametrize("inventory, key", [
+    ({"namespace": ["app"]}, "inventory.namespace"),  # a typo
+    ({"namespaces": ["app"]}, "inventory.cluster"),  # workloads need the cluster they run in
+    ({"cluster": "nope"}, "inventory.cluster"),
+    ({"cluster": "primary", "deployments": [{"name": "web"}]}, "inventory.deployments[0].namespace"),
+    ({"dns": {"zone_id": "/hostedzone/Z1", "records": ["app.example.com"]}}, "inventory.dns.zone_id"),
+    ({"dns": {"zone_id": "Z1", "records": ["a"], "secondary_provider": {"name": "cf", "nameservers": ["ns1.cf"]}}},
+     "inventory.dns.secondary_provider.nameservers[0]"),
+])
+def test_a_bad_inventory_is_bad_input_naming_the_key(inventory, key):
+    with pytest.raises(ConfigError) as raised:
+        parse_aws_target(target_document(inventory=inventory))
+    assert raised.value.key == key

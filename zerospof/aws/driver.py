@@ -59,7 +59,7 @@ from zerospof.aws.component_logs import read_component_logs
 from zerospof.aws.dr_actions import documented_dr_action
 from zerospof.aws.git_rpo_canary import GitRpoCanary
 from zerospof.aws.gitops_canary import GitCanary, ServedRevision
-from zerospof.aws.probes import alb_target_health, cloudwatch_alarm, route53_health_check
+from zerospof.aws.probes import StandbySecurity, alb_target_health, cloudwatch_alarm, route53_health_check
 from zerospof.aws.route53_health import Route53HealthChecks
 from zerospof.aws.run import preflight, runner_subnet_ids
 from zerospof.aws.scenarios import plan_faults
@@ -71,7 +71,8 @@ from zerospof.faults.composite import AllOf
 from zerospof.k8s import probes as k8s_probes
 from zerospof.k8s.clients import KubeClients
 from zerospof.monitors import HttpProbe, ProbeFailed
-from zerospof.scenario import SERVED_REVISION, WRITE_CANARY, Plan, PlannedDriver
+from zerospof.cloud.boundary import CloudApiError
+from zerospof.scenario import SECURITY_REPLICA, SERVED_REVISION, WRITE_CANARY, Layer, Plan, PlannedDriver
 
 __all__ = ["AwsDriver", "FAILOVER_SIGNALS", "SignalBaseline"]
 
@@ -223,8 +224,6 @@ class AwsDriver(PlannedDriver):
         if not readers:
             raise ConfigError(self.target.path, "detection", f"names no detection signal the {scenario} scenario reads "
                               "(see zerospof/aws/driver.py): detection could not be measured")
-        writes: Reader | str = (lambda: self._users(self._write_endpoints)) if self._write_endpoints else (
-            "the target file lists no write endpoint (an endpoints entry with path: writes)")
         extra: dict[str, tuple[Reader, float, int]] = {}
         stop_hooks: list[Callable[[], None]] = []
         canary = self._canary(run_id) if scenario in DATA_SCENARIOS else None
@@ -236,13 +235,18 @@ class AwsDriver(PlannedDriver):
             served.check()  # before any fault: the branch, the file and every observer can be read
             extra[SERVED_REVISION] = (served, REVISION_INTERVAL_S, 1)
             stop_hooks.append(served.close)
+        layer_signals: dict[Layer, tuple[str, str]] = {}
+        security = self.standby_security() if scenario == "region-failure" else None
+        if security is not None:
+            extra[SECURITY_REPLICA] = (security, SIGNAL_INTERVAL_S, 1)
+            layer_signals[Layer.SECURITY] = (SECURITY_REPLICA, "refreshed_at")
         git_canary = self._git_rpo_canary(run_id) if scenario == "gitops" else None
         if git_canary is not None:
             git_canary.check()  # before any fault: the remote can be read
             extra[WRITE_CANARY] = (git_canary.write, GIT_RPO_INTERVAL_S, 1)  # bounded by MAX_PUSHES too
             stop_hooks.append(git_canary.close)
-        return Plan(paths={"reads": self._users, "writes": writes}, signals=readers,
-                    signal_interval_s=SIGNAL_INTERVAL_S, extra=extra,
+        return Plan(paths=self._paths(), signals=readers,
+                    signal_interval_s=SIGNAL_INTERVAL_S, extra=extra, layer_signals=layer_signals,
                     rpo_probe=WRITE_CANARY, path_concurrency=USER_CONCURRENCY, stop_hooks=stop_hooks,
                     abort_floor=self.target.safety.availability_floor_percent / 100,
                     abort_after_s=self.target.safety.availability_limit_s, baseline=baseline,
@@ -251,6 +255,32 @@ class AwsDriver(PlannedDriver):
     def component_logs(self, t0_wall: float) -> CollectedLogs:
         """What the alarms' history and the clusters' events recorded around ``t0_wall``, read now (after the fault)."""
         return read_component_logs(self.target, self.clients, self._kube, t0_wall, time.time())
+
+    def _paths(self) -> dict[str, Reader | str]:
+        writes: Reader | str = (lambda: self._users(self._write_endpoints)) if self._write_endpoints else (
+            "the target file lists no write endpoint (an endpoints entry with path: writes)")
+        return {"reads": self._users, "writes": writes}
+
+    def user_plan(self, run_id: str) -> Plan:
+        """Users reading (and writing, where the target file lists write endpoints), nothing else: the SPOF
+        sweep's observation."""
+        return Plan(paths=self._paths(), signals={}, signal_interval_s=SIGNAL_INTERVAL_S,
+                    path_concurrency=USER_CONCURRENCY, abort_floor=self.target.safety.availability_floor_percent / 100,
+                    abort_after_s=self.target.safety.availability_limit_s)
+
+    def standby_security(self) -> StandbySecurity | None:
+        """The security layer's probe (``inventory.security``: decrypt with the replica keys and read the replica
+        secrets in the DR region), its canary encrypted now, before any fault; None without keys or secrets."""
+        inventory, dr = self.target.inventory, self.target.dr_region
+        if dr is None or not (inventory.kms_keys or inventory.secrets):
+            return None
+        security = StandbySecurity(self.clients, self.target.primary_region, dr, inventory.kms_keys, inventory.secrets)
+        try:
+            security.prepare()
+        except CloudApiError as exc:
+            raise TargetError(f"target {self.target.name}: inventory.security: cannot encrypt the security canary "
+                              f"in {self.target.primary_region}: {exc}") from exc
+        return security
 
     def recovered(self, scenario: str, options: dict[str, Any] | None = None,
                   baseline: SignalBaseline | None = None) -> bool:

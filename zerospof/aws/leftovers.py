@@ -17,6 +17,9 @@ allow-list check:
 - **Security-group rules** revoked by the managed control-plane fault: every group tagged
   ``zerospof:fault`` gets back each rule its ``zerospof:rule:<n>`` tags hold (a rule too long for a
   tag value is in the ledger only), then the tags are removed.
+- **SPOF sweep faults** on what ``inventory`` names: a KMS key (in every region holding it) tagged
+  ``zerospof:fault`` is enabled again and untagged; a Route 53 health check of an ``inventory.dns`` record
+  tagged ``zerospof:fault`` is un-inverted and untagged.
 """
 
 from __future__ import annotations
@@ -52,12 +55,50 @@ def restore_leftovers(target: AwsTarget, clients: AwsClients | None = None) -> l
         found += _nacl_leftovers(clients.client("ec2", region))
         found += _security_group_leftovers(clients.client("ec2", region))
         found += _fis_leftovers(clients.client("fis", region))
+    found += _sweep_leftovers(target, clients)
     for cluster in target.clusters:
         namespaces = {c.namespace for c in target.gitops_controllers if c.cluster == cluster.name}
         if namespaces:
             kube = KubeClients(cluster.context, target.allowed_contexts, cluster.kubeconfig)
             found += restore_kube_leftovers(kube, namespaces)
     return found
+
+
+def _sweep_leftovers(target: AwsTarget, clients: AwsClients) -> list[Leftover]:
+    """KMS keys disabled and health checks inverted by ``zerospof spof`` (``kms_disable``, ``health_check_invert``)."""
+    from zerospof.aws.health_check_invert import ROUTE53_REGION, uninvert
+    from zerospof.aws.kms_disable import enable_marked
+    from zerospof.aws.members import key_regions, record_sets
+    from zerospof.aws.probes import region_key_id
+
+    found = []
+    for key_id in target.inventory.kms_keys:
+        try:
+            regions = key_regions(clients, target.primary_region, key_id)
+        except CloudApiError as exc:
+            found.append(Leftover("kms-key", key_id, "find its regions", False, str(exc)))
+            continue
+        for region in regions:
+            replica = region_key_id(key_id, region)
+            found += _restored("kms-key", f"{replica}@{region}", "enable the key",
+                               lambda: enable_marked(clients.client("kms", region), replica))
+    if target.inventory.dns is not None:
+        route53 = clients.client("route53", ROUTE53_REGION)
+        checks = {s["HealthCheckId"] for name in target.inventory.dns.records
+                  for s in record_sets(target, clients, name) if s.get("HealthCheckId")}
+        for check in sorted(checks):
+            found += _restored("route53-health-check", check, "un-invert the health check",
+                               lambda: uninvert(route53, check))
+    return found
+
+
+def _restored(kind: str, resource: str, action: str, restore: Any) -> list[Leftover]:
+    """Run ``restore`` (True: it was zerospof's and is restored; False: nothing of ours) as a Leftover, if any."""
+    try:
+        ours = restore()
+    except CloudApiError as exc:
+        return [Leftover(kind, resource, action, False, str(exc))]
+    return [Leftover(kind, resource, action, True)] if ours else []
 
 
 def _tag(resource: dict[str, Any], key: str) -> str | None:

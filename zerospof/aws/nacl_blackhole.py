@@ -26,7 +26,8 @@ class NaclBlackhole(AwsFault):
     """Blackhole the tagged subnets of some AZs (all AZs of the region when none are named).
 
     params: ``region``, ``availability_zones`` (list; empty = every AZ), ``selection_tags``
-    (only subnets with all of them are touched), ``allowed_account_ids``, ``runner_subnet_ids``,
+    (only subnets with all of them are touched), optional ``subnet_ids`` (only these of them: e.g. a
+    load balancer's subnet in one AZ), ``allowed_account_ids``, ``runner_subnet_ids``,
     ``allow_runner_blackhole``, optional ``endpoint_url``.
 
     ``prepare`` records every subnet's original NACL and a marker; ``inject`` creates one deny-all
@@ -43,7 +44,8 @@ class NaclBlackhole(AwsFault):
 
     def describe(self) -> str:
         zones = ",".join(self.params.get("availability_zones") or ["all"])
-        return f"{self.kind}(region={self.params.get('region')}, zones={zones})"
+        subnets = f", subnets={','.join(self.params['subnet_ids'])}" if self.params.get("subnet_ids") else ""
+        return f"{self.kind}(region={self.params.get('region')}, zones={zones}{subnets})"
 
     # -- reading ----------------------------------------------------------------
     def _selected_subnets(self) -> list[dict[str, Any]]:
@@ -51,6 +53,8 @@ class NaclBlackhole(AwsFault):
         zones = list(self.params.get("availability_zones") or [])
         if zones:
             filters.append({"Name": "availability-zone", "Values": zones})
+        if self.params.get("subnet_ids"):
+            filters.append({"Name": "subnet-id", "Values": list(self.params["subnet_ids"])})
         return sorted(paged(self.client("ec2"), "describe_subnets", "Subnets", Filters=filters), key=lambda s: s["SubnetId"])
 
     def _association(self, subnet_id: str) -> tuple[str, str] | None:

@@ -29,7 +29,7 @@ from zerospof.faults.base import Fault
 from zerospof.k8s.clients import KubeClients
 from zerospof.k8s.fault_base import KubeFault
 
-__all__ = ["DryRun", "dry_run_scenario", "print_dry_run", "preflight", "runner_subnet_ids"]
+__all__ = ["DryRun", "bind_dry", "dry_run_scenario", "print_dry_run", "preflight", "runner_subnet_ids"]
 
 
 @dataclass
@@ -69,7 +69,7 @@ def preflight(target: AwsTarget, clients: AwsClients) -> str:
     return account
 
 
-def _bind(fault: Fault, clients: AwsClients) -> Fault:
+def bind_dry(fault: Fault, clients: AwsClients) -> Fault:
     """Make ``fault`` act through ``clients`` (and, for k8s faults, the same recorder)."""
     if isinstance(fault, AwsFault):
         fault.use_clients(clients)
@@ -90,7 +90,7 @@ def dry_run_scenario(target: AwsTarget, scenario: str, out: TextIO | None = None
     recorder = CallRecorder(out=out)
     clients = (clients or AwsClients(target.endpoint_url)).dry(recorder)
     preflight(target, clients)
-    faults = [_bind(f, clients) for f in plan_faults(target, scenario, runner_subnet_ids(target))]
+    faults = [bind_dry(f, clients) for f in plan_faults(target, scenario, runner_subnet_ids(target))]
     print(f"# dry run of {scenario} on {target.name}: {len(faults)} fault(s); nothing below is sent", file=out)
     for fault in faults:
         print(f"# inject {fault.describe()}", file=out)

@@ -15,7 +15,7 @@ from zerospof.k8s.pod_kill import PodKill
 from zerospof.k8s.scale import ScaleWorkload
 from zerospof.k8s.zone_drain import ZoneDrain
 
-__all__ = ["LEADER_ELECTED_COMPONENTS", "kube_params", "leader_lease", "plan_faults"]
+__all__ = ["LEADER_ELECTED_COMPONENTS", "aws_params", "blackhole", "kube_params", "leader_lease", "plan_faults"]
 
 LEADER_ELECTED_COMPONENTS = ("kube-scheduler", "kube-controller-manager")
 
@@ -25,14 +25,19 @@ def kube_params(target: AwsTarget, cluster: Cluster) -> dict[str, Any]:
     return {"context": cluster.context, "allowed_contexts": list(target.allowed_contexts), "kubeconfig": cluster.kubeconfig}
 
 
-def _aws_params(target: AwsTarget, region: str) -> dict[str, Any]:
+def aws_params(target: AwsTarget, region: str) -> dict[str, Any]:
+    """The params every AWS fault in ``region`` takes (region, account allow-list, endpoint)."""
     return {"region": region, "allowed_account_ids": list(target.allowed_account_ids), "endpoint_url": target.endpoint_url}
 
 
-def _blackhole(target: AwsTarget, zones: list[str], runner_subnet_ids: list[str]) -> NaclBlackhole:
-    return NaclBlackhole({**_aws_params(target, target.primary_region), "availability_zones": zones,
+def blackhole(target: AwsTarget, zones: list[str], runner_subnet_ids: list[str],
+              subnet_ids: list[str] | None = None) -> NaclBlackhole:
+    """Blackhole the tagged subnets of ``zones`` in the primary region (every zone: none named; only ``subnet_ids``
+    of them when given)."""
+    return NaclBlackhole({**aws_params(target, target.primary_region), "availability_zones": zones,
                           "selection_tags": dict(target.selection_tags), "runner_subnet_ids": list(runner_subnet_ids),
-                          "allow_runner_blackhole": target.safety.allow_runner_blackhole})
+                          "allow_runner_blackhole": target.safety.allow_runner_blackhole,
+                          **({"subnet_ids": list(subnet_ids)} if subnet_ids else {})})
 
 
 def leader_lease(label_selector: str) -> dict[str, str] | None:
@@ -73,10 +78,10 @@ def plan_faults(target: AwsTarget, scenario: str, runner_subnet_ids: list[str] |
             raise missing
         faults: list[Fault] = []
         if plan.fis_power_interruption_template_id:
-            faults.append(FisExperiment({**_aws_params(target, target.primary_region),
+            faults.append(FisExperiment({**aws_params(target, target.primary_region),
                                          "template_id": plan.fis_power_interruption_template_id}))
         else:
-            faults.append(_blackhole(target, [plan.availability_zone], runner))
+            faults.append(blackhole(target, [plan.availability_zone], runner))
         if plan.drain_nodes and plan.drain_cluster:
             cluster = target.cluster(plan.drain_cluster)
             faults.append(ZoneDrain({"kube": kube_params(target, cluster), "zone": plan.availability_zone,
@@ -87,15 +92,15 @@ def plan_faults(target: AwsTarget, scenario: str, runner_subnet_ids: list[str] |
         if region_plan is None:
             raise missing
         if region_plan.fis_template_id:
-            return [FisExperiment({**_aws_params(target, target.primary_region), "template_id": region_plan.fis_template_id})]
-        return [_blackhole(target, [], runner)]
+            return [FisExperiment({**aws_params(target, target.primary_region), "template_id": region_plan.fis_template_id})]
+        return [blackhole(target, [], runner)]
     if scenario == "control-plane":
         cp = target.control_plane
         if cp is None:
             raise missing
         cluster = target.cluster(cp.cluster)
         if cluster.managed:
-            return [SecurityGroupIngressCut({**_aws_params(target, cluster.region),
+            return [SecurityGroupIngressCut({**aws_params(target, cluster.region),
                                              "selection_tags": dict(target.selection_tags),
                                              "security_group_tags": dict(cp.security_group_tags), "api_port": cp.api_port})]
         return [_control_plane_pod_kill(target, cluster, cp.self_managed_namespace, selector)

@@ -275,6 +275,39 @@ class Safety(_Section):
     abort: Abort = Abort()
 
 
+class InventoryDeployment(_Section):
+    namespace: NamespaceName
+    name: Text
+
+
+class SecondaryProvider(_Section):
+    name: Text
+    nameservers: list[matching(r"[0-9a-fA-F.:]+", "a nameserver's IP address")] = Field(min_length=1)
+    port: StrictInt = Field(53, ge=1, le=65535)
+
+
+class InventoryDns(_Section):
+    zone_id: matching(r"[A-Z0-9]+", "a Route 53 hosted zone id")
+    records: list[Text] = Field(min_length=1)
+    secondary_provider: SecondaryProvider | None = None
+
+
+class InventorySecurity(_Section):
+    kms_keys: list[Text] = []
+    secrets: list[Text] = []
+
+
+class Inventory(_Section):
+    """What the SPOF sweep and the static audit look at (every part optional)."""
+
+    cluster: Text | None = Field(None, description="the cluster the declared namespaces and deployments run in")
+    namespaces: list[NamespaceName] = []
+    deployments: list[InventoryDeployment] = []
+    databases: list[Text] = Field([], description="Aurora DB cluster ids (primary region)")
+    dns: InventoryDns | None = None
+    security: InventorySecurity | None = None
+
+
 class AwsTargetFile(_Section):
     """A target file of ``kind: aws``: an AWS + EKS staging environment."""
 
@@ -290,6 +323,7 @@ class AwsTargetFile(_Section):
     detection: Detection | None = None
     scenarios: Scenarios | None = None
     safety: Safety | None = None
+    inventory: Inventory | None = None
 
 
 class LabTargetFile(_Section):
@@ -390,6 +424,13 @@ def reference_errors(document: Any, path: str) -> list[ConfigError]:
     known(_mapping(scenarios.get("control-plane")).get("cluster"), "scenarios.control-plane.cluster", clusters, "cluster")
     known(_mapping(scenarios.get("gitops")).get("controller"), "scenarios.gitops.controller", controllers,
           "GitOps controller")
+    inventory = _mapping(top.get("inventory"))
+    known(inventory.get("cluster"), "inventory.cluster", clusters, "cluster")
+    if (_list(inventory.get("namespaces")) or _list(inventory.get("deployments"))) and inventory.get("cluster") is None:
+        fail("inventory.cluster", "is required with namespaces or deployments (the cluster they run in)")
+    security = _mapping(inventory.get("security"))
+    if (_list(security.get("kms_keys")) or _list(security.get("secrets"))) and "dr" not in regions_section:
+        fail("inventory.security", "needs aws.regions.dr: the replicas live in the DR (standby) region")
     return errors
 
 

@@ -23,7 +23,8 @@ from zerospof.schema import load_yaml_mapping, validate_model
 
 __all__ = [
     "ArgoApplication", "AwsTarget", "AzFailurePlan", "Cluster", "ControlPlanePlan", "DataCanary",
-    "Detection", "Endpoint", "GitopsCanary", "GitopsController", "GitopsPlan", "RegionFailurePlan", "Safety",
+    "Detection", "DnsInventory", "Endpoint", "GitopsCanary", "GitopsController", "GitopsPlan", "Inventory",
+    "RegionFailurePlan", "Safety", "SecondaryDns",
     "check_against_account", "load_aws_target", "parse_aws_target", "target_json_schema",
 ]
 
@@ -181,6 +182,43 @@ class Safety:
 
 
 @dataclass(frozen=True)
+class SecondaryDns:
+    """The second DNS provider (e.g. Cloudflare): its name and the nameservers (IP addresses) asked directly."""
+
+    name: str
+    nameservers: tuple[str, ...]
+    port: int = 53
+
+
+@dataclass(frozen=True)
+class DnsInventory:
+    """The Route 53 hosted zone and the user-facing record names in it; the second provider, if declared."""
+
+    zone_id: str
+    records: tuple[str, ...]
+    secondary: SecondaryDns | None
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """What the SPOF sweep and the static audit look at (``inventory:``; every part optional).
+
+    ``cluster``: where the declared workloads run. ``namespaces``: audited workloads. ``deployments``:
+    ``(namespace, name)`` whose pods are members. ``databases``: Aurora DB cluster ids (primary region).
+    ``kms_keys`` / ``secrets``: in the primary region; their replicas in the DR region are the security
+    layer (key ids: a multi-Region key's ``mrk-...`` id is the same in every region).
+    """
+
+    cluster: str | None = None
+    namespaces: tuple[str, ...] = ()
+    deployments: tuple[tuple[str, str], ...] = ()
+    databases: tuple[str, ...] = ()
+    dns: DnsInventory | None = None
+    kms_keys: tuple[str, ...] = ()
+    secrets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class AwsTarget:
     """A validated AWS + EKS target."""
 
@@ -205,6 +243,7 @@ class AwsTarget:
     control_plane: ControlPlanePlan | None
     gitops: GitopsPlan | None
     safety: Safety
+    inventory: Inventory = field(default_factory=Inventory)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def cluster(self, name: str) -> Cluster:
@@ -300,7 +339,22 @@ def _target(model: file_schema.AwsTargetFile, path: str) -> AwsTarget:
         gitops=None if scenarios.gitops is None else GitopsPlan(scenarios.gitops.controller, scenarios.gitops.method),
         safety=Safety(tuple(safety.runner.subnet_ids), safety.runner.discover, safety.allow_runner_blackhole,
                       safety.abort.availability_floor, safety.abort.limit),
+        inventory=_inventory(model.inventory),
     )
+
+
+def _inventory(inventory: file_schema.Inventory | None) -> Inventory:
+    if inventory is None:
+        return Inventory()
+    dns, security = inventory.dns, inventory.security or file_schema.InventorySecurity()
+    return Inventory(
+        cluster=inventory.cluster, namespaces=tuple(inventory.namespaces),
+        deployments=tuple((d.namespace, d.name) for d in inventory.deployments), databases=tuple(inventory.databases),
+        dns=None if dns is None else DnsInventory(
+            dns.zone_id, tuple(name.rstrip(".") for name in dns.records),
+            None if dns.secondary_provider is None else SecondaryDns(
+                dns.secondary_provider.name, tuple(dns.secondary_provider.nameservers), dns.secondary_provider.port)),
+        kms_keys=tuple(security.kms_keys), secrets=tuple(security.secrets))
 
 
 def _event_namespaces(model: file_schema.AwsTargetFile, cluster: file_schema.Cluster) -> tuple[str, ...]:

@@ -33,7 +33,7 @@ def check_context_allowed(context: str, allowed_contexts: Iterable[str]) -> str:
 
 
 class KubeClients:
-    """The APIs the suite uses (core, apps, coordination, custom objects) for one allowed kube context.
+    """The APIs the suite uses (core, apps, policy, coordination, custom objects) for one allowed kube context.
 
     Building it refuses (SafetyRefusal) a context that is not on ``allowed_contexts``. In dry run
     (``recorder`` set) reads go through and changes are recorded, not sent.
@@ -106,6 +106,10 @@ class KubeClients:
     @cached_property
     def apps(self) -> Any:
         return self._api("AppsV1Api")
+
+    @cached_property
+    def policy(self) -> Any:
+        return self._api("PolicyV1Api")
 
     @cached_property
     def coordination(self) -> Any:

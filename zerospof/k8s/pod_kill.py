@@ -36,7 +36,7 @@ class PodKill(KubeFault):
     active scheduler or controller-manager, the leading controller (see :func:`holds_lease`);
     ``prepare`` fails (FaultError, nothing deleted) when the lease has no holder or its holder is
     not exactly one selected pod. ``limit`` kills at most that many (first by name): one member
-    of a quorum, not the quorum. ``prepare`` records the chosen pods (and the holder);
+    of a quorum, not the quorum. ``names``: only the selected pods of these names (one member of the SPOF sweep). ``prepare`` records the chosen pods (and the holder);
     ``inject`` deletes exactly those through chaostoolkit-kubernetes
     (``chaosk8s.pod.actions.terminate_pods``, their names as an anchored pattern within the
     selector). Revert has nothing to undo: the kubelet (static pods) or the workload controller
@@ -46,7 +46,8 @@ class PodKill(KubeFault):
     kind = "pod-kill"
 
     def describe(self) -> str:
-        return f"{self.kind}({self.params['namespace']}/{self.params['label_selector']})"
+        names = f" named {','.join(self.params['names'])}" if self.params.get("names") else ""
+        return f"{self.kind}({self.params['namespace']}/{self.params['label_selector']}{names})"
 
     def _holder(self) -> str:
         lease = self.params["lease"]
@@ -77,6 +78,8 @@ class PodKill(KubeFault):
 
     def prepare(self) -> None:
         pods = self.kube.core.list_namespaced_pod(self.params["namespace"], label_selector=self.params["label_selector"]).items
+        if self.params.get("names"):
+            pods = [pod for pod in pods if pod.metadata.name in self.params["names"]]
         undo: dict[str, Any] = {}
         if self.params.get("lease"):
             undo["holder"], pods = self._lease_holder_pods(pods)
