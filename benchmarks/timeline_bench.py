@@ -39,7 +39,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.test_timeline_stream import ListTimeline  # noqa: E402
-from zerospof.monitors import ProbeFailed, Sampler  # noqa: E402
+from zerospof.monitors import LATENESS_KEPT, ProbeFailed, Sampler  # noqa: E402
 from zerospof.scenario import AVAILABILITY, SERVED_REVISION, WRITE_CANARY, WRITES, measure_scenario  # noqa: E402
 from zerospof.timeline import CHUNK_SAMPLES, Event, EventKind, Sample, Timeline  # noqa: E402
 
@@ -292,8 +292,8 @@ def real(seconds: float, folder: Path, limit_mib: float) -> bool:
     is_flat, growth_mib = flat(readings, limit_mib)
     lateness = sum(len(sampler.stats.lateness_s) for sampler in samplers)
     print(f"  RSS growth after warm-up: {growth_mib:.1f} MiB ({'flat' if is_flat else 'NOT flat'}); outside the "
-          f"timeline, the samplers' SamplerStats.lateness_s keep one float per tick: {lateness:,} so far "
-          f"(~{lateness * 32 / MiB:.1f} MiB, growing with run length)")
+          f"timeline, the samplers' SamplerStats keep the last {LATENESS_KEPT:,} ticks' lateness each: "
+          f"{lateness:,} floats now, bounded whatever the run length")
     expected = measure(ListTimeline(streamed.kept(), streamed.events))
     live, read_back = measure(streamed), measure(Timeline.read_jsonl(streamed.path))
     _show_key_figures(expected)

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from zerospof.monitors import HttpProbe, ProbeFailed, Sampler
+from zerospof.monitors import LATENESS_KEPT, HttpProbe, ProbeFailed, Sampler, SamplerStats
 from zerospof.timeline import Timeline
 from tests.helpers import needs_root, scratch_namespace
 
@@ -167,3 +167,12 @@ def test_sampler_in_a_namespace_sees_that_namespace_network(server):
     assert sampler.stats.calls > 0
     assert not any(s.ok for s in timeline.samples_of("isolated"))
     assert all(s.ok for s in timeline.samples_of("host"))
+
+
+def test_sampler_stats_keep_a_bounded_window_of_lateness_and_the_maximum_of_all():
+    stats = SamplerStats()
+    for tick in range(LATENESS_KEPT + 100):
+        stats.record_lateness(0.5 if tick == 3 else 0.001)
+    assert len(stats.lateness_s) == LATENESS_KEPT  # a 4 h run at 20 Hz does not keep 288,000 floats
+    assert stats.max_lateness_s == 0.5  # the early outlier is out of the window, not out of the maximum
+    assert max(stats.lateness_s) == 0.001

@@ -13,7 +13,8 @@ import pytest
 
 from zerospof.measure import Measurement
 from zerospof.objectives import load_objectives
-from zerospof.spof import Member, Outcome, member_verdict
+from zerospof.spof import LAYER_CHECK, LayerCheck, Member, Outcome, layer_outcome, member_verdict
+from zerospof.timeline import EventKind, Sample, Timeline
 
 REPO = Path(__file__).resolve().parents[1]
 ZEROSPOF = REPO / ".venv" / "bin" / "zerospof"
@@ -59,11 +60,68 @@ def test_a_member_with_no_user_path_measured_is_not_judged_rather_than_redundant
     assert result.outcome is Outcome.ERROR
 
 
+
+def _layer(recovered_s: float | None) -> dict:
+    return {"checked": True, "check": "a scheduler other than cp-sched-r1-a holds the lease",
+            "recovered_s": recovered_s, "resolution_s": 0.5, "samples": 20, "last": {"ok": False, "holder": None}}
+
+
+def test_a_member_no_user_felt_whose_layer_never_took_its_job_over_is_a_spof_not_redundant():
+    found = {**_path("reads", 0.0), **_path("writes", 0.0)}
+    result = member_verdict(Member("cp-sched-r1-a", "control", "cp-scheduler"), found, OBJECTIVES, 60.0,
+                            {"reads": True, "writes": True}, _layer(None))
+    assert result.outcome is Outcome.SPOF
+    assert "never held while cp-sched-r1-a was down" in result.reasons[0]
+
+
+def test_a_member_whose_layer_took_over_later_than_the_layers_rto_is_a_spof():
+    found = {**_path("reads", 0.0), **_path("writes", 0.0)}
+    result = member_verdict(Member("cp-sched-r1-a", "control", "cp-scheduler"), found, OBJECTIVES, 60.0,
+                            {"reads": True, "writes": True}, _layer(75.0))  # control plane: < 60 s
+    assert result.outcome is Outcome.SPOF and "RTO objective" in result.reasons[0]
+
+
+def test_redundant_says_when_the_layer_took_over_or_that_it_was_not_checked():
+    found = {**_path("reads", 0.0), **_path("writes", 0.0)}
+    member = Member("cp-sched-r1-a", "control", "cp-scheduler")
+    checked = member_verdict(member, found, OBJECTIVES, 8.0, {"reads": True, "writes": True}, _layer(6.5))
+    assert checked.outcome is Outcome.REDUNDANT and "held 6.5s after the loss" in checked.reasons[0]
+    assert checked.figures["layer"]["recovered_s"] == 6.5
+    unchecked = member_verdict(member, found, OBJECTIVES, 6.0, {"reads": True, "writes": True})
+    assert unchecked.outcome is Outcome.REDUNDANT and "the layer was not checked" in unchecked.reasons[0]
+    assert unchecked.figures["layer"] == {"checked": False, "reason": "the target has no layer check"}
+
+
+def _check(ok: bool, value: dict | None, t_mono: float, error: str | None = None) -> Sample:
+    return Sample(LAYER_CHECK, t_mono, t_mono, ok, value, error)
+
+
+def test_layer_outcome_is_the_first_held_reading_after_the_loss_and_before_the_revert():
+    timeline = Timeline()
+    timeline.add_sample(_check(True, {"ok": True}, 99.5))  # before the loss: says nothing
+    timeline.event(EventKind.FAULT_VERIFIED, "member-kill", t_mono=100.0)
+    timeline.add_sample(_check(True, {"ok": False, "holder": "cp-sched-r1-a"}, 100.5))
+    timeline.add_sample(_check(False, None, 101.0, error="TimeoutError"))
+    timeline.add_sample(_check(True, {"ok": True, "holder": "cp-sched-r1-b"}, 107.0))
+    timeline.event(EventKind.FAULT_REVERTING, "member-kill", t_mono=110.0)
+    outcome = layer_outcome(timeline, LayerCheck("a live scheduler leads", lambda: {}))
+    assert outcome["recovered_s"] == 7.0 and outcome["samples"] == 3
+    never = Timeline()
+    never.event(EventKind.FAULT_VERIFIED, "member-kill", t_mono=100.0)
+    never.add_sample(_check(True, {"ok": False}, 100.5))
+    never.event(EventKind.FAULT_REVERTING, "member-kill", t_mono=110.0)
+    never.add_sample(_check(True, {"ok": True}, 110.5))  # after the revert: the member itself is back
+    assert layer_outcome(never, LayerCheck("a live scheduler leads", lambda: {}))["recovered_s"] is None
+
+
 # -- on the lab ---------------------------------------------------------------------------------------
 def _spof(tmp_path: Path, *members: str) -> tuple[subprocess.CompletedProcess, dict]:
+    """Run ``zerospof spof`` on the running lab for ``members`` (an item starting with ``--`` and the one
+    after it are passed as an option)."""
     args = [str(ZEROSPOF), "spof", "--keep-lab", "--reports", str(tmp_path)]
-    for member in members:
-        args += ["--member", member]
+    items = iter(members)
+    for item in items:
+        args += [item, next(items)] if item.startswith("--") else ["--member", item]
     completed = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=600,
                                env={**os.environ, "ZEROSPOF_LEDGER_DIR": str(tmp_path / "ledger")})
     [report] = list(tmp_path.glob("*-spof/spof.json"))
@@ -102,6 +160,24 @@ def test_a_re_created_spof_makes_the_sweep_exit_1_naming_that_member(running_lab
     assert (tmp_path / next(tmp_path.glob("*-spof")).name / "junit.xml").exists()
 
 
+
+@pytest.mark.lab
+def test_a_member_whose_layer_never_takes_its_job_over_is_a_spof(running_lab, tmp_path):
+    """Re-created flaw: apps decrypt with their own region's key service only (no replica fallback).
+    Losing sec-r1 must be a SPOF: the layer check (every r1 app decrypting again) never holds."""
+    running_lab.set_app_key_services("own-region-only")
+    try:
+        completed, document = _spof(tmp_path, "sec-r1", "--max-hold", "12")
+    finally:
+        running_lab.set_app_key_services("with-replica")
+    print("\n" + completed.stdout[-1500:])
+    assert completed.returncode == 1, completed.stdout[-2000:] + completed.stderr[-2000:]
+    [entry] = document["members"]
+    assert entry["outcome"] == "spof"
+    assert entry["figures"]["layer"]["recovered_s"] is None
+    assert any("decrypted its credential again after sec-r1 was lost never held" in r for r in entry["reasons"])
+
+
 @pytest.mark.lab
 def test_sigint_in_the_middle_of_a_sweep_restores_the_member_under_test(running_lab, tmp_path):
     process = subprocess.Popen([str(ZEROSPOF), "spof", "--keep-lab", "--member", "cp-etcd-r1-b",
@@ -119,6 +195,34 @@ def test_sigint_in_the_middle_of_a_sweep_restores_the_member_under_test(running_
             process.kill()
     assert process.returncode != 0, output
     assert running_lab.supervisor.status()["cp-etcd-r1-b"]["running"], output[-2000:]
+    records = [json.loads(p.read_text()) for p in (tmp_path / "ledger").glob("*.json")]
+    assert records and all(record["state"] == "reverted" for record in records)
+
+
+@pytest.mark.lab
+def test_after_sigkill_in_the_middle_of_a_sweep_zerospof_revert_restores_the_member(running_lab, tmp_path):
+    env = {**os.environ, "ZEROSPOF_LEDGER_DIR": str(tmp_path / "ledger")}
+    process = subprocess.Popen([str(ZEROSPOF), "spof", "--keep-lab", "--member", "dns2", "--reports", str(tmp_path)],
+                               cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and running_lab.supervisor.status()["dns2"]["running"] is not False:
+            time.sleep(0.1)  # bounded: until the member is down
+        assert running_lab.supervisor.status()["dns2"]["running"] is False, "the member was never failed"
+        process.kill()  # no handler runs: the fault stays in the lab
+        process.wait(timeout=10)
+        time.sleep(1)
+        assert running_lab.supervisor.status()["dns2"]["running"] is False, "SIGKILL must leave the fault"
+        [record] = [json.loads(p.read_text()) for p in (tmp_path / "ledger").glob("*.json")]
+        assert record["state"] != "reverted"
+    finally:
+        if process.poll() is None:
+            process.kill()
+        reverted = subprocess.run([str(ZEROSPOF), "revert"], cwd=REPO, capture_output=True, text=True,
+                                  timeout=120, env=env)
+    assert reverted.returncode == 0, reverted.stdout + reverted.stderr
+    assert "reverted" in reverted.stdout, reverted.stdout
+    assert running_lab.supervisor.status()["dns2"]["running"]
     records = [json.loads(p.read_text()) for p in (tmp_path / "ledger").glob("*.json")]
     assert records and all(record["state"] == "reverted" for record in records)
 

@@ -14,6 +14,7 @@ import socket
 import ssl
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -23,21 +24,33 @@ from urllib.parse import urlsplit
 from zerospof.netns import enter_namespace
 from zerospof.timeline import Timeline
 
-__all__ = ["Sampler", "SamplerStats", "HttpProbe", "ProbeFailed"]
+__all__ = ["LATENESS_KEPT", "Sampler", "SamplerStats", "HttpProbe", "ProbeFailed"]
 
 
 class ProbeFailed(Exception):
     """A probe saw a failure (bad status, refused connection); recorded as a failed sample."""
 
 
+LATENESS_KEPT = 4096  # ticks whose lateness SamplerStats keeps (the most recent): bounded in a 4 h run
+
+
 @dataclass
 class SamplerStats:
-    """What a sampler did: ticks run, ticks skipped because the previous call overran, lateness."""
+    """What a sampler did: ticks run, ticks skipped because the previous call overran, lateness.
+
+    ``lateness_s`` holds the most recent :data:`LATENESS_KEPT` ticks' lateness (memory stays bounded
+    however long the run); ``max_lateness_s`` covers every tick.
+    """
 
     calls: int = 0
     failures: int = 0
     skipped: int = 0
-    lateness_s: list[float] = field(default_factory=list)
+    lateness_s: deque[float] = field(default_factory=lambda: deque(maxlen=LATENESS_KEPT))
+    max_lateness_s: float = 0.0
+
+    def record_lateness(self, lateness_s: float) -> None:
+        self.lateness_s.append(lateness_s)
+        self.max_lateness_s = max(self.max_lateness_s, lateness_s)
 
 
 class Sampler:
@@ -139,7 +152,7 @@ class Sampler:
                     tick += 1
                     continue
                 self.stats.calls += 1
-                self.stats.lateness_s.append(now - due)
+                self.stats.record_lateness(now - due)
                 if pool is None:
                     self._call(now)
                 else:

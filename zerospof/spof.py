@@ -1,14 +1,21 @@
 """The SPOF sweep: fail every redundant member of every layer alone and judge what users felt.
 
 For each member: wait until the target is healthy and in its reference state, start the users
-(reads and writes, the same samplers and measurement as the scenarios), fail the member through
-the ledger, hold the fault until users have been good again for the sustained window (or until
-the member's layer RTO objective, capped by ``max_hold_s``, has passed), revert, let the target
-heal and fail back, then measure. :func:`member_verdict` is pure:
+(reads and writes, the same samplers and measurement as the scenarios) and the member's **layer
+check** (what tells that the survivors carry the layer's job without it: a new lease holder, DNS
+answering without a lost LB node, every app decrypting with the other region's replica, ...),
+fail the member through the ledger, hold the fault until users have been good again for the
+sustained window *and* the layer check holds (or until the member's layer RTO objective, capped by
+``max_hold_s``, has passed), revert, let the target heal and fail back, then measure. Users not
+feeling a member's loss for a few seconds proves nothing when the survivors never took its job
+over (a lease not yet expired, a credential not yet refreshed): the layer check is what makes the
+fault last long enough to tell. :func:`member_verdict` is pure:
 
-- **redundant**: no path saw a bad request (failed or slow) while the member was down;
+- **redundant**: no path saw a bad request (failed or slow) while the member was down, and the
+  layer check held (or the target has none: said in the reasons);
 - **spof**: a path did not recover while the member stayed down, recovered later than the layer's
-  RTO objective, or the event alone used the layer's whole monthly error budget;
+  RTO objective, the event alone used the layer's whole monthly error budget, or the layer check
+  never held while the member was down (or held later than the layer's RTO);
 - **degraded**: users felt it, within the layer's objectives (the figures say how much).
 
 Layers are the seed's "Zero SPOF Validation" checklist; each maps to a components-table row whose
@@ -29,12 +36,13 @@ from zerospof import measure
 from zerospof.faults import Fault, Ledger
 from zerospof.faults.runner import injected
 from zerospof.measure import Measurement
+from zerospof.monitors import Sampler
 from zerospof.objectives import USER_PATHS, Objectives
 from zerospof.scenario import PATH_PROBES, Layer, Plan, build_monitoring, measure_scenario
 from zerospof.timeline import EventKind, Timeline
 
-__all__ = ["SEED_LAYERS", "Member", "MemberResult", "Outcome", "implied_availability", "member_verdict", "sweep",
-           "sweep_passed"]
+__all__ = ["LAYER_CHECK", "SEED_LAYERS", "LayerCheck", "Member", "MemberResult", "Outcome", "implied_availability",
+           "layer_outcome", "member_verdict", "sweep", "sweep_passed"]
 
 SEED_LAYERS: dict[str, Layer] = {  # the seed's checklist layer -> the components row that judges its members
     "network": Layer.LOAD_BALANCERS,
@@ -78,16 +86,25 @@ class MemberResult:
 
 
 def member_verdict(member: Member, found: dict[str, Measurement], objectives: Objectives,
-                   revert_offset_s: float | None, recovered_while_down: dict[str, bool]) -> MemberResult:
+                   revert_offset_s: float | None, recovered_while_down: dict[str, bool],
+                   layer: dict[str, Any] | None = None) -> MemberResult:
     """Judge one member from the measurements of its run (see the module doc). Pure.
 
     ``revert_offset_s``: seconds from t0 to the revert. ``recovered_while_down``: per path, whether
     its requests were good for the sustained window before the revert (after its last bad one).
+    ``layer``: the layer check's outcome (:func:`layer_outcome`), None when the target has none.
     """
     row = objectives.component(SEED_LAYERS[member.layer])
     rto_limit_s = row.rto.value_s if row is not None else None
-    figures: dict[str, Any] = {"held_s": revert_offset_s}
+    figures: dict[str, Any] = {"held_s": revert_offset_s,
+                               "layer": layer or {"checked": False, "reason": "the target has no layer check"}}
     reasons: list[str] = []
+    if layer is not None and layer["recovered_s"] is None:
+        reasons.append(f"{member.layer}: {layer['check']} never held while {member.name} was down "
+                       f"(last seen: {layer['last']})")
+    elif layer is not None and rto_limit_s is not None and layer["recovered_s"] >= rto_limit_s:
+        reasons.append(f"{member.layer}: {layer['check']} held {layer['recovered_s']:.1f}s after the loss, "
+                       f"the {row.name} RTO objective is {row.rto}")
     felt = False
     for path in USER_PATHS:
         downtime = found.get(f"{path}.downtime_s")
@@ -119,7 +136,41 @@ def member_verdict(member: Member, found: dict[str, Measurement], objectives: Ob
         return MemberResult(member, Outcome.SPOF, tuple(reasons), figures)
     if felt:
         return MemberResult(member, Outcome.DEGRADED, ("users felt it, within the layer's objectives",), figures)
-    return MemberResult(member, Outcome.REDUNDANT, ("no user request was bad",), figures)
+    if layer is None:
+        return MemberResult(member, Outcome.REDUNDANT, ("no user request was bad; the layer was not checked",),
+                            figures)
+    return MemberResult(member, Outcome.REDUNDANT,
+                        (f"no user request was bad; {layer['check']} held {layer['recovered_s']:.1f}s after the loss",),
+                        figures)
+
+
+LAYER_CHECK = "layer-check"  # the probe name of a member's layer check in its timeline
+LAYER_CHECK_INTERVAL_S = 0.5
+
+
+@dataclass(frozen=True)
+class LayerCheck:
+    """What tells that a member's layer does its job without it: ``read()`` -> ``{"ok": bool, ...}``.
+
+    ``check`` says it in words ("a live scheduler other than cp-sched-r1-a holds the lease").
+    Built right after the member was failed (a check may compare with that instant).
+    """
+
+    check: str
+    read: Callable[[], dict[str, Any]]
+
+
+def layer_outcome(timeline: Timeline, check: LayerCheck) -> dict[str, Any]:
+    """When the layer check first held after t0 and before the revert (None: never), from the timeline. Pure."""
+    t0, reverted = timeline.t0(), timeline.first_event(EventKind.FAULT_REVERTING)
+    end = reverted.t_mono if reverted is not None else float("inf")
+    down = [s for s in timeline.samples_of(LAYER_CHECK) if t0 is not None and t0 <= s.t_mono < end]
+    held = [s for s in down if s.ok and isinstance(s.value, dict) and s.value.get("ok")]
+    last = down[-1] if down else None
+    return {"checked": True, "check": check.check,
+            "recovered_s": held[0].t_mono - t0 if held else None,
+            "resolution_s": LAYER_CHECK_INTERVAL_S, "samples": len(down),
+            "last": (None if last is None else last.value if last.ok else last.error)}
 
 
 def _value(measurement: Measurement | None) -> float | None:
@@ -175,6 +226,7 @@ class SweepTarget:
     users: Callable[[str], Plan]  # run id -> a plan with the user paths only
     ready: Callable[[], None]  # wait (bounded) until healthy and in the reference state; raise otherwise
     restore: Callable[[], bool]  # one step towards the reference state; True once there
+    layer_check: Callable[[Member], LayerCheck] | None = None  # None: users only (said in every verdict)
 
 
 def run_member(target: SweepTarget, member: Member, objectives: Objectives, ledger: Ledger, run_id: str,
@@ -192,17 +244,24 @@ def run_member(target: SweepTarget, member: Member, objectives: Objectives, ledg
     plan.max_observation_s = baseline_s + hold_limit_s + settle_s + heal_timeout_s + 60.0  # this member's own bound
     timeline = Timeline(path=timeline_path)
     monitoring = build_monitoring(plan, timeline, objectives)
-    for sampler in monitoring.samplers:
+    samplers = list(monitoring.samplers)
+    check = None
+    for sampler in samplers:
         sampler.start()
     try:
         time.sleep(baseline_s)
         with injected(target.fault(member), ledger=ledger, timeline=timeline, run_id=run_id):
-            waited = _hold(timeline, objectives.sustained_success_s, objectives.slow_request_s, hold_limit_s)
+            if target.layer_check is not None:  # built once the member is down: a check may compare with now
+                check = target.layer_check(member)
+                samplers.append(Sampler(LAYER_CHECK, _checked(check), timeline, interval_s=LAYER_CHECK_INTERVAL_S,
+                                        max_duration_s=plan.max_observation_s).start())
+            waited = _hold(timeline, objectives.sustained_success_s, objectives.slow_request_s, hold_limit_s,
+                           layer_checked=check is not None)
             say(f"  {member.name}: held {waited:.1f}s")
         time.sleep(settle_s)
         _heal(target, timeline, heal_timeout_s)
     finally:
-        for sampler in monitoring.samplers:
+        for sampler in samplers:
             sampler.stop()
         for hook in monitoring.stop_hooks:
             hook()
@@ -213,7 +272,17 @@ def run_member(target: SweepTarget, member: Member, objectives: Objectives, ledg
     offset = reverted.t_mono - t0 if t0 is not None and reverted is not None else None
     recovered = {path: _good_before(timeline, probe, objectives.sustained_success_s, objectives.slow_request_s)
                  for path, probe in PATH_PROBES.items()}
-    return member_verdict(member, found, objectives, offset, recovered), timeline
+    layer = layer_outcome(timeline, check) if check is not None else None
+    return member_verdict(member, found, objectives, offset, recovered, layer), timeline
+
+
+def _checked(check: LayerCheck) -> Callable[[], dict[str, Any]]:
+    def read() -> dict[str, Any]:
+        try:
+            return check.read()
+        except Exception as exc:  # noqa: BLE001 - a check that cannot read has not held: recorded, not raised
+            return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+    return read
 
 
 def _good_before(timeline: Timeline, probe: str, sustained_s: float, slow_s: float) -> bool:
@@ -227,9 +296,10 @@ def _good_before(timeline: Timeline, probe: str, sustained_s: float, slow_s: flo
     return bool(good_after) and good_after[-1] - good_after[0] >= sustained_s
 
 
-def _hold(timeline: Timeline, sustained_s: float, slow_s: float, limit_s: float) -> float:
+def _hold(timeline: Timeline, sustained_s: float, slow_s: float, limit_s: float, layer_checked: bool = False) -> float:
     """Keep the fault until every user path has been good for ``sustained_s`` after t0 (and after its
-    last bad request), or ``limit_s`` passed; return how long it was held."""
+    last bad request) and, with ``layer_checked``, the layer check's latest reading holds; or until
+    ``limit_s`` passed. Return how long it was held."""
     t0 = timeline.t0() or time.monotonic()
     while True:
         now = time.monotonic()
@@ -240,7 +310,9 @@ def _hold(timeline: Timeline, sustained_s: float, slow_s: float, limit_s: float)
             samples = timeline.samples_of(probe, since=t0)
             bad = [s.t_mono for s in samples if not measure.good(s, slow_s)]
             good_since.append(max(bad, default=t0))
-        if now - max(good_since) >= sustained_s + 0.5:
+        checks = timeline.samples_of(LAYER_CHECK, since=t0) if layer_checked else []
+        layer_holds = not layer_checked or bool(checks and checks[-1].ok and checks[-1].value.get("ok"))
+        if now - max(good_since) >= sustained_s + 0.5 and layer_holds:
             return now - t0
         time.sleep(0.25)
 

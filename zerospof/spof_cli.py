@@ -157,8 +157,16 @@ def _recovered_text(*paths: dict[str, Any]) -> str:
     return _format_s(max(p["rto_s"] for p in measured))
 
 
+def layer_text(layer: dict[str, Any] | None) -> str:
+    """When the member's layer check held after its loss; "never" when it did not, "-" when not checked."""
+    if not layer or not layer.get("checked"):
+        return "-"
+    return "never" if layer.get("recovered_s") is None else _format_s(layer["recovered_s"])
+
+
 def matrix_table(results: list[Any]) -> str:
-    """The matrix: layer x member with read and write downtime, bad/slow requests, verdict."""
+    """The matrix: layer x member with read and write downtime, bad/slow requests, when users and the
+    layer (its check: survivors carrying the member's job) recovered, verdict."""
     from zerospof.report import format_table
 
     rows = []
@@ -167,10 +175,10 @@ def matrix_table(results: list[Any]) -> str:
         rows.append((result.member.layer, result.member.name, _format_s(reads.get("downtime_s")),
                      _format_s(writes.get("downtime_s")),
                      "/".join(f"{p['slow_requests']:g}" if p.get("measured") else "-" for p in (reads, writes)),
-                     _recovered_text(reads, writes),
+                     _recovered_text(reads, writes), layer_text(result.figures.get("layer")),
                      result.outcome.value.upper()))
     return format_table(rows, ("layer", "member", "read downtime", "write downtime", "slow r/w", "recovered in",
-                               "verdict"))
+                               "layer took over", "verdict"))
 
 
 def _write(run_dir: Path, run_id: str, results: list[Any], timelines: dict[str, Any], unvalidated: list[str],

@@ -64,6 +64,14 @@ def _path_text(figures: dict[str, Any]) -> str:
     return text
 
 
+def _layer_text(layer: dict[str, Any] | None) -> str:
+    if not layer or not layer.get("checked"):
+        return f"not checked: {(layer or {}).get('reason', 'no layer check recorded')}"
+    held = layer.get("recovered_s")
+    return f"{layer.get('check')}: " + ("never held while it was down" if held is None
+                                         else f"held {format_duration(held)} after the loss")
+
+
 def spof_html(run_dir: Path, style: str) -> str:
     """The sweep's page: verdict, one row per member failed alone (layer, place, outcome, why, what users felt
     on each path), layers not validated, and the heat map when present (inlined)."""
@@ -80,6 +88,7 @@ def spof_html(run_dir: Path, style: str) -> str:
                     f"<td>{escape('; '.join(entry.get('reasons', [])))}</td>"
                     f"<td>{escape(_path_text(figures.get('reads', {})))}</td>"
                     f"<td>{escape(_path_text(figures.get('writes', {})))}</td>"
+                    f"<td>{escape(_layer_text(figures.get('layer')))}</td>"
                     f"<td>{escape(format_duration(figures.get('held_s')))}</td></tr>")
     missing = document.get("not_validated") or []
     heatmap = run_dir / "heatmap.png"
@@ -93,5 +102,5 @@ def spof_html(run_dir: Path, style: str) -> str:
             f'<p><span id="verdict" class="verdict {css}">{verdict}</span></p>'
             + (f"<p>Layers not validated (no member to fail): {escape(', '.join(map(str, missing)))}</p>" if missing else "")
             + "<h2>Members</h2><table><tr><th>layer</th><th>member</th><th>place</th><th>outcome</th><th>why</th>"
-            "<th>reads</th><th>writes</th><th>held failed</th></tr>" + "".join(rows) + "</table>" + image
+            "<th>reads</th><th>writes</th><th>layer check</th><th>held failed</th></tr>" + "".join(rows) + "</table>" + image
             + "</body></html>\n")

@@ -56,3 +56,14 @@ def test_down_after_supervisor_sigkill_leaves_nothing(lab_dir: Path) -> None:
     finally:
         lab.down()
     assert wait_until_clean() == {"processes": [], "namespaces": [], "links": [], "iptables": []}
+
+
+def test_down_finds_a_supervisor_whose_pid_file_is_gone(lab_dir: Path) -> None:
+    lab = Lab(lab_dir)
+    try:
+        lab.up()
+        (lab_dir / "supervisor.pid").unlink()  # e.g. a run killed while the state dir was cleaned
+        assert any("zerospof.lab.supervisor" in p["cmdline"] for p in leftovers.find(lab_dir)["processes"])
+    finally:
+        lab.down()
+    assert wait_until_clean() == {"processes": [], "namespaces": [], "links": [], "iptables": []}

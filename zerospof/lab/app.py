@@ -10,6 +10,8 @@ Run as ``python -m zerospof.lab.app --zone r1-a --listen 10.77.1.1:8000 --db-hos
   200 ``{"zone", "id", "key"}``
 - ``PUT /admin/db-routing`` with JSON ``{"mode": "health-checked"|"static"|"first-only"}``: how the replica
   picks a database LB node (see :class:`DbRouting`; the other modes re-create flaws for tests)
+- ``PUT /admin/key-services`` with JSON ``{"mode": "with-replica"|"own-region-only"}``: whether the
+  credential falls back to the other region's key/secret service (``own-region-only`` re-creates a flaw)
 - ``GET /revision``: 200 ``{"zone", "revision", "commit", "applied_by", "applied_at"}``: the deployed
   revision (what GitOps applied; ``applied_at`` in epoch seconds)
 - ``PUT /revision`` with JSON ``{"revision": 1-128 characters, "commit"?, "applied_by"?}``: deploy it,
@@ -51,6 +53,9 @@ TABLE_DDL = (
 
 
 MAX_REVISION_CHARS = 128
+
+
+KEY_SERVICE_MODES = {"with-replica": True, "own-region-only": False}  # /admin/key-services mode -> use_replica
 
 
 class DbRouting(StrEnum):
@@ -227,10 +232,23 @@ def make_handler(app: App) -> Handler:
             return 400, {"error": f"bad request: mode must be one of {[m.value for m in DbRouting]}: {exc}"}
         return 200, {"db_routing": app.db_routing.value}
 
+    def set_key_services(raw: bytes) -> tuple[int, dict[str, Any]]:
+        try:
+            mode = json.loads(raw or b"{}").get("mode")
+        except (ValueError, AttributeError) as exc:
+            return 400, {"error": f"bad request: {exc}"}
+        if mode not in KEY_SERVICE_MODES or app.credential is None:
+            return 400, {"error": f"bad request: mode must be one of {list(KEY_SERVICE_MODES)} (and the app "
+                                  "must have a security layer)"}
+        app.credential.use_replica = KEY_SERVICE_MODES[mode]
+        return 200, {"key_services": mode}
+
     def route(method: str, target: str, body: bytes) -> tuple[int, dict[str, Any]]:
         url = urlparse(target)
         if method == "PUT" and url.path == "/admin/db-routing":
             return set_db_routing(body)
+        if method == "PUT" and url.path == "/admin/key-services":
+            return set_key_services(body)
         revision = app.deployed()["revision"]
         if method in ("GET", "HEAD") and url.path == "/health":
             security = app.credential.state() if app.credential is not None else None

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from zerospof.errors import LabError
-from zerospof.lab import configs, health, network, preflight
+from zerospof.lab import configs, health, leftovers, network, preflight
 from zerospof.lab import topology as t
 from zerospof.lab.control import SupervisorClient
 from zerospof.lab.controlplane import layout as cp_layout
@@ -211,6 +211,13 @@ class Lab:
 
         set_db_routing(mode)
 
+    def set_app_key_services(self, mode: str) -> None:
+        """``with-replica`` (the lab's own: an app whose region's key/secret service is lost decrypts with the
+        other region's replica) or ``own-region-only`` (re-creates a flaw on purpose: no replica fallback)."""
+        from zerospof.lab.app_admin import set_key_services
+
+        set_key_services(mode)
+
     # -- down --------------------------------------------------------------------------
     def down(self) -> dict[str, Any]:
         """Remove every lab process, namespace and link; also after the supervisor was SIGKILLed.
@@ -231,6 +238,9 @@ class Lab:
             if not pids:
                 break
             _kill_and_wait(pids)
+        # A supervisor whose pid file is gone (a killed run, an earlier state dir) and the daemons it forked
+        # outside the namespaces are found by their command lines.
+        _kill_and_wait([process["pid"] for process in leftovers.lab_processes(self.state_dir)])
         network.destroy()
         for name in ("data", "run", "supervisor.sock", "supervisor.pid"):
             path = self.state_dir / name
@@ -238,9 +248,9 @@ class Lab:
                 shutil.rmtree(path, ignore_errors=True)
             elif path.exists():
                 path.unlink()
-        leftovers = network.existing_namespaces()
-        if leftovers:
-            raise LabError(f"lab down left namespaces behind: {leftovers}")
+        remaining = network.existing_namespaces()
+        if remaining:
+            raise LabError(f"lab down left namespaces behind: {remaining}")
         return {"down_s": round(time.monotonic() - started, 2)}
 
 

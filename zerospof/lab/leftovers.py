@@ -11,7 +11,7 @@ from zerospof.lab import network
 from zerospof.lab import topology as t
 from zerospof.lab.supervisor import forked_daemons
 
-__all__ = ["find", "DAEMON_NAMES"]
+__all__ = ["find", "lab_processes", "DAEMON_NAMES"]
 
 DAEMON_NAMES = ("etcd", "haproxy", "pdns_server", "postgres", "patroni", "git", "git-daemon", "git-upload-pack",
                 "git-receive-pack")
@@ -20,7 +20,8 @@ _OUR_MARKERS = (_SUPERVISOR, "zerospof.lab.app", "zerospof.lab.controlplane", "z
                 f"postgres: {t.PATRONI_SCOPE}:")
 
 
-def _processes(state_dir: Path | None) -> list[dict[str, Any]]:
+def lab_processes(state_dir: Path | None) -> list[dict[str, Any]]:
+    """The lab's processes still alive (see :func:`find`), whether or not their supervisor is."""
     found = []
     forked = forked_daemons(state_dir)
     for entry in os.listdir("/proc"):
@@ -65,5 +66,5 @@ def find(state_dir: str | Path | None = None) -> dict[str, list[Any]]:
         except FileNotFoundError:
             continue
         rules += [line for line in output.splitlines() if "zs-" in line or "10.77." in line]
-    return {"processes": _processes(None if state_dir is None else Path(state_dir)), "namespaces": network.existing_namespaces(), "links": lab_links,
+    return {"processes": lab_processes(None if state_dir is None else Path(state_dir)), "namespaces": network.existing_namespaces(), "links": lab_links,
             "iptables": rules}

@@ -32,7 +32,8 @@ from zerospof.lab.gitops import probes as gitops_probes
 from zerospof.lab.gitops.faults import GitOpsFailure
 from zerospof.scenario import CONTROL_PLANE_API, SERVED_REVISION, WRITE_CANARY, WRITES, Layer
 
-__all__ = ["LAB_SCENARIOS", "LabScenario", "lab_scenario"]
+__all__ = ["LAB_SCENARIOS", "LabScenario", "dns_signal", "lab_scenario", "lb_signal", "patroni_signal",
+           "security_signal"]
 
 Reader = Callable[[], Any]
 Canaries = tuple[dict[str, tuple[Reader, float, int]], list[Callable[[], None]], str]
@@ -91,11 +92,11 @@ class _ZoneLoss(LabScenario):
 
     def signals(self) -> dict[str, Reader]:
         lost = self.lost_zones()
-        found = {"signal:dns-health-check": _dns_signal(lost, by_region=self.BY_REGION)}
+        found = {"signal:dns-health-check": dns_signal(lost, by_region=self.BY_REGION)}
         if self.LB_SIGNAL:
-            found["signal:lb-health-check"] = _lb_signal(lost, self.state_dir)
+            found["signal:lb-health-check"] = lb_signal(lost, self.state_dir)
         if any(zone in t.PG_ZONES for zone in lost):
-            found["signal:patroni-failover"] = _patroni_signal(lost)
+            found["signal:patroni-failover"] = patroni_signal(lost)
         return found
 
     def canaries(self, run_id: str) -> Canaries:
@@ -104,7 +105,7 @@ class _ZoneLoss(LabScenario):
         survivor has decrypted again after t0)."""
         if not self.BY_REGION:
             return {}, [], WRITES
-        return {SECURITY_REPLICA: (_security_signal(self.lost_zones()), 0.5, 1)}, [], WRITES
+        return {SECURITY_REPLICA: (security_signal(self.lost_zones()), 0.5, 1)}, [], WRITES
 
     def layer_signals(self) -> dict[Layer, tuple[str, str]]:
         found = {Layer.DNS: ("signal:dns-health-check", "all_failed_over")}
@@ -148,7 +149,7 @@ class ControlPlane(LabScenario):
         replica = self.options.get("api_replica", {}).get("component", f"cp-api-{cp_layout.CP_ZONES[0]}")
         return {"signal:etcd-leader": cp_probes.etcd_leader_signal(),
                 "signal:scheduler-lease": cp_probes.scheduler_lease_signal(),
-                "signal:api-lb-health-check": cp_probes.api_lb_signal(self.state_dir, replica)}
+                "signal:api-lb-health-check": cp_probes.apilb_signal(self.state_dir, replica)}
 
     def canaries(self, run_id: str) -> Canaries:
         return {CONTROL_PLANE_API: (cp_probes.api_write, API_WRITE_INTERVAL_S, 4)}, [], WRITES
@@ -190,7 +191,7 @@ def lab_scenario(scenario: str, state_dir: Path, options: dict[str, Any] | None 
         raise LabError(f"the lab has no {scenario!r} scenario; known: {', '.join(LAB_SCENARIOS)}") from None
 
 
-def _lb_signal(lost: list[str], state_dir: Path) -> Callable[[], dict[str, Any]]:
+def lb_signal(lost: list[str], state_dir: Path) -> Callable[[], dict[str, Any]]:
     """``detected``: an LB node marked a lost app server down; ``all_out``: every LB node that answers
     and balances a lost server has it out of rotation (the layer's own recovery)."""
     servers = {f"app/app-{zone}" for zone in lost}
@@ -206,7 +207,7 @@ def _lb_signal(lost: list[str], state_dir: Path) -> Callable[[], dict[str, Any]]
     return probe
 
 
-def _dns_signal(lost: list[str], by_region: bool) -> Callable[[], dict[str, Any]]:
+def dns_signal(lost: list[str], by_region: bool) -> Callable[[], dict[str, Any]]:
     """``detected``: a DNS provider answers without the lost LB nodes (``by_region``: only with the other
     region); ``all_failed_over``: every provider does (the DNS layer's own recovery)."""
     lost_lbs = {t.place(zone).address for zone in lost if any(zone in zones for zones in t.LB_ZONES.values())}
@@ -223,7 +224,7 @@ def _dns_signal(lost: list[str], by_region: bool) -> Callable[[], dict[str, Any]
     return probe
 
 
-def _patroni_signal(lost: list[str]) -> Callable[[], dict[str, Any]]:
+def patroni_signal(lost: list[str]) -> Callable[[], dict[str, Any]]:
     lost_members = {f"pg-{zone}" for zone in lost}
 
     def probe() -> dict[str, Any]:
@@ -233,7 +234,7 @@ def _patroni_signal(lost: list[str]) -> Callable[[], dict[str, Any]]:
     return probe
 
 
-def _security_signal(lost: list[str]) -> Callable[[], dict[str, Any]]:
+def security_signal(lost: list[str]) -> Callable[[], dict[str, Any]]:
     """Each surviving app replica's credential: valid or not, which region's service gave it, and when
     (``refreshed_at``, epoch seconds; None while it holds no valid credential)."""
     import json

@@ -109,6 +109,7 @@ class Credential:
 
     def __init__(self, services: list[tuple[str, str]]) -> None:
         self.services = services
+        self.use_replica = True  # False re-creates a flaw on purpose: the own region's service only
         self._value: str | None = None
         self._at = 0.0
         self._at_wall: float | None = None
@@ -128,7 +129,7 @@ class Credential:
 
     def refresh(self) -> bool:
         errors = []
-        for region, endpoint in self.services:
+        for region, endpoint in self.services if self.use_replica else self.services[:1]:
             try:
                 value = decrypt_credential(endpoint, region)
             except Exception as exc:  # noqa: BLE001 - any failure of one service moves on to the replica
