@@ -306,11 +306,13 @@ def _patroni(state_dir: Path, zone: str) -> Path:
 
 
 def _control_plane_and_gitops(state_dir: Path) -> dict[str, dict[str, Any]]:
-    """Spec entries of the control plane and GitOps; creates the primary's repository and the mirror's directory."""
+    """Spec entries of the control plane and GitOps; writes the control plane's PKI and kubeconfigs, creates the
+    primary's repository and the mirror's directory."""
     from zerospof.lab.controlplane import layout as cp
     from zerospof.lab.gitops import layout as gitops
     from zerospof.lab.gitops.repo import init_repository
 
+    cp.write_kube_files(state_dir)
     init_repository(gitops.primary_repository(state_dir))
     gitops.mirror_repository(state_dir).parent.mkdir(parents=True, exist_ok=True)
     return {**cp.components(state_dir), **gitops.components(state_dir)}

@@ -14,13 +14,17 @@ etcd client URLs; default: the lab's).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar
+
+import yaml
 
 from zerospof.errors import FaultError, FaultNotInEffect, LabError
 from zerospof.faults.base import Fault
 from zerospof.lab.controlplane import layout
 from zerospof.lab.controlplane.processes import Processes, default_processes, processes_from, running
 from zerospof.lab.controlplane.signals import etcd_leader, kube_lease, lease_holder
+from zerospof.lab.kube.api import KubeApi
 
 __all__ = ["ActiveControllerManagerKill", "ActiveSchedulerKill", "ApiReplicaKill", "ComponentKill", "CompositeFault",
            "ControlPlaneFailure", "EtcdLeaderKill", "KubeLeaseHolderKill", "LeaseHolderKill"]
@@ -132,9 +136,10 @@ class LeaseHolderKill(ComponentKill):
 
 class KubeLeaseHolderKill(ComponentKill):
     """SIGKILL whoever holds the Kubernetes Lease ``kube-system/<lease>`` now (its holder identity's hostname part
-    is its component name: see :mod:`.layout`), read through the API LB of the lab in ``processes["state_dir"]``.
+    is its component name: see :mod:`.layout`).
 
-    params: ``lease``, ``processes``. undo: ``targets``, ``killed``, ``baseline`` (holder, transitions).
+    params: ``lease``, ``processes``, ``kubeconfig`` (default: the admin's of the lab in ``processes["state_dir"]``).
+    undo: ``targets``, ``killed``, ``baseline`` (holder, component, transitions).
     """
 
     kind = "kube-lease-holder-kill"
@@ -143,14 +148,18 @@ class KubeLeaseHolderKill(ComponentKill):
     def __init__(self, params: dict[str, Any] | None = None, undo: dict[str, Any] | None = None) -> None:
         super().__init__(params, undo)
         self.params.setdefault("lease", self.default_lease)
+        state_dir = self.params["processes"].get("state_dir")
+        if state_dir:
+            self.params.setdefault("kubeconfig", str(layout.admin_kubeconfig(Path(state_dir))))
 
     def choose(self) -> list[str]:
-        from zerospof.lab.controlplane.probes import admin_api
-
-        state_dir = self.params["processes"].get("state_dir")
-        if not state_dir:
-            raise FaultError(f"{self.kind}: params.processes.state_dir is needed to reach the lab's API")
-        found = kube_lease(admin_api(state_dir, 1.0), self.params["lease"])
+        if not self.params.get("kubeconfig"):
+            raise FaultError(f"{self.kind}: params.kubeconfig (or params.processes.state_dir) is needed to reach the API")
+        try:
+            api = KubeApi.from_kubeconfig(Path(self.params["kubeconfig"]), timeout_s=1.0)
+        except (OSError, KeyError, IndexError, TypeError, yaml.YAMLError) as exc:
+            raise FaultError(f"{self.kind}: cannot use the kubeconfig {self.params['kubeconfig']}: {exc}") from exc
+        found = kube_lease(api, self.params["lease"])
         if not found["held"]:
             raise FaultError(f"{self.kind}: nobody holds the Lease kube-system/{self.params['lease']}: {found}")
         self.undo["baseline"] = {key: found[key] for key in ("holder", "component", "transitions")}

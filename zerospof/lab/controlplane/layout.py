@@ -28,12 +28,13 @@ from zerospof.lab import topology as t
 from zerospof.lab.configs import ETCD_ENV, daemon_python
 from zerospof.lab.controlplane.api_lb import api_lb_config
 from zerospof.lab.controlplane.etcd_cluster import EtcdMember, client_urls, cluster_argvs
-from zerospof.lab.kube.pki import write_kubeconfig, write_pki
+from zerospof.lab.kube.pki import ClientIdentity, pki_paths, write_kubeconfig, write_pki
 
 __all__ = [
     "API_LB_PORT", "API_PORT", "APP_DEPLOYMENT", "APP_NAMESPACE", "CM_ZONES", "CP_ETCD_CLIENT_PORT",
     "CP_ETCD_PEER_PORT", "CP_ZONES", "LEASE_DURATION_S", "NODE_GRACE_S", "SCHEDULER_ZONES", "admin_kubeconfig",
-    "api_lb_sections", "api_lb_urls", "components", "etcd_endpoints", "etcd_members", "node_name", "pki_dir",
+    "api_lb_sections", "api_lb_urls", "apiserver_argv", "components", "controller_manager_argv", "etcd_endpoints",
+    "etcd_members", "in_own_uts", "node_name", "pki_dir", "scheduler_argv", "write_kube_files",
 ]
 
 CP_ZONES = ("r1-a", "r1-b", "r1-c")
@@ -88,27 +89,72 @@ def api_lb_sections(lb_zone: str) -> str:
     return api_lb_config(f"{t.place(lb_zone).address}:{API_LB_PORT}", replicas)
 
 
-def _write_pki(state_dir: Path) -> dict[str, Path]:
+def _clients() -> list[ClientIdentity]:
+    return [("admin", "zerospof-lab-admin", ("system:masters",)),
+            ("scheduler", "system:kube-scheduler", ()),
+            ("controller-manager", "system:kube-controller-manager", ()),
+            *[(node_name(zone.name), f"system:node:{node_name(zone.name)}", ("system:nodes",)) for zone in t.ZONES]]
+
+
+def write_kube_files(state_dir: Path) -> None:
+    """Write the PKI (:mod:`zerospof.lab.kube.pki`) and every component's kubeconfig, and the admin's."""
     addresses = [t.place(zone).address for zone in (*CP_ZONES, *t.LB_ZONES[t.REGIONS[0]])]
-    clients = [("admin", "zerospof-lab-admin", ("system:masters",)),
-               ("scheduler", "system:kube-scheduler", ()),
-               ("controller-manager", "system:kube-controller-manager", ())]
-    clients += [(node_name(zone.name), f"system:node:{node_name(zone.name)}", ("system:nodes",)) for zone in t.ZONES]
-    pki = write_pki(pki_dir(state_dir), list(dict.fromkeys(addresses)), clients)
+    pki = write_pki(pki_dir(state_dir), list(dict.fromkeys(addresses)), _clients())
     write_kubeconfig(admin_kubeconfig(state_dir), api_lb_urls()[0], pki, "admin")
-    return pki
+    for zone in SCHEDULER_ZONES:
+        write_kubeconfig(_kubeconfig(state_dir, f"cp-sched-{zone}"), api_lb_urls(zone)[0], pki, "scheduler")
+    for zone in CM_ZONES:
+        write_kubeconfig(_kubeconfig(state_dir, f"cp-cm-{zone}"), api_lb_urls(zone)[0], pki, "controller-manager")
+    for zone in t.ZONES:
+        write_kubeconfig(_kubeconfig(state_dir, f"kube-node-{zone.name}"), api_lb_urls()[0], pki, node_name(zone.name))
 
 
-def _in_own_uts(name: str, argv: list[str]) -> list[str]:
+def _kubeconfig(state_dir: Path, component: str) -> Path:
+    return Path(state_dir) / "kube" / f"{component}.kubeconfig"
+
+
+def in_own_uts(name: str, argv: list[str]) -> list[str]:
     """Run ``argv`` in a new UTS namespace with hostname ``name`` (exec all the way: the pid stays)."""
     return ["unshare", "--uts", "--", "sh", "-c", 'hostname "$0" && exec "$@"', name, *argv]
 
 
+def apiserver_argv(address: str, port: int, etcd: list[str], pki: dict[str, Path], cert_dir: Path) -> list[str]:
+    """A kube-apiserver serving ``address:port`` on the etcd cluster ``etcd`` with the lab's ``pki``."""
+    return [
+        str(kube_binary("kube-apiserver")), f"--etcd-servers={','.join(etcd)}", f"--bind-address={address}",
+        f"--advertise-address={address}", f"--secure-port={port}", f"--cert-dir={cert_dir}",
+        f"--tls-cert-file={pki['serving']}", f"--tls-private-key-file={pki['serving_key']}",
+        f"--client-ca-file={pki['ca']}", "--authorization-mode=Node,RBAC", "--enable-admission-plugins=NodeRestriction",
+        f"--service-account-key-file={pki['sa_pub']}", f"--service-account-signing-key-file={pki['sa_key']}",
+        "--service-account-issuer=https://kubernetes.default.svc", "--service-cluster-ip-range=10.96.0.0/24",
+        "--profiling=false"]
+
+
+_ELECTION = ["--leader-elect=true", f"--leader-elect-lease-duration={LEASE_DURATION_S}s",
+             f"--leader-elect-renew-deadline={RENEW_DEADLINE_S}s", f"--leader-elect-retry-period={RETRY_PERIOD_S}s",
+             "--secure-port=0", "--profiling=false"]
+
+
+def scheduler_argv(name: str, kubeconfig: Path) -> list[str]:
+    """A kube-scheduler electing through its Lease (see the module doc), holder identity ``<name>_<uuid>``."""
+    return in_own_uts(name, [str(kube_binary("kube-scheduler")), f"--kubeconfig={kubeconfig}", *_ELECTION])
+
+
+def controller_manager_argv(name: str, kubeconfig: Path, pki: dict[str, Path]) -> list[str]:
+    """A kube-controller-manager electing through its Lease, running :data:`CONTROLLERS`, with the lab's node
+    lifecycle timings; holder identity ``<name>_<uuid>``."""
+    return in_own_uts(name, [
+        str(kube_binary("kube-controller-manager")), f"--kubeconfig={kubeconfig}", *_ELECTION,
+        "--use-service-account-credentials=true", f"--controllers={','.join(CONTROLLERS)}",
+        f"--service-account-private-key-file={pki['sa_key']}", f"--root-ca-file={pki['ca']}",
+        f"--node-monitor-period={NODE_MONITOR_PERIOD_S}s", f"--node-monitor-grace-period={NODE_GRACE_S}s"])
+
+
 def components(state_dir: Path) -> dict[str, dict[str, Any]]:
-    """Supervisor spec entries (same shape as :func:`zerospof.lab.configs.write_all`'s); writes PKI and kubeconfigs."""
+    """Supervisor spec entries (same shape as :func:`zerospof.lab.configs.write_all`'s). Pure: the files they
+    read are written by :func:`write_kube_files`."""
     interpreter, env = daemon_python()
-    pki = _write_pki(state_dir)
-    kube = state_dir / "kube"
+    pki = pki_paths(pki_dir(state_dir), [stem for stem, _, _ in _clients()])
     spec: dict[str, dict[str, Any]] = {}
 
     def add(name: str, kind: str, zone: str, argv: list[str], extra_env: dict[str, str] | None = None) -> None:
@@ -117,38 +163,21 @@ def components(state_dir: Path) -> dict[str, dict[str, Any]]:
 
     for member, argv in cluster_argvs(etcd_members(state_dir)).items():
         add(member, "cp-etcd", member.removeprefix("cp-etcd-"), argv, ETCD_ENV)
-    etcd = ",".join(etcd_endpoints())
     for zone in CP_ZONES:
-        address = t.place(zone).address
-        add(f"cp-api-{zone}", "cp-api", zone, [
-            str(kube_binary("kube-apiserver")), f"--etcd-servers={etcd}", f"--bind-address={address}",
-            f"--advertise-address={address}", f"--secure-port={API_PORT}", f"--cert-dir={kube / f'cp-api-{zone}'}",
-            f"--tls-cert-file={pki['serving']}", f"--tls-private-key-file={pki['serving_key']}",
-            f"--client-ca-file={pki['ca']}", "--authorization-mode=Node,RBAC", "--enable-admission-plugins=NodeRestriction",
-            f"--service-account-key-file={pki['sa_pub']}", f"--service-account-signing-key-file={pki['sa_key']}",
-            "--service-account-issuer=https://kubernetes.default.svc", "--service-cluster-ip-range=10.96.0.0/24",
-            "--profiling=false"], GO_ENV)
-    election = ["--leader-elect=true", f"--leader-elect-lease-duration={LEASE_DURATION_S}s",
-                f"--leader-elect-renew-deadline={RENEW_DEADLINE_S}s", f"--leader-elect-retry-period={RETRY_PERIOD_S}s",
-                "--secure-port=0", "--profiling=false"]
+        add(f"cp-api-{zone}", "cp-api", zone, apiserver_argv(t.place(zone).address, API_PORT, etcd_endpoints(), pki,
+                                                             Path(state_dir) / "kube" / f"cp-api-{zone}"), GO_ENV)
     for zone in SCHEDULER_ZONES:
-        config = write_kubeconfig(kube / f"cp-sched-{zone}.kubeconfig", api_lb_urls(zone)[0], pki, "scheduler")
-        add(f"cp-sched-{zone}", "cp-scheduler", zone, _in_own_uts(f"cp-sched-{zone}", [
-            str(kube_binary("kube-scheduler")), f"--kubeconfig={config}", *election]), GO_ENV)
+        name = f"cp-sched-{zone}"
+        add(name, "cp-scheduler", zone, scheduler_argv(name, _kubeconfig(state_dir, name)), GO_ENV)
     for zone in CM_ZONES:
-        config = write_kubeconfig(kube / f"cp-cm-{zone}.kubeconfig", api_lb_urls(zone)[0], pki, "controller-manager")
-        add(f"cp-cm-{zone}", "cp-cm", zone, _in_own_uts(f"cp-cm-{zone}", [
-            str(kube_binary("kube-controller-manager")), f"--kubeconfig={config}", *election,
-            "--use-service-account-credentials=true", f"--controllers={','.join(CONTROLLERS)}",
-            f"--service-account-private-key-file={pki['sa_key']}", f"--root-ca-file={pki['ca']}",
-            f"--node-monitor-period={NODE_MONITOR_PERIOD_S}s", f"--node-monitor-grace-period={NODE_GRACE_S}s"]),
-            GO_ENV)
+        name = f"cp-cm-{zone}"
+        add(name, "cp-cm", zone, controller_manager_argv(name, _kubeconfig(state_dir, name), pki), GO_ENV)
     for zone in t.ZONES:
-        node = node_name(zone.name)
-        config = write_kubeconfig(kube / f"{node}.kubeconfig", api_lb_urls()[0], pki, node)
+        name = f"kube-node-{zone.name}"
         servers = api_lb_urls(zone.name if zone.name in t.LB_ZONES[t.REGIONS[0]] else None)
-        add(f"kube-node-{zone.name}", "kube-node", zone.name, [
-            *interpreter, "-m", "zerospof.lab.kube.node_agent", f"--node={node}", f"--zone={zone.name}",
-            f"--region={zone.region}", f"--address={zone.address}", f"--kubeconfig={config}",
-            f"--servers={','.join(servers)}", f"--app-health=http://{zone.address}:{t.APP_PORT}/health"])
+        add(name, "kube-node", zone.name, [
+            *interpreter, "-m", "zerospof.lab.kube.node_agent", f"--node={node_name(zone.name)}",
+            f"--zone={zone.name}", f"--region={zone.region}", f"--address={zone.address}",
+            f"--kubeconfig={_kubeconfig(state_dir, name)}", f"--servers={','.join(servers)}",
+            f"--app-health=http://{zone.address}:{t.APP_PORT}/health"])
     return spec

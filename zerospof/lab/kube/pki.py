@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-__all__ = ["CONTEXT", "ClientIdentity", "write_kubeconfig", "write_pki"]
+__all__ = ["CONTEXT", "ClientIdentity", "pki_paths", "write_kubeconfig", "write_pki"]
 
 CONTEXT = "zerospof-lab"
 ClientIdentity = tuple[str, str, tuple[str, ...]]  # (file stem, user name, groups)
@@ -60,6 +60,15 @@ def _pem(cert: x509.Certificate) -> bytes:
     return cert.public_bytes(serialization.Encoding.PEM)
 
 
+def pki_paths(directory: Path, client_stems: list[str]) -> dict[str, Path]:
+    """Where :func:`write_pki` puts each role's file (see there), without writing anything."""
+    paths = {"ca": directory / "ca.crt", "ca_key": directory / "ca.key", "serving": directory / "apiserver.crt",
+             "serving_key": directory / "apiserver.key", "sa_key": directory / "sa.key", "sa_pub": directory / "sa.pub"}
+    for stem in client_stems:
+        paths[stem], paths[f"{stem}_key"] = directory / f"{stem}.crt", directory / f"{stem}.key"
+    return paths
+
+
 def write_pki(directory: Path, server_addresses: list[str], clients: list[ClientIdentity]) -> dict[str, Path]:
     """Write the PKI into ``directory``; return paths by role.
 
@@ -68,9 +77,7 @@ def write_pki(directory: Path, server_addresses: list[str], clients: list[Client
     ``clients`` ``<stem>``/``<stem>_key`` (a client certificate, CN ``user``, O ``groups``).
     """
     directory.mkdir(parents=True, exist_ok=True)
-    paths: dict[str, Path] = {"ca": directory / "ca.crt", "ca_key": directory / "ca.key",
-                              "serving": directory / "apiserver.crt", "serving_key": directory / "apiserver.key",
-                              "sa_key": directory / "sa.key", "sa_pub": directory / "sa.pub"}
+    paths = pki_paths(directory, [stem for stem, _, _ in clients])
     ca_key = _key()
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "zerospof-lab-ca")])
     paths["ca"].write_bytes(_pem(_sign(ca_name, ca_key, ca_name, ca_key, ca=True)))
@@ -89,7 +96,6 @@ def write_pki(directory: Path, server_addresses: list[str], clients: list[Client
         key = _key()
         subject = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, group) for group in groups]
                             + [x509.NameAttribute(NameOID.COMMON_NAME, user)])
-        paths[stem], paths[f"{stem}_key"] = directory / f"{stem}.crt", directory / f"{stem}.key"
         paths[stem].write_bytes(_pem(_sign(subject, key, ca_name, ca_key, usage=[ExtendedKeyUsageOID.CLIENT_AUTH])))
         _write_key(paths[f"{stem}_key"], key)
     return paths
