@@ -54,7 +54,7 @@ def test_lab_layout_uses_ports_free_of_the_lab_and_one_member_per_region_1_az() 
     assert spec["git-primary"]["namespace"] == "zs-git1"
     assert not Path("/lab").exists()  # pure: the PKI and kubeconfigs are written by write_kube_files
     for name in ("cp-sched-r1-a", "cp-cm-r1-b"):
-        assert {"--leader-elect=true", "--leader-elect-lease-duration=6s", "--leader-elect-renew-deadline=4s",
+        assert {"--leader-elect=true", "--leader-elect-lease-duration=8s", "--leader-elect-renew-deadline=6s",
                 "--leader-elect-retry-period=1s"} <= set(spec[name]["argv"]), name
     assert "--node-monitor-grace-period=10s" in spec["cp-cm-r1-a"]["argv"]
     assert [spec[f"kube-node-{zone.name}"]["namespace"] for zone in t.ZONES] == [zone.namespace for zone in t.ZONES]

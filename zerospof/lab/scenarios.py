@@ -6,7 +6,8 @@ one. Detection signals are the components' own views, read from the host:
 - zone loss (``az-failure``, ``region-failure``): ``signal:dns-health-check`` (a DNS provider stopped
   answering a lost zone's LB node, or answers only with the DR region), ``signal:lb-health-check``
   (AZ loss: an HAProxy node marked a lost zone's app server DOWN) and ``signal:patroni-failover``
-  (Patroni's leader moved out of the lost zones);
+  (Patroni's leader moved out of the lost zones), and for an AZ loss ``signal:node-not-ready`` (the node
+  lifecycle controller marked the AZ's Node not Ready);
 - ``control-plane``: ``signal:etcd-leader``, ``signal:scheduler-lease`` and ``signal:controller-manager-lease``
   (a new holder of the Lease in ``kube-system``), ``signal:api-lb-health-check``, with API writes (a ConfigMap
   update) through the API LB (``control-plane-api``) as the layer's own recovery;
@@ -98,6 +99,8 @@ class _ZoneLoss(LabScenario):
             found["signal:lb-health-check"] = lb_signal(lost, self.state_dir)
         if any(zone in t.PG_ZONES for zone in lost):
             found["signal:patroni-failover"] = patroni_signal(lost)
+        if not self.BY_REGION:  # a region loss takes the whole control plane (region 1's) or no Node of region 1
+            found["signal:node-not-ready"] = cp_probes.nodes_not_ready_signal(self.state_dir, lost)
         return found
 
     def canaries(self, run_id: str) -> Canaries:

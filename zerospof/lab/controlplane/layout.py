@@ -7,9 +7,11 @@ kube-controller-manager pair (``cp-cm-r1-a``/``-b``) electing through their Leas
 to the API through its own AZ's API LB node, and one node agent per AZ (``kube-node-r1-a`` ...,
 :mod:`zerospof.lab.kube.node_agent`, the kubelet stand-in) keeping that AZ's Node ``node-r1-a`` alive.
 
-Lease durations (scheduler and controller-manager): lease 6 s, renew deadline 4 s, retry 1 s — a killed holder's
-standby takes over 6-7 s later (inside the control-plane objective's 60 s detection), while a holder whose renewals
-take up to 4 s on two busy cores keeps its lease. Node lifecycle: the agents renew every 1 s; the node lifecycle
+Lease durations (scheduler and controller-manager): lease 8 s, renew deadline 6 s, retry 1 s — a killed holder's
+standby takes over 8-10 s later (inside the control-plane objective's 60 s detection), while a holder keeps its
+Lease through renewals that take up to 6 s (each try times out after 3 s): on two busy cores, an AZ loss (an etcd
+member and an API server blackholed, Patroni failing over) made 4 s too short. Like every kube-scheduler and
+kube-controller-manager, they exit when they lose their Lease; the supervisor restarts them (``on-failure``). Node lifecycle: the agents renew every 1 s; the node lifecycle
 controller checks every 2 s and marks a Node NotReady after 10 s without a renewal (defaults 5 s / 50 s).
 
 The scheduler's and controller-manager's Lease holder identity is ``<hostname>_<uuid>``; each runs in its own UTS
@@ -44,7 +46,7 @@ CP_ETCD_CLIENT_PORT = 2479
 CP_ETCD_PEER_PORT = 2480
 API_PORT = 6443
 API_LB_PORT = 7443
-LEASE_DURATION_S, RENEW_DEADLINE_S, RETRY_PERIOD_S = 6, 4, 1
+LEASE_DURATION_S, RENEW_DEADLINE_S, RETRY_PERIOD_S = 8, 6, 1
 NODE_MONITOR_PERIOD_S, NODE_GRACE_S = 2, 10
 APP_NAMESPACE = "zerospof-lab"
 APP_DEPLOYMENT = "app"
@@ -169,9 +171,11 @@ def components(state_dir: Path) -> dict[str, dict[str, Any]]:
     for zone in SCHEDULER_ZONES:
         name = f"cp-sched-{zone}"
         add(name, "cp-scheduler", zone, scheduler_argv(name, _kubeconfig(state_dir, name)), GO_ENV)
+        spec[name]["restart"] = "on-failure"  # it exits when it loses its Lease, by design
     for zone in CM_ZONES:
         name = f"cp-cm-{zone}"
         add(name, "cp-cm", zone, controller_manager_argv(name, _kubeconfig(state_dir, name), pki), GO_ENV)
+        spec[name]["restart"] = "on-failure"
     for zone in t.ZONES:
         name = f"kube-node-{zone.name}"
         servers = api_lb_urls(zone.name if zone.name in t.LB_ZONES[t.REGIONS[0]] else None)

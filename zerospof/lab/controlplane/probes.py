@@ -5,7 +5,8 @@ Detection signals are the control plane's own reactions, each a probe returning 
 - :func:`etcd_leader_signal`: etcd elected a leader in a newer raft term than the first reading;
 - :func:`lease_signal`: a Lease in ``kube-system`` (``kube-scheduler``, ``kube-controller-manager``) is held by
   a new holder (the standby took it);
-- :func:`api_lb_signal`: an API load-balancer node marked the killed kube-apiserver DOWN.
+- :func:`api_lb_signal`: an API load-balancer node marked the killed kube-apiserver DOWN;
+- :func:`nodes_not_ready_signal` (AZ loss): the node lifecycle controller marked the lost AZ's Node not Ready.
 
 The baseline of the first two is their first good reading (the samplers start a few seconds before
 the fault); only samples at or after t0 count for detection. Every API call goes through the API load
@@ -27,16 +28,17 @@ from zerospof.lab.kube.api import KubeApi, KubeUnavailable
 from zerospof.monitors import ProbeFailed
 
 __all__ = ["PROBE_CONFIGMAP", "admin_api", "api_lb_signal", "api_writer", "etcd_leader_signal", "lease_signal",
-           "nodes_ready", "recovered", "workloads"]
+           "nodes_not_ready_signal", "nodes_ready", "recovered", "workloads"]
 
 PROBE_CONFIGMAP = "zerospof-api-write-probe"  # the ConfigMap API write probes update (in the app's namespace)
 LEASES = ("kube-scheduler", "kube-controller-manager")
 
 
-def admin_api(state_dir: Path, timeout_s: float = 2.0) -> KubeApi:
-    """A client of the API through both API LB nodes, as the lab's admin."""
+def admin_api(state_dir: Path, timeout_s: float = 2.0, first_zone: str | None = None) -> KubeApi:
+    """A client of the API through both API LB nodes (``first_zone``'s first), as the lab's admin."""
     pki = layout.pki_dir(state_dir)
-    return KubeApi(layout.api_lb_urls(), pki / "ca.crt", pki / "admin.crt", pki / "admin.key", timeout_s=timeout_s)
+    return KubeApi(layout.api_lb_urls(first_zone), pki / "ca.crt", pki / "admin.crt", pki / "admin.key",
+                   timeout_s=timeout_s)
 
 
 def api_writer(state_dir: Path) -> Callable[..., dict[str, Any]]:
@@ -76,10 +78,10 @@ def workloads(state_dir: Path, timeout_s: float = 1.0) -> dict[str, Any]:
             "replicas": wanted, "available": available, "ready": state.get("readyReplicas", 0)}
 
 
-def nodes_ready(state_dir: Path, timeout_s: float = 1.0) -> dict[str, bool]:
+def nodes_ready(state_dir: Path, timeout_s: float = 1.0, first_zone: str | None = None) -> dict[str, bool]:
     """``{Node name: its Ready condition is True}`` through the API (empty when the API does not answer)."""
     try:
-        status, found = admin_api(state_dir, timeout_s).call("GET", "/api/v1/nodes")
+        status, found = admin_api(state_dir, timeout_s, first_zone).call("GET", "/api/v1/nodes")
     except KubeUnavailable:
         return {}
     return {node["metadata"]["name"]: any(c["type"] == "Ready" and c["status"] == "True"
@@ -114,6 +116,19 @@ def lease_signal(state_dir: Path, lease: str, timeout_s: float = 0.5) -> Callabl
     """Probe: ``detected`` once the Lease ``kube-system/<lease>`` is held by another holder than the baseline's."""
     return _with_baseline(lambda baseline: kube_lease(admin_api(state_dir, timeout_s), lease, baseline),
                           lambda view: view["held"], ("holder", "component", "transitions"))
+
+
+def nodes_not_ready_signal(state_dir: Path, lost: list[str], timeout_s: float = 0.5) -> Callable[[], dict[str, Any]]:
+    """Probe: ``detected`` once the node lifecycle controller has marked every lost zone's Node not Ready (its
+    node agent's Lease renewals stopped), read through a surviving API LB node."""
+    survivors = [zone for zone in t.LB_ZONES[t.REGIONS[0]] if zone not in lost]
+    nodes = [layout.node_name(zone) for zone in lost]
+
+    def probe() -> dict[str, Any]:
+        ready = nodes_ready(state_dir, timeout_s, survivors[0] if survivors else None)
+        not_ready = sorted(node for node in nodes if ready.get(node) is False)
+        return {"detected": bool(ready) and not_ready == sorted(nodes), "not_ready": not_ready}
+    return probe
 
 
 def api_lb_signal(state_dir: Path, replica: str, timeout_s: float = 0.3) -> Callable[[], dict[str, Any]]:
