@@ -207,7 +207,8 @@ def test_killing_the_lease_holding_scheduler_lets_the_standby_take_the_lease_and
         bound, _ = wait_for(lambda: plane.pod(name).get("spec", {}).get("nodeName"), 20, 0.1)
         bound_s = time.monotonic() - t0
     assert holder != baseline["component"] and bound == "node-a"
-    figure("kube-scheduler: standby holds the Lease after SIGKILL of the holder (lease 6 s)", takeover_s, "s")
+    figure("kube-scheduler: standby holds the Lease after SIGKILL of the holder "
+           f"(lease {layout.LEASE_DURATION_S} s)", takeover_s, "s")
     figure("kube-scheduler: pod created after t0 bound by the standby", bound_s, "s")
     assert takeover_s < layout.LEASE_DURATION_S + 3 * layout.RETRY_PERIOD_S + 1.0
     assert wait_for(lambda: _restored(plane), 30)[0]
@@ -237,7 +238,8 @@ def test_killing_the_lease_holding_controller_manager_lets_the_standby_take_over
         made, _ = wait_for(pods_made, 30, 0.2)
         made_s = time.monotonic() - t0
     assert holder != baseline["component"] and made, "the Deployment made after the kill got no pod"
-    figure("kube-controller-manager: standby holds the Lease after SIGKILL of the holder (lease 6 s)", takeover_s, "s")
+    figure("kube-controller-manager: standby holds the Lease after SIGKILL of the holder "
+           f"(lease {layout.LEASE_DURATION_S} s)", takeover_s, "s")
     figure("kube-controller-manager: Deployment created after t0 got its pod (standby's controllers)", made_s, "s")
     assert takeover_s < layout.LEASE_DURATION_S + 3 * layout.RETRY_PERIOD_S + 1.0
     assert wait_for(lambda: _restored(plane), 30)[0]
