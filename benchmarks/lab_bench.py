@@ -1,7 +1,8 @@
 """Benchmark the lab: up time, down time, idle memory (PSS), per-component startup.
 
 Run as root: ``.venv/bin/python benchmarks/lab_bench.py [--rounds N] [--state-dir DIR] [--no-baseline]``.
-Goals: up <= 10 s, down <= 5 s, idle PSS <= 400 MiB. Leaves the lab down.
+Goals (issue 14, since the control plane is real Kubernetes: three kube-apiservers, two kube-schedulers, two
+kube-controller-managers, six node agents): up <= 15 s, down <= 5 s, idle PSS <= 2 GiB. Leaves the lab down.
 
 Baseline (same process, one extra round): every daemon exec'd (``ZEROSPOF_LAB_PRELOAD=0``) instead of
 the lab's own Python daemons forked from the supervisor's preloaded modules; the ratios are printed.
@@ -22,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from zerospof.lab import Lab, leftovers  # noqa: E402
 from zerospof.lab.memory import pss_by_component  # noqa: E402
 
-GOALS = {"up_s": 10.0, "down_s": 5.0, "idle_pss_mib": 400.0}
+GOALS = {"up_s": 15.0, "down_s": 5.0, "idle_pss_mib": 2048.0}
 
 
 def measure_baseline(lab: Lab, idle_s: float) -> dict[str, float]:

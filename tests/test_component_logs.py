@@ -22,6 +22,8 @@ POSTGRES = "2026-12-01 12:08:45.272 UTC [30419] FATAL:  terminating connection d
 ETCD = ('{"level":"info","ts":"2026-12-01T12:07:58.506Z","caller":"raft/raft.go:929",'
         '"msg":"f2a26e95f62c8b9b is starting a new election at term 2"}')
 PDNS = "Dec 01 12:07:46 Loading '/usr/lib/x86_64-linux-gnu/pdns/libbindbackend.so'"
+KLOG = ('I1201 15:11:50.031643    9323 leaderelection.go:272] "Successfully acquired lease" '
+        'lock="kube-system/kube-controller-manager"')
 SUPERVISOR = "--- supervisor: started pid 15132 at 2026-12-01T12:07:46"
 
 
@@ -35,6 +37,7 @@ def utc(text: str) -> float:
     (POSTGRES, "2026-12-01T12:08:45.272"),
     (ETCD, "2026-12-01T12:07:58.506"),
     (PDNS, "2026-12-01T12:07:46"),
+    (KLOG, "2026-12-01T15:11:50.031643"),
 ])
 def test_each_lab_log_format_gives_its_utc_time(line: str, expected: str) -> None:
     assert parse_log_time(line, 2026) == pytest.approx(utc(expected), abs=1e-6)

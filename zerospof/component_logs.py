@@ -22,7 +22,7 @@ __all__ = ["LogLine", "LogSource", "CollectedLogs", "parse_log_time", "lines_aro
            "read_collected", "COLLECTED_FILE"]
 
 # Components whose logs tell the story of a failover (prefix of the log file name).
-COMPONENT_PREFIXES = ("lb-", "pg-", "cp-etcd-", "etcd-", "dns", "cp-sched-", "gitops-", "git-")
+COMPONENT_PREFIXES = ("lb-", "pg-", "cp-etcd-", "etcd-", "dns", "cp-sched-", "cp-cm-", "gitops-", "git-")
 MAX_LINES_PER_FILE = 40
 COLLECTED_FILE = "component_logs.json"
 COLLECTED_SCHEMA = "zerospof.component-logs/1"
@@ -30,6 +30,7 @@ COLLECTED_SCHEMA = "zerospof.component-logs/1"
 NOISE = re.compile(r"\bConnect from \d")
 
 _ISO = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:[.,](\d+))?\s*(Z|UTC|[+-]\d{2}:?\d{2})?")
+_KLOG = re.compile(r"^[IWEF](\d{2})(\d{2}) (\d{2}:\d{2}:\d{2})\.(\d+) ")
 _SYSLOG = re.compile(r"^([A-Z][a-z]{2}) (\d{2}) (\d{2}:\d{2}:\d{2})\b")
 
 
@@ -64,8 +65,8 @@ def parse_log_time(line: str, year: int) -> float | None:
     """Return the wall time of ``line`` (epoch seconds) or None when it carries none.
 
     Formats: ISO 8601 (HAProxy's lines, Patroni and PostgreSQL, with ``,`` or ``.`` fractions; no zone is
-    read as UTC, as the lab's machines run), etcd's zap JSON ``"ts"``, PowerDNS's syslog ``Dec 01 12:07:46``
-    (no year in it: ``year`` is used).
+    read as UTC, as the lab's machines run), etcd's zap JSON ``"ts"``, PowerDNS's syslog ``Dec 01 12:07:46`` and
+    the Kubernetes components' klog ``I1201 12:07:46.533608`` (no year in them: ``year`` is used).
     """
     if line.startswith("{"):
         try:
@@ -84,6 +85,11 @@ def parse_log_time(line: str, year: int) -> float | None:
             offset = sign * dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
         seconds = (parsed - offset).replace(tzinfo=dt.timezone.utc).timestamp()
         return seconds + (float(f"0.{fraction}") if fraction else 0.0)
+    match = _KLOG.match(line)
+    if match:
+        month, day, clock, fraction = match.groups()
+        parsed = dt.datetime.strptime(f"{year}-{month}-{day} {clock}", "%Y-%m-%d %H:%M:%S")
+        return parsed.replace(tzinfo=dt.timezone.utc).timestamp() + float(f"0.{fraction}")
     match = _SYSLOG.match(line)
     if match:
         month, day, clock = match.groups()

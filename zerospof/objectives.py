@@ -47,7 +47,8 @@ SCENARIO_LIMITS = {  # objectives-file key -> measurement name
     "deployment-delay": "deployment_delay_s",
 }
 DEFAULT_FAILURE_RATES = {  # ASSUMED failures per member per year, by member kind (zerospof spof's implied availability)
-    "lb": 2.0, "app": 4.0, "cp-etcd": 1.0, "cp-api": 2.0, "cp-scheduler": 2.0, "pg": 1.0, "etcd": 1.0,
+    "lb": 2.0, "app": 4.0, "kube-node": 4.0, "cp-etcd": 1.0, "cp-api": 2.0, "cp-scheduler": 2.0, "cp-cm": 2.0,
+    "pg": 1.0, "etcd": 1.0,
     "dns": 1.0, "git": 1.0, "gitops": 2.0, "security": 1.0,
 }
 PATH_SCOPED = ("downtime", "rto")  # may be given per user path: {reads: "0", writes: "< 5min"}

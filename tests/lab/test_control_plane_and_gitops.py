@@ -22,11 +22,10 @@ from zerospof.faults.runner import apply
 from zerospof.lab import Lab
 from zerospof.lab.controlplane import layout as cp_layout
 from zerospof.lab.controlplane import probes as cp_probes
-from zerospof.lab.controlplane import scheduler
 from zerospof.lab.controlplane.etcd_http import EtcdClient
-from zerospof.lab.controlplane.faults import ActiveSchedulerKill, EtcdLeaderKill
+from zerospof.lab.controlplane.faults import ActiveControllerManagerKill, ActiveSchedulerKill, EtcdLeaderKill
 from zerospof.lab.controlplane.processes import DEFAULT_FACTORY
-from zerospof.lab.controlplane.signals import etcd_leader, lease_holder
+from zerospof.lab.controlplane.signals import etcd_leader, kube_lease
 from zerospof.lab.driver import LabDriver
 from zerospof.lab.gitops import layout as gitops_layout
 from zerospof.lab.gitops import probes as gitops_probes
@@ -41,16 +40,17 @@ CP_ETCD = cp_layout.etcd_endpoints()
 GITOPS_ETCD = gitops_layout.etcd_endpoints()
 
 
-def _api_write() -> tuple[bool, str]:
-    try:
-        return True, str(cp_probes.api_write(timeout_s=2.0)["served_by"])
-    except ProbeFailed as exc:
-        return False, str(exc)[:200]
+def ApiWrites(lab: Lab, interval_s: float = 0.05) -> RequestLoop:  # noqa: N802 - reads like the class it stands for
+    """Update a ConfigMap through the API load balancer every ``interval_s`` in a thread; keep (sent, answered, ok,
+    detail)."""
+    write = cp_probes.api_writer(lab.state_dir)
 
-
-def ApiWrites(interval_s: float = 0.05) -> RequestLoop:  # noqa: N802 - reads like the class it stands for
-    """Write through the API load balancer every ``interval_s`` in a thread; keep (sent, answered, ok, detail)."""
-    return RequestLoop(_api_write, interval_s)
+    def request() -> tuple[bool, str]:
+        try:
+            return True, str(write(timeout_s=2.0)["lb"])
+        except ProbeFailed as exc:
+            return False, str(exc)[:200]
+    return RequestLoop(request, interval_s)
 
 
 @pytest.fixture
@@ -67,20 +67,16 @@ def _processes(lab: Lab) -> dict[str, str]:
     return {"factory": DEFAULT_FACTORY, "state_dir": str(lab.state_dir)}
 
 
-def _api(method: str, path: str, body: Any = None) -> tuple[int, Any]:
-    import urllib.error
-    import urllib.request
+def _pod(lab: Lab, name: str) -> dict[str, Any]:
+    path = f"/api/v1/namespaces/{cp_layout.APP_NAMESPACE}/pods/{name}"
+    status, found = cp_probes.admin_api(lab.state_dir).call("GET", path)
+    return found if status == 200 else {}
 
-    data = None if body is None else json.dumps(body).encode()
-    url = cp_probes.api_lb_urls()[0] + path
-    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=3) as response:
-            return response.status, json.load(response)
-    except urllib.error.HTTPError as exc:
-        return exc.code, None
-    except OSError as exc:
-        return 0, str(exc)
+
+def _app_pods(lab: Lab) -> list[dict[str, Any]]:
+    status, found = cp_probes.admin_api(lab.state_dir).call(
+        "GET", f"/api/v1/namespaces/{cp_layout.APP_NAMESPACE}/pods?labelSelector=app.kubernetes.io%2Fname%3Dzerospof-lab-app")
+    return found["items"] if status == 200 else []
 
 
 def _serving(revision: str) -> bool:
@@ -96,7 +92,7 @@ def test_killing_the_etcd_leader_elects_a_new_one_and_api_writes_succeed_while_u
         lab: Lab, driver: LabDriver, tmp_path) -> None:
     baseline = etcd_leader(CP_ETCD)
     fault = EtcdLeaderKill({"endpoints": CP_ETCD, "processes": _processes(lab)})
-    with Probe(interval_s=0.05, workers=2) as reads, ApiWrites() as writes:
+    with Probe(interval_s=0.05, workers=2) as reads, ApiWrites(lab) as writes:
         time.sleep(1.0)
         with injected(fault, ledger=Ledger(tmp_path / "ledger")):
             t0 = time.monotonic()
@@ -120,28 +116,52 @@ def test_killing_the_etcd_leader_elects_a_new_one_and_api_writes_succeed_while_u
     assert len(failed_writes) <= 5, failed_writes[:5]
 
 
-def test_killing_the_active_scheduler_lets_the_standby_take_the_lease_and_continue(
+def test_killing_the_lease_holding_kube_scheduler_lets_the_standby_take_the_lease_and_bind_pods(
         lab: Lab, driver: LabDriver, tmp_path) -> None:
-    status, before = _api("POST", "/objects/deployments", {"name": "before-the-fault"})
-    assert status == 201, before
-    baseline = lease_holder(CP_ETCD, scheduler.LEADER_KEY)
-    assigned = wait_for(lambda: _api("GET", f"/objects/deployments/{before['id']}")[1].get("assigned_by"), 5, 0.1)[0]
-    assert assigned == baseline["holder"]
-    with injected(ActiveSchedulerKill({"endpoints": CP_ETCD, "processes": _processes(lab)}),
-                  ledger=Ledger(tmp_path / "ledger")):
+    api = cp_probes.admin_api(lab.state_dir)
+    baseline = kube_lease(api, "kube-scheduler")
+    assert baseline["held"], baseline
+    name = f"after-the-scheduler-kill-{int(time.time())}"
+    with injected(ActiveSchedulerKill({"processes": _processes(lab)}), ledger=Ledger(tmp_path / "ledger")):
         t0 = time.monotonic()
-        status, pending = _api("POST", "/objects/deployments", {"name": "after-the-fault"})
-        assert status == 201, pending
-        took, takeover_s = wait_for(lambda: lease_holder(CP_ETCD, scheduler.LEADER_KEY, baseline)["detected"], 10, 0.02)
-        assert took, "the standby never took the scheduler lease"
-        holder = lease_holder(CP_ETCD, scheduler.LEADER_KEY)["holder"]
-        assigned_by, _ = wait_for(lambda: _api("GET", f"/objects/deployments/{pending['id']}")[1].get("assigned_by"),
-                                  10, 0.05)
-        assigned_s = time.monotonic() - t0
-    print(f"\nactive scheduler {baseline['holder']} SIGKILLed: {holder} took the lease after {takeover_s:.2f}s "
-          f"(lease TTL 2 s) and assigned a deployment created after the kill {assigned_s:.2f}s after it")
-    assert holder != baseline["holder"] and assigned_by == holder
-    assert takeover_s < 4.0
+        status, created = api.call("POST", f"/api/v1/namespaces/{cp_layout.APP_NAMESPACE}/pods", {
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+            "spec": {"containers": [{"name": "c", "image": "zerospof.local/none"}]}})
+        assert status == 201, created
+        took, takeover_s = wait_for(lambda: kube_lease(api, "kube-scheduler", baseline)["detected"], 20, 0.05)
+        assert took, f"the standby never took the Lease: {kube_lease(api, 'kube-scheduler')}"
+        holder = kube_lease(api, "kube-scheduler")["component"]
+        node, _ = wait_for(lambda: _pod(lab, name).get("spec", {}).get("nodeName"), 20, 0.1)
+        bound_s = time.monotonic() - t0
+    api.call("DELETE", f"/api/v1/namespaces/{cp_layout.APP_NAMESPACE}/pods/{name}")  # its node agent finishes it
+    print(f"\nkube-scheduler {baseline['component']} SIGKILLed: {holder} took the Lease after {takeover_s:.2f}s "
+          f"(lease {cp_layout.LEASE_DURATION_S} s) and bound a pod created after the kill to {node} {bound_s:.2f}s "
+          "after it")
+    assert holder != baseline["component"] and node
+    assert takeover_s < cp_layout.LEASE_DURATION_S + 4.0
+
+
+def test_killing_the_lease_holding_kube_controller_manager_lets_the_standby_replace_a_deleted_app_pod(
+        lab: Lab, driver: LabDriver, tmp_path) -> None:
+    api = cp_probes.admin_api(lab.state_dir)
+    baseline = kube_lease(api, "kube-controller-manager")
+    assert baseline["held"], baseline
+    victim = _app_pods(lab)[0]["metadata"]["name"]
+    with injected(ActiveControllerManagerKill({"processes": _processes(lab)}), ledger=Ledger(tmp_path / "ledger")):
+        t0 = time.monotonic()
+        status, _ = api.call("DELETE", f"/api/v1/namespaces/{cp_layout.APP_NAMESPACE}/pods/{victim}")
+        assert status == 200
+        took, takeover_s = wait_for(lambda: kube_lease(api, "kube-controller-manager", baseline)["detected"], 20, 0.05)
+        assert took, f"the standby never took the Lease: {kube_lease(api, 'kube-controller-manager')}"
+        holder = kube_lease(api, "kube-controller-manager")["component"]
+        available, _ = wait_for(lambda: victim not in {p["metadata"]["name"] for p in _app_pods(lab)}
+                                and cp_probes.workloads(lab.state_dir)["ok"], 30, 0.2)
+        available_s = time.monotonic() - t0
+    print(f"\nkube-controller-manager {baseline['component']} SIGKILLed and app pod {victim} deleted: {holder} took "
+          f"the Lease after {takeover_s:.2f}s; the Deployment had every replica available again (a new pod) "
+          f"{available_s:.2f}s after the kill")
+    assert holder != baseline["component"] and available, cp_probes.workloads(lab.state_dir)
+    assert takeover_s < cp_layout.LEASE_DURATION_S + 4.0
 
 
 def test_killing_the_active_reconciler_hands_over_and_a_canary_pushed_after_the_fault_is_served(
@@ -202,7 +222,7 @@ def test_revert_from_the_ledger_restarts_every_killed_member_and_the_lab_heals(
               if isinstance(part, dict) for name in part.get("killed", [])]
     try:
         states = lab.supervisor.status()
-        assert len(killed) == 4 and not any(states[name]["running"] for name in killed), killed
+        assert len(killed) == 5 and not any(states[name]["running"] for name in killed), killed
         assert not lab.status()["healthy"]
     finally:
         reports = ledger.revert_open()  # from the records alone, as `zerospof revert` would

@@ -30,11 +30,12 @@ def test_cli_up_is_idempotent_and_down_leaves_nothing(lab_dir: Path) -> None:
         assert again.returncode == 0, again.stderr
         status = _cli("status", "--state-dir", str(lab_dir))
         assert status.returncode == 0, status.stdout
-        for name in ("cp-etcd-r1-a", "cp-api-r1-a", "cp-sched-r1-a", "git-primary", "git-mirror-sync", "gitops-backup",
-                     "control-plane", "gitops"):
+        for name in ("cp-etcd-r1-a", "cp-api-r1-a", "cp-sched-r1-a", "cp-cm-r1-b", "kube-node-r2-c", "git-primary",
+                     "git-mirror-sync", "gitops-backup", "control-plane", "gitops"):
             assert f"ok   {name} " in status.stdout, status.stdout
         running = leftovers.find(lab_dir)["processes"]  # what "nothing left" below is checked against
-        for marker in ("git-daemon --reuseaddr", "--name=cp-etcd-", "controlplane.api_server", "controlplane.scheduler",
+        for marker in ("git-daemon --reuseaddr", "--name=cp-etcd-", "kube-apiserver", "kube-scheduler",
+                       "kube-controller-manager", "zerospof.lab.kube.node_agent",
                        "gitops.reconciler", "gitops.mirror"):
             assert any(marker in process["cmdline"] for process in running), marker
         print("\n" + first.stdout)

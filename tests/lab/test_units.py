@@ -61,8 +61,11 @@ def test_the_spec_names_every_component_and_region_1_lbs_carry_the_api_lb(tmp_pa
     os.chmod(tmp_path, 0o755)
     spec = configs.write_all(tmp_path)
     assert sorted(spec) == sorted(configs.component_names())
-    for kind, count in (("cp-etcd", 3), ("cp-api", 3), ("cp-scheduler", 2), ("git", 3), ("gitops", 3), ("security", 2)):
+    for kind, count in (("cp-etcd", 3), ("cp-api", 3), ("cp-scheduler", 2), ("cp-cm", 2), ("kube-node", 6), ("git", 3),
+                        ("gitops", 3), ("security", 2)):
         assert len(configs.component_names(kind)) == count, kind
+    assert "server: https://10.77.1.1:7443" in (tmp_path / "kubeconfig").read_text()  # the API through the API LB
+    assert spec["cp-sched-r1-b"]["argv"][:6] == ["unshare", "--uts", "--", "sh", "-c", 'hostname "$0" && exec "$@"']
     assert spec["git-primary"]["namespace"] == "zs-git1" and spec["git-mirror"]["namespace"] == "zs-git2"
     assert "--enable=receive-pack" in spec["git-mirror"]["argv"]  # the backup provider takes pushes too
     assert (tmp_path / "data" / "git-primary" / "platform.git" / "HEAD").exists()
@@ -80,7 +83,8 @@ def test_the_driver_watches_the_control_planes_own_signals_and_writes_through_th
 
     objectives = load_objectives(configs.PROJECT_ROOT / "objectives.yaml")
     monitoring = LabDriver().monitoring("control-plane", Timeline(), objectives, "unit")
-    assert monitoring.signal_probes == ["signal:etcd-leader", "signal:scheduler-lease", "signal:api-lb-health-check"]
+    assert monitoring.signal_probes == ["signal:etcd-leader", "signal:scheduler-lease", "signal:controller-manager-lease",
+                                        "signal:api-lb-health-check"]
     assert [s.name for s in monitoring.samplers if not s.name.startswith("signal:")] == [
         "availability", "writes", "control-plane-api"]
 
@@ -115,6 +119,8 @@ def test_the_driver_builds_each_scenarios_fault_against_the_labs_supervisor(tmp_
     assert isinstance(cp, ControlPlaneFailure)
     assert cp._part("api_replica").params["component"] == "cp-api-r1-b"
     assert cp.params["processes"]["state_dir"] == str(tmp_path)
+    assert cp._part("scheduler").params["kubeconfig"] == str(tmp_path / "kubeconfig")
+    assert cp._part("controller_manager").params["lease"] == "kube-controller-manager"
     gitops = driver.fault("gitops", {})
     assert isinstance(gitops, GitOpsFailure)
     assert gitops._part("git_host").params["links"] == [{"namespace": "zs-git1", "device": "eth0"}]

@@ -8,6 +8,7 @@ import pytest
 
 from zerospof.errors import FaultError
 from zerospof.faults.base import fault_class_path, load_fault
+from zerospof.lab import topology as t
 from zerospof.lab.controlplane import layout as cp_layout
 from zerospof.lab.controlplane.api_lb import api_lb_config
 from zerospof.lab.controlplane.etcd_cluster import EtcdMember, cluster_argvs, etcd_argv
@@ -37,9 +38,9 @@ def test_etcd_argv_rejects_an_unknown_member_name() -> None:
 
 def test_the_api_lb_snippet_has_the_measured_health_check_settings() -> None:
     text = api_lb_config("10.0.0.1:7443", [("a", "10.0.0.1:6443"), ("b", "10.0.0.2:6443")])
-    for setting in ("inter 500ms fastinter 250ms", "fall 2 rise 2", "timeout connect 150ms", "retries 3",
-                    "option redispatch 1", "retry-on conn-failure empty-response response-timeout 503",
-                    "option httpchk GET /health", "bind 10.0.0.1:7443", "server b 10.0.0.2:6443 check"):
+    for setting in ("mode tcp", "inter 500ms fastinter 250ms", "fall 2 rise 2", "timeout connect 150ms", "retries 3",
+                    "option redispatch 1", "option httpchk GET /readyz", "bind 10.0.0.1:7443",
+                    "server b 10.0.0.2:6443 check check-ssl verify none"):
         assert setting in text
 
 
@@ -51,6 +52,12 @@ def test_lab_layout_uses_ports_free_of_the_lab_and_one_member_per_region_1_az() 
     assert spec["gitops-backup"]["zone"] == "r2-a"
     assert any(arg.startswith("--git-url=git://10.77.6.2") for arg in spec["gitops-backup"]["argv"])
     assert spec["git-primary"]["namespace"] == "zs-git1"
+    assert not Path("/lab").exists()  # pure: the PKI and kubeconfigs are written by write_kube_files
+    for name in ("cp-sched-r1-a", "cp-cm-r1-b"):
+        assert {"--leader-elect=true", "--leader-elect-lease-duration=8s", "--leader-elect-renew-deadline=6s",
+                "--leader-elect-retry-period=1s"} <= set(spec[name]["argv"]), name
+    assert "--node-monitor-grace-period=10s" in spec["cp-cm-r1-a"]["argv"]
+    assert [spec[f"kube-node-{zone.name}"]["namespace"] for zone in t.ZONES] == [zone.namespace for zone in t.ZONES]
 
 
 def test_desired_state_round_trips_and_malformed_files_are_refused() -> None:

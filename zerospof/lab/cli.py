@@ -45,7 +45,7 @@ def _up(args: argparse.Namespace) -> int:
     except LabError as exc:
         print(f"lab up failed: {exc}", file=sys.stderr)
         return 1
-    print(f"lab up in {result['up_s']:.1f}s")
+    print(f"lab up in {result['up_s']:.1f}s; kubeconfig: {result['kubeconfig']}")
     for name, seconds in sorted(result["components_s"].items(), key=lambda item: item[1]):
         print(f"  {name:<18} healthy at {seconds:5.2f}s")
     return 0
@@ -76,6 +76,7 @@ def _status(args: argparse.Namespace) -> int:
         for name, state in status["components"].items():
             mark = "ok  " if state["healthy"] else "FAIL"
             print(f"{mark} {name:<18} {state['detail'][:110]}")
+        print(f"kubeconfig: {status['kubeconfig']} (kubectl --kubeconfig {status['kubeconfig']} get nodes)")
         print("healthy" if status["healthy"] else "NOT healthy")
     return 0 if status["healthy"] else 1
 

@@ -3,7 +3,7 @@
 :func:`write_all` returns the supervisor spec: ``{name: {"namespace", "argv", "user", "env", "cwd",
 "zone", "kind"}}``. Component names: ``app-r1-a``, ``lb-r1-a``, ``dns1``, ``etcd-witness``, ``pg-r1-a``
 (the Patroni process, which runs PostgreSQL as its child); the control plane's ``cp-etcd-r1-a``,
-``cp-api-r1-a``, ``cp-sched-r1-a`` (see :mod:`zerospof.lab.controlplane.layout`); GitOps'
+``cp-api-r1-a`` (kube-apiserver), ``cp-sched-r1-a``, ``cp-cm-r1-a``, ``kube-node-r1-a`` (see :mod:`zerospof.lab.controlplane.layout`); GitOps'
 ``git-primary``, ``git-mirror``, ``git-mirror-sync``, ``gitops-primary`` ... (see
 :mod:`zerospof.lab.gitops.layout`).
 """
@@ -91,7 +91,8 @@ def haproxy_socket(state_dir: Path, zone: str) -> Path:
 def component_names(kind: str | None = None) -> list[str]:
     """Names of the lab's components, optionally only those of ``kind``.
 
-    Kinds: app, lb, dns, etcd, pg; cp-etcd, cp-api, cp-scheduler (control plane); git, gitops; security.
+    Kinds: app, lb, dns, etcd, pg; cp-etcd, cp-api, cp-scheduler, cp-cm, kube-node (control plane); git, gitops;
+    security.
     """
     from zerospof.lab.controlplane import layout as cp
     from zerospof.lab.gitops import layout as gitops
@@ -105,6 +106,8 @@ def component_names(kind: str | None = None) -> list[str]:
         + [("cp-etcd", f"cp-etcd-{z}") for z in cp.CP_ZONES]
         + [("cp-api", f"cp-api-{z}") for z in cp.CP_ZONES]
         + [("cp-scheduler", f"cp-sched-{z}") for z in cp.SCHEDULER_ZONES]
+        + [("cp-cm", f"cp-cm-{z}") for z in cp.CM_ZONES]
+        + [("kube-node", f"kube-node-{z.name}") for z in t.ZONES]
         + [("git", name) for name in ("git-primary", "git-mirror", "git-mirror-sync")]
         + [("gitops", name) for name in gitops.RECONCILERS]
         + [("security", f"sec-{region}") for region in t.SECURITY_ZONES]
@@ -303,11 +306,13 @@ def _patroni(state_dir: Path, zone: str) -> Path:
 
 
 def _control_plane_and_gitops(state_dir: Path) -> dict[str, dict[str, Any]]:
-    """Spec entries of the control plane and GitOps; creates the primary's repository and the mirror's directory."""
+    """Spec entries of the control plane and GitOps; writes the control plane's PKI and kubeconfigs, creates the
+    primary's repository and the mirror's directory."""
     from zerospof.lab.controlplane import layout as cp
     from zerospof.lab.gitops import layout as gitops
     from zerospof.lab.gitops.repo import init_repository
 
+    cp.write_kube_files(state_dir)
     init_repository(gitops.primary_repository(state_dir))
     gitops.mirror_repository(state_dir).parent.mkdir(parents=True, exist_ok=True)
     return {**cp.components(state_dir), **gitops.components(state_dir)}

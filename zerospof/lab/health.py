@@ -2,7 +2,8 @@
 
 Besides one entry per component, three entries judge a path or a whole layer:
 ``end-to-end`` (a user read through DNS + LB), ``control-plane`` (etcd has a leader and a quorum,
-the API answers through both API LB nodes, a scheduler holds the lease) and ``gitops`` (a
+the API is ready through both API LB nodes, a kube-scheduler and a kube-controller-manager hold their Leases,
+every replica of the app Deployment is available) and ``gitops`` (a
 reconciler holds the lease and every app replica serves the revision of ``main`` on the git host
 that reconciler reads).
 """
@@ -10,6 +11,7 @@ that reconciler reads).
 from __future__ import annotations
 
 import json
+import ssl
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,8 +21,9 @@ from zerospof.lab import client, signals
 from zerospof.lab import topology as t
 from zerospof.lab.configs import component_names
 from zerospof.lab.controlplane import layout as cp
-from zerospof.lab.controlplane import scheduler
-from zerospof.lab.controlplane.signals import etcd_leader, lease_holder
+from zerospof.lab.controlplane.probes import admin_api, workloads
+from zerospof.lab.controlplane.signals import etcd_leader, kube_lease
+from zerospof.lab.kube.api import KubeApi, KubeUnavailable
 from zerospof.lab.gitops import layout as gitops
 from zerospof.lab.gitops.repo import BRANCH, DESIRED_FILE, GitError, git, ls_remote, parse_desired
 from zerospof.lab.gitops.signals import mirror_lag, reconciler_holder
@@ -32,9 +35,9 @@ MIRROR_MAX_AGE_S = 3.0  # the sync loop runs every 0.5 s; older than this, it is
 _revisions: dict[str, str] = {}  # commit -> revision of app.yaml (a commit never changes)
 
 
-def _http_ok(url: str, timeout_s: float) -> tuple[bool, str]:
+def _http_ok(url: str, timeout_s: float, context: ssl.SSLContext | None = None) -> tuple[bool, str]:
     try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as response:
+        with urllib.request.urlopen(url, timeout=timeout_s, context=context) as response:
             return response.status == 200, response.read(1000).decode(errors="replace")
     except Exception as exc:  # noqa: BLE001 - any failure is "unhealthy", with the reason shown
         return False, f"{type(exc).__name__}: {exc}"
@@ -110,18 +113,44 @@ def _mirror_sync(state_dir: Path, heads: dict[str, str | None]) -> tuple[bool, s
     return True, f"in sync at {str(lag['synced_commit'])[:12]}, {lag['age_s']}s ago"
 
 
+def _kube_holder(name: str, lease: dict[str, Any]) -> tuple[bool, str]:
+    if not lease["ok"]:
+        return False, f"Lease {lease['lease']} unreadable: {lease.get('error')}"
+    if not lease["held"]:
+        return False, f"nobody holds the Lease {lease['lease']}"
+    return True, "leader" if lease["component"] == name else f"standby (leader: {lease['component']})"
+
+
+def _nodes(api: KubeApi) -> dict[str, tuple[bool, str]]:
+    """``{kube-node-<zone>: (its Node is Ready, detail)}``."""
+    try:
+        status, found = api.call("GET", "/api/v1/nodes")
+    except KubeUnavailable as exc:
+        return {f"kube-node-{z.name}": (False, f"API unavailable: {exc}"[:200]) for z in t.ZONES}
+    ready = {}
+    for node in (found or {}).get("items", []) if status == 200 else []:
+        condition = next((c for c in node.get("status", {}).get("conditions") or [] if c["type"] == "Ready"), {})
+        ready[node["metadata"]["name"]] = (condition.get("status") == "True",
+                                           f"Node {node['metadata']['name']} Ready={condition.get('status')}")
+    return {f"kube-node-{z.name}": ready.get(cp.node_name(z.name), (False, f"no Node {cp.node_name(z.name)}"))
+            for z in t.ZONES}
+
+
 def _control_plane(leader: dict[str, Any], api_via_lb: list[tuple[bool, str]],
-                   holder: dict[str, Any]) -> tuple[bool, str]:
+                   leases: dict[str, dict[str, Any]], app: dict[str, Any]) -> tuple[bool, str]:
     answering = sum(1 for view in leader["members"].values() if view["ok"])
     problems = []
     if not leader["leader"] or answering < len(cp.CP_ZONES) // 2 + 1:
         problems.append(f"etcd: leader {leader['leader']}, {answering} members answering")
     problems += [f"API via LB: {detail}" for ok, detail in api_via_lb if not ok]
-    if holder["holder"] is None:
-        problems.append("no scheduler holds the lease")
+    problems += [f"nobody holds the Lease {name}" for name, lease in leases.items() if not lease["held"]]
+    if not app["ok"]:
+        problems.append(f"Deployment {cp.APP_DEPLOYMENT}: {app}")
     if problems:
         return False, "; ".join(problems)
-    return True, f"etcd leader {leader['leader']} (term {leader['raft_term']}), API via LB, scheduler {holder['holder']}"
+    return True, (f"etcd leader {leader['leader']} (term {leader['raft_term']}), API via LB, "
+                  + ", ".join(f"{name} {lease['component']}" for name, lease in leases.items())
+                  + f", {app['available']}/{app['replicas']} app pods available")
 
 
 def _gitops(state_dir: Path, holder: dict[str, Any], heads: dict[str, str | None],
@@ -175,12 +204,15 @@ def check(state_dir: Path, running: dict[str, bool], timeout_s: float = 0.7) -> 
     with ThreadPoolExecutor(32) as pool:
         etcd = {f"etcd-{p}": pool.submit(_etcd, p, timeout_s) for p in t.ETCD_PLACES}
         cp_etcd = {f"cp-etcd-{z}": pool.submit(_etcd, z, timeout_s, cp.CP_ETCD_CLIENT_PORT) for z in cp.CP_ZONES}
-        cp_api = {f"cp-api-{z}": pool.submit(_http_ok, f"http://{t.place(z).address}:{cp.API_PORT}/health", timeout_s)
-                  for z in cp.CP_ZONES}
-        api_via_lb = [pool.submit(_http_ok, f"http://{t.place(z).address}:{cp.API_LB_PORT}/health", timeout_s)
-                      for z in t.LB_ZONES[t.REGIONS[0]]]
+        tls = ssl.create_default_context(cafile=str(cp.pki_dir(state_dir) / "ca.crt"))
+        cp_api = {f"cp-api-{z}": pool.submit(_http_ok, f"https://{t.place(z).address}:{cp.API_PORT}/readyz",
+                                             timeout_s, tls) for z in cp.CP_ZONES}
+        api_via_lb = [pool.submit(_http_ok, f"{url}/readyz", timeout_s, tls) for url in cp.api_lb_urls()]
         cp_leader = pool.submit(etcd_leader, cp_endpoints, None, timeout_s)
-        scheduler_lease = pool.submit(lease_holder, cp_endpoints, scheduler.LEADER_KEY, None, timeout_s)
+        kube = admin_api(state_dir, timeout_s)
+        leases = {name: pool.submit(kube_lease, kube, name) for name in ("kube-scheduler", "kube-controller-manager")}
+        nodes = pool.submit(_nodes, kube)
+        app_workload = pool.submit(workloads, state_dir, timeout_s)
         reconciler_lease = pool.submit(reconciler_holder, gitops.etcd_endpoints(), None, timeout_s)
         heads = pool.submit(git_heads, max(timeout_s, 1.0))
         apps = {f"app-{z.name}": pool.submit(_app, z.name, timeout_s) for z in t.ZONES}
@@ -199,9 +231,14 @@ def check(state_dir: Path, running: dict[str, bool], timeout_s: float = 0.7) -> 
         results.update({f"pg-{z}": _pg(f"pg-{z}", leader_view) for z in t.PG_ZONES})
         results.update({name: future.result() for name, future in cp_etcd.items()})
         results.update({name: future.result() for name, future in cp_api.items()})
-        scheduler_view = scheduler_lease.result()
-        results.update({name: _holder_detail(name, scheduler_view) for name in component_names("cp-scheduler")})
-        results["control-plane"] = _control_plane(cp_leader.result(), [f.result() for f in api_via_lb], scheduler_view)
+        lease_views = {name: future.result() for name, future in leases.items()}
+        results.update({name: _kube_holder(name, lease_views["kube-scheduler"])
+                        for name in component_names("cp-scheduler")})
+        results.update({name: _kube_holder(name, lease_views["kube-controller-manager"])
+                        for name in component_names("cp-cm")})
+        results.update(nodes.result())
+        results["control-plane"] = _control_plane(cp_leader.result(), [f.result() for f in api_via_lb], lease_views,
+                                                  app_workload.result())
         head_view = heads.result()
         results["git-primary"] = _git_host(head_view["primary"])
         results["git-mirror"] = _git_host(head_view["mirror"])

@@ -21,6 +21,7 @@ from zerospof.lab.control import SupervisorClient
 from zerospof.lab.controlplane import layout as cp_layout
 from zerospof.lab.gitops import layout as gitops_layout
 from zerospof.lab.gitops.signals import reconciler_holder
+from zerospof.lab.kube.workload import deploy_app
 
 __all__ = ["Lab", "REFERENCE_RECONCILER", "default_state_dir"]
 
@@ -45,7 +46,8 @@ class Lab:
     def up(self, timeout_s: float = 60.0) -> dict[str, Any]:
         """Bring the whole lab up and wait until every component is healthy. Idempotent.
 
-        Returns ``{"up_s", "components_s": {name: seconds until healthy}, "steps_s": {what was
+        Writes the admin's kubeconfig (the API through the API LB) to ``<state_dir>/kubeconfig``.
+        Returns ``{"up_s", "kubeconfig", "components_s": {name: seconds until healthy}, "steps_s": {what was
         waited for: seconds until it held}}`` (steps only after a fresh start). A lab that is
         already running is completed (missing components started) rather than rebuilt.
         Raises LabError naming the components that did not become healthy (with log tails).
@@ -62,7 +64,8 @@ class Lab:
             self.steps_s = {}
             self._fresh_start(started)
         ready = self._wait_healthy(started, timeout_s)
-        return {"up_s": round(time.monotonic() - started, 2), "components_s": ready, "steps_s": dict(self.steps_s)}
+        return {"up_s": round(time.monotonic() - started, 2), "kubeconfig": str(cp_layout.admin_kubeconfig(self.state_dir)),
+                "components_s": ready, "steps_s": dict(self.steps_s)}
 
     def _fresh_start(self, started: float) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -144,7 +147,7 @@ class Lab:
         ready: dict[str, float] = {}
         deadline = started + timeout_s
         report: dict[str, dict[str, Any]] = {}
-        table_created = False
+        table_created = app_deployed = False
         for _ in range(int(timeout_s / 0.2) + 1):
             running = {name: state["running"] for name, state in self.supervisor.status().items()}
             crashed = [name for name, is_running in running.items() if not is_running]
@@ -152,12 +155,14 @@ class Lab:
                 raise LabError("lab components exited during start: " + self._blame(crashed))
             if not table_created:
                 table_created = _create_table()
+            if not app_deployed:
+                app_deployed = deploy_app(self.state_dir)
             report = health.check(self.state_dir, running)
             now = round(time.monotonic() - started, 2)
             for name, state in report.items():
                 if state["healthy"]:
                     ready.setdefault(name, now)
-            if table_created and all(state["healthy"] for state in report.values()):
+            if table_created and app_deployed and all(state["healthy"] for state in report.values()):
                 return ready
             if time.monotonic() >= deadline:
                 break
@@ -179,7 +184,7 @@ class Lab:
 
     # -- status ------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
-        """Return ``{"healthy": bool, "supervisor": bool, "components": {name: {...}}}``."""
+        """Return ``{"healthy": bool, "supervisor": bool, "kubeconfig": path, "components": {name: {...}}}``."""
         if not self.supervisor.alive():
             return {"healthy": False, "supervisor": False, "components": {},
                     "namespaces": network.existing_namespaces()}
@@ -190,7 +195,7 @@ class Lab:
             report.setdefault(name, {}).update(running=state["running"], pid=state["pid"],
                                                 starts=state["starts"], exit_code=state["exit_code"])
         return {"healthy": all(state["healthy"] for state in report.values()), "supervisor": True,
-                "components": report}
+                "kubeconfig": str(cp_layout.admin_kubeconfig(self.state_dir)), "components": report}
 
     # -- knobs -------------------------------------------------------------------------
     def set_replication_cap(self, kbit: int | None) -> None:

@@ -14,9 +14,9 @@ from zerospof.lab.supervisor import forked_daemons
 __all__ = ["find", "lab_processes", "DAEMON_NAMES"]
 
 DAEMON_NAMES = ("etcd", "haproxy", "pdns_server", "postgres", "patroni", "git", "git-daemon", "git-upload-pack",
-                "git-receive-pack")
+                "git-receive-pack", "kube-apiserver", "kube-scheduler", "kube-controller")  # comm: 15 characters
 _SUPERVISOR = "zerospof.lab.supervisor"  # also the command line of the daemons it forks without exec
-_OUR_MARKERS = (_SUPERVISOR, "zerospof.lab.app", "zerospof.lab.controlplane", "zerospof.lab.gitops",
+_OUR_MARKERS = (_SUPERVISOR, "zerospof.lab.app", "zerospof.lab.controlplane", "zerospof.lab.kube", "zerospof.lab.gitops",
                 f"postgres: {t.PATRONI_SCOPE}:")
 
 

@@ -1,15 +1,16 @@
 """The lab's redundant members for the SPOF sweep, named as ``zerospof lab status`` names them.
 
 Each component the supervisor runs is a member of one checklist layer of the seed (network: the
-LB nodes; compute: the app replicas; control: control-plane etcd, API replicas, schedulers; data:
+LB nodes; compute: the app replicas and the node agents keeping each AZ's Node alive; control: control-plane etcd,
+kube-apiservers, kube-schedulers, kube-controller-managers; data:
 PostgreSQL + Patroni members and their etcd DCS; DNS: the two providers; CI/CD: the git hosts and
 the mirror sync; GitOps: the reconcilers; security: the key/secret service of each region). Failing a member is a SIGKILL through the supervisor
 (:class:`MemberKill`, recorded in the ledger first); revert starts it again.
 
 Each member's **layer check** (:func:`layer_check`) reads, from the components' own views, that the
 survivors carry the layer's job: DNS answering without a lost LB node, every LB node having a lost
-app replica out of rotation, a live scheduler / reconciler holding the lease, etcd with a leader and
-an API write through the API LB, Patroni with a live leader, the other DNS provider answering, the
+app replica out of rotation, a live kube-scheduler / kube-controller-manager / reconciler holding its lease,
+etcd with a leader and an API write through the API LB, every other AZ's Node Ready, Patroni with a live leader, the other DNS provider answering, the
 reconciler delivering ``main`` from its git host, every app of a region decrypting again after its
 region's key service was lost.
 """
@@ -29,6 +30,7 @@ from zerospof.lab.driver import LabDriver
 from zerospof.lab.lab import Lab
 from zerospof.lab import signals
 from zerospof.lab import topology as t
+from zerospof.lab.controlplane import layout as cp_layout
 from zerospof.lab.controlplane import probes as cp_probes
 from zerospof.lab.gitops import layout as gitops_layout
 from zerospof.lab.gitops import probes as gitops_probes
@@ -40,8 +42,8 @@ __all__ = ["KIND_LAYERS", "MemberKill", "lab_members", "lab_sweep_target", "laye
 
 KIND_LAYERS = {  # supervisor component kind -> the seed's checklist layer
     "lb": "network",
-    "app": "compute",
-    "cp-etcd": "control", "cp-api": "control", "cp-scheduler": "control",
+    "app": "compute", "kube-node": "compute",
+    "cp-etcd": "control", "cp-api": "control", "cp-scheduler": "control", "cp-cm": "control",
     "pg": "data", "etcd": "data",
     "dns": "dns",
     "git": "cicd",
@@ -117,17 +119,27 @@ def layer_check(member: Member, state_dir: Path) -> LayerCheck:
                           lambda: _out_of_rotation(state_dir, f"app/{name}"))
     if kind == "cp-api":
         def api() -> dict[str, Any]:
-            out, control = _out_of_rotation(state_dir, f"api/{name}"), cp_probes.recovered()
+            out, control = _out_of_rotation(state_dir, f"api/{name}"), cp_probes.recovered(state_dir)
             return {**control, "lb": out, "ok": out["ok"] and control["recovered"]}
-        return LayerCheck(f"every API LB node has {name} out of rotation and an API write through the LB works", api)
+        return LayerCheck(f"every API LB node has {name} out of rotation and the control plane serves", api)
     if kind == "cp-etcd":
-        return LayerCheck("etcd has a leader and a quorum, a scheduler leads, an API write through the LB works",
-                          lambda: {**(view := cp_probes.recovered()), "ok": view["recovered"]})
-    if kind == "cp-scheduler":
-        def scheduler() -> dict[str, Any]:
-            view = cp_probes.recovered()
-            return {**view, "ok": view["recovered"] and view["scheduler"] != name}
-        return LayerCheck(f"a scheduler other than {name} holds the lease and the control plane serves", scheduler)
+        return LayerCheck("etcd has a leader and a quorum, the Leases are held, the app's pods are available, "
+                          "an API write through the LB works",
+                          lambda: {**(view := cp_probes.recovered(state_dir)), "ok": view["recovered"]})
+    if kind in ("cp-scheduler", "cp-cm"):
+        lease = "kube-scheduler" if kind == "cp-scheduler" else "kube-controller-manager"
+
+        def holder() -> dict[str, Any]:
+            view = cp_probes.recovered(state_dir)
+            return {**view, "ok": view["recovered"] and view[lease] != name}
+        return LayerCheck(f"a {lease} other than {name} holds the Lease and the control plane serves", holder)
+    if kind == "kube-node":
+        def other_nodes() -> dict[str, Any]:
+            ready = cp_probes.nodes_ready(state_dir)
+            others = {node: is_ready for node, is_ready in ready.items() if node != cp_layout.node_name(zone or "")}
+            return {"ok": len(others) == len(t.ZONES) - 1 and all(others.values()), "nodes_ready": ready}
+        return LayerCheck(f"every Node but {name}'s is Ready (its agents renew their Leases through the API)",
+                          other_nodes)
     if kind == "etcd":
         return LayerCheck("Patroni has a leader (its DCS keeps the leader key)",
                           lambda: {**(view := signals.patroni_leader(timeout_s=0.3)), "ok": view["leader"] is not None})

@@ -11,7 +11,7 @@ __all__ = ["pss_by_component"]
 
 _LABELS = (  # command-line marker -> label (first match wins)
     (b"patroni", "patroni"), (b"zerospof.lab.app", "app"), (b"zerospof.lab.supervisor", "supervisor"),
-    (b"zerospof.lab.controlplane.api_server", "cp-api"), (b"zerospof.lab.controlplane.scheduler", "cp-scheduler"),
+    (b"zerospof.lab.kube.node_agent", "kube-node-agent"),
     (b"zerospof.lab.gitops.reconciler", "gitops-reconciler"), (b"zerospof.lab.gitops.mirror", "git-mirror-sync"),
     (b"--name=cp-etcd-", "cp-etcd"),
 )

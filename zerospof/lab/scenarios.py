@@ -6,9 +6,11 @@ one. Detection signals are the components' own views, read from the host:
 - zone loss (``az-failure``, ``region-failure``): ``signal:dns-health-check`` (a DNS provider stopped
   answering a lost zone's LB node, or answers only with the DR region), ``signal:lb-health-check``
   (AZ loss: an HAProxy node marked a lost zone's app server DOWN) and ``signal:patroni-failover``
-  (Patroni's leader moved out of the lost zones);
-- ``control-plane``: ``signal:etcd-leader``, ``signal:scheduler-lease``, ``signal:api-lb-health-check``,
-  with API writes through the API LB (``control-plane-api``) as the layer's own recovery;
+  (Patroni's leader moved out of the lost zones), and for an AZ loss ``signal:node-not-ready`` (the node
+  lifecycle controller marked the AZ's Node not Ready);
+- ``control-plane``: ``signal:etcd-leader``, ``signal:scheduler-lease`` and ``signal:controller-manager-lease``
+  (a new holder of the Lease in ``kube-system``), ``signal:api-lb-health-check``, with API writes (a ConfigMap
+  update) through the API LB (``control-plane-api``) as the layer's own recovery;
 - ``gitops``: ``signal:reconciler-lease``, the served revision and the git push RPO canary.
 """
 
@@ -97,6 +99,8 @@ class _ZoneLoss(LabScenario):
             found["signal:lb-health-check"] = lb_signal(lost, self.state_dir)
         if any(zone in t.PG_ZONES for zone in lost):
             found["signal:patroni-failover"] = patroni_signal(lost)
+        if not self.BY_REGION:  # a region loss takes the whole control plane (region 1's) or no Node of region 1
+            found["signal:node-not-ready"] = cp_probes.nodes_not_ready_signal(self.state_dir, lost)
         return found
 
     def canaries(self, run_id: str) -> Canaries:
@@ -148,15 +152,17 @@ class ControlPlane(LabScenario):
     def signals(self) -> dict[str, Reader]:
         replica = self.options.get("api_replica", {}).get("component", f"cp-api-{cp_layout.CP_ZONES[0]}")
         return {"signal:etcd-leader": cp_probes.etcd_leader_signal(),
-                "signal:scheduler-lease": cp_probes.scheduler_lease_signal(),
-                "signal:api-lb-health-check": cp_probes.apilb_signal(self.state_dir, replica)}
+                "signal:scheduler-lease": cp_probes.lease_signal(self.state_dir, "kube-scheduler"),
+                "signal:controller-manager-lease": cp_probes.lease_signal(self.state_dir, "kube-controller-manager"),
+                "signal:api-lb-health-check": cp_probes.api_lb_signal(self.state_dir, replica)}
 
     def canaries(self, run_id: str) -> Canaries:
-        return {CONTROL_PLANE_API: (cp_probes.api_write, API_WRITE_INTERVAL_S, 4)}, [], WRITES
+        return {CONTROL_PLANE_API: (cp_probes.api_writer(self.state_dir), API_WRITE_INTERVAL_S, 4)}, [], WRITES
 
     def recovered(self) -> bool:
-        """etcd has a leader and a quorum, a scheduler holds the lease, an API write through the API LB succeeds."""
-        return cp_probes.recovered()["recovered"]
+        """etcd has a leader and a quorum, live holders of the scheduler and controller-manager Leases, every app
+        Deployment replica available, and an API write through the API LB succeeds."""
+        return cp_probes.recovered(self.state_dir)["recovered"]
 
 
 class GitOps(LabScenario):

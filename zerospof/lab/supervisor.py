@@ -21,8 +21,13 @@ directly, so the interpreter and the imported code are shared copy-on-write (abo
 per daemon; ``/proc/PID/comm`` is the component's name). Any other component is fork + exec.
 
 Each component logs to ``DIR/logs/<name>.log``. The supervisor is a child subreaper, so
-processes orphaned by a killed daemon are reaped here too. Nothing is restarted automatically:
-a killed component stays down until someone asks ``start`` (faults decide, not the supervisor).
+processes orphaned by a killed daemon are reaped here too. A killed component stays down until someone
+asks ``start`` (faults decide, not the supervisor). The one automatic restart: a component whose spec says
+``"restart": "on-failure"`` and that exits by itself with a non-zero code (not by a signal) is started again
+after ``RESTART_DELAY_S`` (doubling for each further failure within a minute, at most ``RESTART_MAX_DELAY_S``),
+as systemd's ``Restart=on-failure`` or the kubelet would: kube-scheduler and kube-controller-manager exit by
+design when they lose their Lease. ``kill``, ``terminate``, ``kill_namespaces`` and ``start`` cancel a pending
+restart.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ __all__ = ["Supervisor", "forked_daemons", "main", "SOCKET_NAME", "PID_NAME", "S
 SOCKET_NAME = "supervisor.sock"
 PID_NAME = "supervisor.pid"
 SPEC_NAME = "spec.json"
+RESTART_DELAY_S, RESTART_MAX_DELAY_S = 1.0, 10.0
 NETNS_DIR = "/run/netns"
 _CLONE_NEWNET = 0x40000000
 _PR_SET_CHILD_SUBREAPER = 36
@@ -148,6 +154,9 @@ class Supervisor:
         self.logs = state_dir / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
         self.stopping = False
+        self.restart_at: dict[str, float] = {}  # component -> CLOCK_MONOTONIC when to start it again
+        self.stop_requested: set[str] = set()  # asked to die (kill, terminate, kill_namespaces): never restarted
+        self.failures: dict[str, list[float]] = {name: [] for name in self.spec}
         self.preloaded = _preload({spec["preload"] for spec in self.spec.values() if spec.get("preload")})
 
     # -- children --------------------------------------------------------------------
@@ -188,6 +197,7 @@ class Supervisor:
         with open(self.logs / f"{name}.log", "a") as handle:
             handle.write(f"--- supervisor: started pid {pid} at {stamp}\n")
         self.pids[name] = pid
+        self.stop_requested.discard(name)
         self.exit_codes[name] = None
         self.starts[name] += 1
         self.started_at[name] = time.monotonic()
@@ -207,6 +217,27 @@ class Supervisor:
             if name is not None:
                 self.pids.pop(name, None)
                 self.exit_codes[name] = os.waitstatus_to_exitcode(status)
+                if (self.exit_codes[name] > 0 and self.spec[name].get("restart") == "on-failure"
+                        and name not in self.stop_requested):
+                    self._schedule_restart(name)
+
+    def _schedule_restart(self, name: str) -> None:
+        now = time.monotonic()
+        recent = [at for at in self.failures[name] if now - at < 60.0] + [now]
+        self.failures[name] = recent
+        delay = min(RESTART_DELAY_S * 2 ** (len(recent) - 1), RESTART_MAX_DELAY_S)
+        self.restart_at[name] = now + delay
+        with open(self.logs / f"{name}.log", "a") as handle:
+            handle.write(f"--- supervisor: exited with code {self.exit_codes[name]}; restarting in {delay:.0f}s\n")
+
+    def restart_due(self) -> None:
+        """Start the components whose on-failure restart is due."""
+        now = time.monotonic()
+        for name, at in list(self.restart_at.items()):
+            if at <= now:
+                del self.restart_at[name]
+                if name not in self.pids and not self.stopping:
+                    self._spawn(name)
 
     def start(self, names: list[str]) -> dict[str, Any]:
         unknown = [name for name in names if name not in self.spec]
@@ -215,6 +246,7 @@ class Supervisor:
         self.reap()
         started = {}
         for name in names:
+            self.restart_at.pop(name, None)
             if name not in self.pids:
                 started[name] = self._spawn(name)
         return {"ok": True, "started": started}
@@ -222,6 +254,8 @@ class Supervisor:
     def kill(self, names: list[str]) -> dict[str, Any]:
         killed = {}
         for name in names:
+            self.restart_at.pop(name, None)
+            self.stop_requested.add(name)
             pid = self.pids.get(name)
             if pid is not None:
                 with_errors_ignored(os.kill, pid, signal.SIGKILL)
@@ -232,6 +266,8 @@ class Supervisor:
     def terminate(self, names: list[str], timeout_s: float = 5.0) -> dict[str, Any]:
         stopped = {}
         for name in names:
+            self.restart_at.pop(name, None)
+            self.stop_requested.add(name)
             pid = self.pids.get(name)
             if pid is not None:
                 with_errors_ignored(os.kill, pid, signal.SIGTERM)
@@ -244,6 +280,10 @@ class Supervisor:
 
     def kill_namespaces(self, namespaces: list[str]) -> dict[str, Any]:
         killed: list[int] = []
+        for name, spec in self.spec.items():
+            if spec["namespace"] in namespaces:
+                self.restart_at.pop(name, None)
+                self.stop_requested.add(name)
         for _ in range(20):  # bounded: processes may fork while we kill
             pids = [pid for pid in _namespace_pids(namespaces) if pid != os.getpid()]
             if not pids:
@@ -330,6 +370,7 @@ class Supervisor:
                 with connection:
                     self._answer(connection)
             self.reap()
+            self.restart_due()
         namespaces = sorted({spec["namespace"] for spec in self.spec.values()})
         self.kill_namespaces(namespaces)
         server.close()

@@ -1,4 +1,5 @@
-"""Control-plane faults: SIGKILL the etcd leader, an API replica, the active scheduler, or all three.
+"""Control-plane faults: SIGKILL the etcd leader, a kube-apiserver, the Lease-holding kube-scheduler or
+kube-controller-manager, or all four.
 
 Every fault kills components through a process owner (see :mod:`.processes`: the lab supervisor,
 or a stand-in with the same ``kill``/``start``/``status``) and chooses its victims in ``prepare``
@@ -13,16 +14,20 @@ etcd client URLs; default: the lab's).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar
+
+import yaml
 
 from zerospof.errors import FaultError, FaultNotInEffect, LabError
 from zerospof.faults.base import Fault
-from zerospof.lab.controlplane import layout, scheduler
+from zerospof.lab.controlplane import layout
 from zerospof.lab.controlplane.processes import Processes, default_processes, processes_from, running
-from zerospof.lab.controlplane.signals import etcd_leader, lease_holder
+from zerospof.lab.controlplane.signals import etcd_leader, kube_lease, lease_holder
+from zerospof.lab.kube.api import KubeApi
 
-__all__ = ["ActiveSchedulerKill", "ApiReplicaKill", "ComponentKill", "CompositeFault", "ControlPlaneFailure",
-           "EtcdLeaderKill", "LeaseHolderKill"]
+__all__ = ["ActiveControllerManagerKill", "ActiveSchedulerKill", "ApiReplicaKill", "ComponentKill", "CompositeFault",
+           "ControlPlaneFailure", "EtcdLeaderKill", "KubeLeaseHolderKill", "LeaseHolderKill"]
 
 
 class ComponentKill(Fault):
@@ -95,7 +100,7 @@ class EtcdLeaderKill(ComponentKill):
 
 
 class ApiReplicaKill(ComponentKill):
-    """SIGKILL one API replica. params: ``component`` (default ``cp-api-r1-a``), ``processes``."""
+    """SIGKILL one kube-apiserver. params: ``component`` (default ``cp-api-r1-a``), ``processes``."""
 
     kind = "api-replica-kill"
 
@@ -129,11 +134,50 @@ class LeaseHolderKill(ComponentKill):
         return [found["holder"]]
 
 
-class ActiveSchedulerKill(LeaseHolderKill):
-    """SIGKILL the scheduler that holds the scheduler lease (the standby should take over)."""
+class KubeLeaseHolderKill(ComponentKill):
+    """SIGKILL whoever holds the Kubernetes Lease ``kube-system/<lease>`` now (its holder identity's hostname part
+    is its component name: see :mod:`.layout`).
+
+    params: ``lease``, ``processes``, ``kubeconfig`` (default: the admin's of the lab in ``processes["state_dir"]``).
+    undo: ``targets``, ``killed``, ``baseline`` (holder, component, transitions).
+    """
+
+    kind = "kube-lease-holder-kill"
+    default_lease: ClassVar[str] = ""
+
+    def __init__(self, params: dict[str, Any] | None = None, undo: dict[str, Any] | None = None) -> None:
+        super().__init__(params, undo)
+        self.params.setdefault("lease", self.default_lease)
+        state_dir = self.params["processes"].get("state_dir")
+        if state_dir:
+            self.params.setdefault("kubeconfig", str(layout.admin_kubeconfig(Path(state_dir))))
+
+    def choose(self) -> list[str]:
+        if not self.params.get("kubeconfig"):
+            raise FaultError(f"{self.kind}: params.kubeconfig (or params.processes.state_dir) is needed to reach the API")
+        try:
+            api = KubeApi.from_kubeconfig(Path(self.params["kubeconfig"]), timeout_s=1.0)
+        except (OSError, KeyError, IndexError, TypeError, yaml.YAMLError) as exc:
+            raise FaultError(f"{self.kind}: cannot use the kubeconfig {self.params['kubeconfig']}: {exc}") from exc
+        found = kube_lease(api, self.params["lease"])
+        if not found["held"]:
+            raise FaultError(f"{self.kind}: nobody holds the Lease kube-system/{self.params['lease']}: {found}")
+        self.undo["baseline"] = {key: found[key] for key in ("holder", "component", "transitions")}
+        return [found["component"]]
+
+
+class ActiveSchedulerKill(KubeLeaseHolderKill):
+    """SIGKILL the kube-scheduler that holds the ``kube-scheduler`` Lease (the standby should take over)."""
 
     kind = "scheduler-kill"
-    default_key = scheduler.LEADER_KEY
+    default_lease = "kube-scheduler"
+
+
+class ActiveControllerManagerKill(KubeLeaseHolderKill):
+    """SIGKILL the kube-controller-manager that holds its Lease (the standby should take over)."""
+
+    kind = "controller-manager-kill"
+    default_lease = "kube-controller-manager"
 
 
 class CompositeFault(Fault):
@@ -182,12 +226,14 @@ class CompositeFault(Fault):
 
 
 class ControlPlaneFailure(CompositeFault):
-    """The ``control-plane`` scenario: kill the etcd leader, an API replica and the active scheduler.
+    """The ``control-plane`` scenario: kill the etcd leader, a kube-apiserver and the Lease-holding kube-scheduler
+    and kube-controller-manager.
 
     params: shared ``endpoints``, ``processes``; per part ``etcd_leader``, ``api_replica``
-    (e.g. ``{"component": "cp-api-r1-b"}``), ``scheduler``. The etcd leader is chosen first, the
-    scheduler last (who leads is read before anything is killed).
+    (e.g. ``{"component": "cp-api-r1-b"}``), ``scheduler``, ``controller_manager``. Who leads is read for every
+    part before anything is killed.
     """
 
     kind = "control-plane"
-    parts = {"etcd_leader": EtcdLeaderKill, "api_replica": ApiReplicaKill, "scheduler": ActiveSchedulerKill}
+    parts = {"etcd_leader": EtcdLeaderKill, "api_replica": ApiReplicaKill, "scheduler": ActiveSchedulerKill,
+             "controller_manager": ActiveControllerManagerKill}

@@ -2,20 +2,20 @@
 
 With a ``baseline`` (an earlier reading of the same signal, taken before the fault), the dict
 also has ``detected``: whether the system itself has reacted (a new etcd term with a leader,
-a new lease holder). Without one there is no ``detected`` key.
+a new etcd-lease or Kubernetes Lease holder). Without one there is no ``detected`` key.
 """
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
+import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import Any
 
 from zerospof.lab.controlplane.etcd_http import EtcdClient, EtcdUnavailable, member_status
+from zerospof.lab.kube.api import KubeApi, KubeUnavailable
 
-__all__ = ["api_health", "etcd_leader", "lease_holder"]
+__all__ = ["etcd_leader", "kube_lease", "lease_holder"]
 
 
 def etcd_leader(endpoints: list[str], baseline: dict[str, Any] | None = None,
@@ -72,15 +72,41 @@ def lease_holder(endpoints: list[str], key: str, baseline: dict[str, Any] | None
     return result
 
 
-def api_health(url: str, timeout_s: float = 1.0) -> dict[str, Any]:
-    """GET ``url`` (the API LB's ``/health``): ``{"ok", "status", "healthy", "served_by"}``."""
+def kube_lease(api: KubeApi, name: str, baseline: dict[str, Any] | None = None,
+               namespace: str = "kube-system") -> dict[str, Any]:
+    """Return ``{"ok", "lease", "holder", "component", "held", "transitions"}`` for a ``coordination.k8s.io`` Lease.
+
+    ``holder`` is the holder identity (``<hostname>_<uuid>``), ``component`` its hostname part (the lab's
+    component name), ``held`` whether it was renewed within its lease duration. ``detected`` (with a baseline):
+    someone holds it under a different identity than the baseline's, i.e. a new holder took it.
+    """
+    result: dict[str, Any] = {"ok": False, "lease": f"{namespace}/{name}", "holder": None, "component": None,
+                              "held": False, "transitions": None}
     try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as response:
-            body = json.load(response)
-            return {"ok": True, "status": response.status, "healthy": response.status == 200,
-                    "served_by": body.get("name")}
-    except urllib.error.HTTPError as exc:
-        return {"ok": True, "status": exc.code, "healthy": False, "served_by": None}
-    except (OSError, ValueError) as exc:
-        return {"ok": False, "status": None, "healthy": False, "served_by": None,
-                "error": f"{type(exc).__name__}: {exc}"[:200]}
+        status, found = api.call("GET", f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases/{name}")
+    except KubeUnavailable as exc:
+        return {**result, "error": str(exc)[:200], **({"detected": False} if baseline is not None else {})}
+    if status == 200:
+        spec = found.get("spec") or {}
+        holder = spec.get("holderIdentity") or None
+        renewed = _parse_time(spec.get("renewTime"))
+        duration = spec.get("leaseDurationSeconds") or 0
+        result.update(ok=True, holder=holder, component=holder.split("_", 1)[0] if holder else None,
+                      transitions=spec.get("leaseTransitions"),
+                      held=bool(holder) and renewed is not None and time.time() - renewed < duration)
+    elif status == 404:
+        result["ok"] = True
+    else:
+        result["error"] = f"HTTP {status}"
+    if baseline is not None:
+        result["detected"] = result["held"] and result["holder"] != baseline.get("holder")
+    return result
+
+
+def _parse_time(text: str | None) -> float | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
