@@ -1,12 +1,13 @@
-"""A well-built AWS + EKS world for the SPOF sweep and the static audit (moto + the tests' Kubernetes API server),
-and the flaws that each re-create one SPOF risk.
+"""A well-built AWS + EKS world for the SPOF sweep and the static audit (moto + the tests' real Kubernetes API
+server, ``tests/k8s/fixtures.py``), and the flaws that each re-create one SPOF risk.
 
-``build_world(ec2..., server, flaws)`` creates, in moto: the tagged staging VPC, an ALB in two AZs, a Route 53
-zone whose ``app.example.com`` fails over from a health-checked PRIMARY to a SECONDARY, an Aurora cluster with
-instances in two AZs and a global-database member in the DR region, a multi-Region KMS key replicated to DR, a
-secret replicated there, an EKS cluster whose node group spans two AZs; and in Kubernetes: a chaos-allowed node
-in each of two zones, the Deployment ``app/web`` (2 replicas, one pod per zone, a topology spread constraint)
-and a PodDisruptionBudget selecting it. Each name in ``FLAWS`` leaves exactly one of these out.
+``build_aws(flaws)`` creates, in moto: the tagged staging VPC, an ALB in two AZs, a Route 53 zone whose
+``app.example.com`` fails over from a health-checked PRIMARY to a SECONDARY, an Aurora cluster with instances in
+two AZs and a global-database member in the DR region, a multi-Region KMS key replicated to DR, a secret replicated
+there, an EKS cluster whose node group spans two AZs. ``build_cluster(cluster, flaws)`` creates, in Kubernetes: a
+chaos-allowed node in each of two zones, the Deployment ``app/web`` (2 replicas; its controller makes the pods and
+the real scheduler places them, one per zone by a hard topology spread constraint) and a PodDisruptionBudget
+selecting it. Each name in ``FLAWS`` leaves exactly one of these out.
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ from typing import Any
 import boto3
 
 from tests.aws.moto_world import REGION, TAGS, make_security_replicas, make_staging_vpc, target_document
-from tests.k8s.world import node, pod, workload
+from tests.k8s.cluster import TestCluster
+from tests.k8s.control_plane import CONTEXT
+from tests.k8s.world import NODE_CAPACITY, node, workload
+from zerospof.k8s.zone_drain import ZONE_LABEL
 
 DR = "us-east-1"
 RECORD = "app.example.com"
@@ -69,24 +73,39 @@ def second_dns_provider(answers: bool = True) -> Iterator[tuple[str, int]]:
         sock.close()
 
 
-def build_cluster(server: Any, flaws: set[str]) -> None:
-    """Nodes in two zones, ``app/web`` with its pods, spread and budget (minus ``flaws``)."""
+def build_cluster(cluster: TestCluster, flaws: set[str]) -> None:
+    """Nodes in two zones, ``app/web`` (ready, its pods placed), spread and budget (minus ``flaws``).
+
+    Placement is decided, not left to the scheduler's scoring: with the spread constraint, one pod per zone;
+    ``one-zone`` pins the template to the first zone (nodeSelector); ``no-spread``, having no constraint, makes
+    each pod ask for more than half a node's CPU, so the two pods land on the two nodes, one per zone: the audit
+    must find the missing constraint in the template, not in where the pods happen to run."""
     zones = [f"{REGION}a", f"{REGION}b"]
     for zone in zones:
-        server.add(node(f"node-{zone[-1]}", zone))
-    replicas = 1 if "one-replica" in flaws else 2
-    for index in range(replicas):  # the pods first: the Deployment then has its replicas
-        where = zones[0] if "one-zone" in flaws else zones[index]
-        server.add(pod(f"web-{index}", "app", f"node-{where[-1]}", dict(LABELS)))
-    web = workload("Deployment", "app", "web", replicas, LABELS)
-    if "no-spread" not in flaws:
-        web["spec"]["template"]["spec"]["topologySpreadConstraints"] = [{
-            "maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "DoNotSchedule",
+        cluster.add(node(f"node-{zone[-1]}", zone))
+    web = workload("Deployment", "app", "web", 1 if "one-replica" in flaws else 2, LABELS)
+    template = web["spec"]["template"]["spec"]
+    if "one-zone" in flaws:
+        template["nodeSelector"] = {ZONE_LABEL: zones[0]}
+    if "no-spread" in flaws:
+        over_half = int(NODE_CAPACITY["cpu"]) // 2 + 1  # one such pod per node
+        template["containers"][0]["resources"] = {"requests": {"cpu": str(over_half)}}
+    else:
+        template["topologySpreadConstraints"] = [{
+            "maxSkew": 1, "topologyKey": ZONE_LABEL, "whenUnsatisfiable": "DoNotSchedule",
             "labelSelector": {"matchLabels": dict(LABELS)}}]
-    server.add(web)
     if "no-pdb" not in flaws:
-        server.add({"kind": "PodDisruptionBudget", "metadata": {"name": "web", "namespace": "app"},
-                    "spec": {"minAvailable": 1, "selector": {"matchLabels": dict(LABELS)}}})
+        cluster.add({"kind": "PodDisruptionBudget", "metadata": {"name": "web", "namespace": "app"},
+                     "spec": {"minAvailable": 1, "selector": {"matchLabels": dict(LABELS)}}})
+    cluster.add(web)  # returns when its controller's pods are all ready
+
+
+def web_pods(cluster: TestCluster) -> dict[str, str]:
+    """``app/web``'s pods (named by its ReplicaSet): pod name -> the zone of the node the scheduler bound it to."""
+    zones = {n["metadata"]["name"]: n["metadata"]["labels"][ZONE_LABEL] for n in cluster.objects("nodes")}
+    alive = [p for p in cluster.objects("pods", "app") if not p["metadata"].get("deletionTimestamp")]
+    return {p["metadata"]["name"]: zones[p["spec"]["nodeName"]] for p in alive
+            if LABELS.items() <= (p["metadata"].get("labels") or {}).items()}
 
 
 def build_aws(flaws: set[str]) -> dict[str, Any]:
@@ -155,14 +174,14 @@ def _aurora(flaws: set[str]) -> None:
 
 def world_document(kubeconfig: str, ids: dict[str, Any], secondary: tuple[str, int] | None,
                    **overrides: Any) -> dict[str, Any]:
-    """The target document of the world: its cluster (context ``fake``), inventory and, when given, the second
+    """The target document of the world: its cluster (the real API server's context), inventory and, when given, the second
     DNS provider at ``secondary``."""
     dns: dict[str, Any] = {"zone_id": ids["zone_id"], "records": [RECORD]}
     if secondary is not None:
         dns["secondary_provider"] = {"name": "cloudflare", "nameservers": [secondary[0]], "port": secondary[1]}
     return target_document(
-        kubernetes={"allowed_contexts": ["fake"], "clusters": [
-            {"name": "primary", "context": "fake", "region": REGION, "kubeconfig": kubeconfig}]},
+        kubernetes={"allowed_contexts": [CONTEXT], "clusters": [
+            {"name": "primary", "context": CONTEXT, "region": REGION, "kubeconfig": kubeconfig}]},
         inventory={"cluster": "primary", "namespaces": ["app"], "deployments": [{"namespace": "app", "name": "web"}],
                    "databases": ["orders"], "dns": dns,
                    "security": {"kms_keys": [ids["key_id"]], "secrets": [ids["secret"]]}},

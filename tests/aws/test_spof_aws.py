@@ -1,4 +1,4 @@
-"""`zerospof spof --target FILE` on moto + the tests' Kubernetes API server: members, faults, the static audit."""
+"""`zerospof spof --target FILE` on moto + the tests' real Kubernetes API server: members, faults, the static audit."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import boto3
 import pytest
 
 from tests.aws.moto_world import REGION, moto_decrypts_multi_region_keys, write_target
-from tests.aws.spof_world import DR, FLAWS, build_aws, build_cluster, second_dns_provider, world_document
-from tests.k8s.conftest import fake_apiserver, fake_apiserver_session, kubeconfig  # noqa: F401 - fixtures
+from tests.aws.spof_world import DR, FLAWS, build_aws, build_cluster, second_dns_provider, web_pods, world_document
+from tests.k8s.cluster import TestCluster
+from tests.k8s.control_plane import CONTEXT
 from zerospof.aws.sweep import AwsSpofPlan
 from zerospof.aws.target import load_aws_target
 from zerospof.cli import main
@@ -24,19 +25,19 @@ REPO = Path(__file__).resolve().parents[2]
 LAYERS = ("network", "compute", "control", "data", "dns", "cicd", "gitops", "security")
 
 
-def _world(tmp_path: Path, server: Any, kubeconfig: str, flaws: set[str] = frozenset(),  # noqa: F811
+def _world(tmp_path: Path, cluster: TestCluster, kubeconfig: str, flaws: set[str] = frozenset(),
            secondary: tuple[str, int] | None = None, **overrides: Any) -> Path:
-    build_cluster(server, set(flaws))
+    build_cluster(cluster, set(flaws))
     ids = build_aws(set(flaws))
     return write_target(tmp_path, world_document(kubeconfig, ids, None if "no-secondary-dns" in flaws else secondary,
                                                  **overrides))
 
 
 @pytest.fixture
-def world(aws: None, fake_apiserver, kubeconfig, tmp_path):  # noqa: F811
+def world(aws: None, cluster, kubeconfig, tmp_path):
     """Build the world (minus the flaws asked for) and return its target file's path."""
     def build(flaws: set[str] = frozenset(), secondary: tuple[str, int] | None = None, **overrides: Any) -> Path:
-        return _world(tmp_path, fake_apiserver, kubeconfig, flaws, secondary, **overrides)
+        return _world(tmp_path, cluster, kubeconfig, flaws, secondary, **overrides)
     return build
 
 
@@ -44,9 +45,11 @@ def _names(plan: AwsSpofPlan) -> dict[str, Any]:
     return {p.member.name: p for p in plan.planned()}
 
 
-def test_every_member_of_the_aws_world_is_listed_by_layer_with_its_fault_or_why_not(world):
+def test_every_member_of_the_aws_world_is_listed_by_layer_with_its_fault_or_why_not(world, cluster):
     with second_dns_provider() as secondary:
         path = world(secondary=secondary)
+    pods = web_pods(cluster)  # named by the Deployment's ReplicaSet, placed by the scheduler
+    assert sorted(pods.values()) == ["us-west-2a", "us-west-2b"]
     target = load_aws_target(path)
     plan = AwsSpofPlan(target)
     planned = _names(plan)
@@ -56,7 +59,7 @@ def test_every_member_of_the_aws_world_is_listed_by_layer_with_its_fault_or_why_
         "az:us-west-2a": "nacl-blackhole", "az:us-west-2b": "nacl-blackhole", "az:us-west-2c": "nacl-blackhole",
         "lb:app:us-west-2a": "nacl-blackhole", "lb:app:us-west-2b": "nacl-blackhole",
         "nodes:primary:us-west-2a": "zone-drain", "nodes:primary:us-west-2b": "zone-drain",
-        "pod:app/web-0": "pod-kill", "pod:app/web-1": "pod-kill",
+        **{f"pod:app/{name}": "pod-kill" for name in pods},
         f"kms:{key_id}@{REGION}": "kms-key-disable", f"kms:{key_id}@{DR}": "kms-key-disable",
         "dns:app.example.com:primary": "health-check-invert",
     }
@@ -67,7 +70,7 @@ def test_every_member_of_the_aws_world_is_listed_by_layer_with_its_fault_or_why_
     assert all(planned[name].member.not_exercised for name in not_exercised)
     assert planned["lb:app:us-west-2b"].fault.params["subnet_ids"] == [planned["lb:app:us-west-2b"].fault.params[
         "subnet_ids"][0]] and planned["lb:app:us-west-2b"].fault.params["availability_zones"] == ["us-west-2b"]
-    assert planned["pod:app/web-1"].member.place == "us-west-2b"
+    assert {name: planned[f"pod:app/{name}"].member.place for name in pods} == pods
     layers = [p.member.layer for p in plan.planned()]
     assert layers == sorted(layers, key=LAYERS.index)
 
@@ -87,19 +90,20 @@ def test_the_static_audit_finds_each_flaw_alone(world, flaw):
     assert {f.check for f in audit.findings} == {FLAWS[flaw]}, audit.findings
 
 
-def test_dry_run_lists_members_and_faults_runs_the_audit_and_exits_1_on_a_finding(world, tmp_path, capsys):
+def test_dry_run_lists_members_and_faults_runs_the_audit_and_exits_1_on_a_finding(world, cluster, tmp_path, capsys):
     with second_dns_provider() as secondary:
         path = world({"no-pdb"}, secondary=secondary)
+        pod = min(web_pods(cluster))
         code = main(["spof", "--target", str(path), "--dry-run", "--reports", str(tmp_path / "reports"),
                      "--objectives", str(REPO / "objectives.yaml")])
     out = capsys.readouterr().out
     lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     assert code == 1
     members = {line["member"]: line for line in lines if "member" in line}
-    assert members["pod:app/web-0"]["fault"].startswith("pod-kill(app/app=web named web-0")
+    assert members[f"pod:app/{pod}"]["fault"].startswith(f"pod-kill(app/app=web named {pod}")
     assert members["db:orders/orders-0"]["not_exercised"].startswith("zerospof has no revertible")
     drained = [(c["service"], c["operation"]) for c in members["nodes:primary:us-west-2a"]["calls"]]
-    assert ("kubernetes/fake", "patch_node") in drained  # every change it would make, recorded, not made
+    assert (f"kubernetes/{CONTEXT}", "patch_node") in drained  # every change it would make, recorded, not made
     assert {c["operation"] for c in members["az:us-west-2a"]["calls"]} >= {"CreateNetworkAcl",
                                                                           "ReplaceNetworkAclAssociation"}
     [finding] = [line["finding"] for line in lines if "finding" in line]
@@ -166,10 +170,12 @@ def _recording_verify(seen: list[str]) -> Any:
 
 
 def test_a_sweep_run_writes_members_and_findings_and_a_layer_with_nothing_exercised_is_not_validated(
-        world, tmp_path, endpoint, capsys):
+        world, cluster, tmp_path, endpoint, capsys):
     with second_dns_provider() as secondary:
         path = world({"no-pdb"}, secondary=secondary, endpoints=[{"name": "app", "url": endpoint.url}])
-        code = main(["spof", "--target", str(path), "--member", "pod:app/web-0", "--member", "db:orders/orders-0",
+        pods = web_pods(cluster)
+        pod = min(pods)
+        code = main(["spof", "--target", str(path), "--member", f"pod:app/{pod}", "--member", "db:orders/orders-0",
                      "--max-hold", "1s", "--reports", str(tmp_path / "reports"),
                      "--objectives", str(REPO / "objectives.yaml")])
     out = capsys.readouterr().out
@@ -178,12 +184,15 @@ def test_a_sweep_run_writes_members_and_findings_and_a_layer_with_nothing_exerci
     [report] = list((tmp_path / "reports").glob("*-spof"))
     document = json.loads((report / "spof.json").read_text())
     outcomes = {m["member"]["name"]: m["outcome"] for m in document["members"]}
-    assert outcomes == {"pod:app/web-0": "redundant", "db:orders/orders-0": "not-exercised"}
+    assert outcomes == {f"pod:app/{pod}": "redundant", "db:orders/orders-0": "not-exercised"}
+    cluster.wait_ready("deployments", "app", "web")
+    after = web_pods(cluster)
+    assert pod not in after and sorted(after.values()) == sorted(pods.values())  # killed; its controller replaced it
     assert document["not_validated"] == ["data"] and document["target"] == "moto-staging"
     assert [f["check"] for f in document["audit"]["findings"]] == ["disruption-budget"]
     cases = {case.get("name"): case for case in ElementTree.parse(report / "junit.xml").getroot()}
     assert cases["db:orders/orders-0 is not a single point of failure"].find("skipped") is not None
-    assert cases["pod:app/web-0 is not a single point of failure"].find("failure") is None
+    assert cases[f"pod:app/{pod} is not a single point of failure"].find("failure") is None
     assert cases["disruption-budget: deployment app/web"].find("failure") is not None
     assert cases["replicas: no finding"].find("failure") is None
     summary = (report / "summary.md").read_text()

@@ -141,23 +141,23 @@ def test_a_chaosk8s_activity_failure_becomes_a_cloud_api_error(cluster, kube):
     assert raised.value.code == "ActivityFailed" and isinstance(raised.value.__cause__, ActivityFailed)
 
 
-def test_pod_kill_with_names_deletes_only_that_selected_pod(fake_apiserver, kube_params, tmp_path):
-    build_control_plane(fake_apiserver)
-    before = pod_uids(fake_apiserver)
+def test_pod_kill_with_names_deletes_only_that_selected_pod(cluster, kube_params, tmp_path):
+    build_control_plane(cluster)
+    before = pod_uids(cluster)
     fault = PodKill({"kube": kube_params, "namespace": "kube-system", "label_selector": "component=etcd",
                      "names": ["etcd-cp-1"]})
     with injected(fault, ledger=Ledger(tmp_path)):
-        during = pod_uids(fake_apiserver)
+        during = pod_uids(cluster)
         assert set(before) - set(during) == {("kube-system", "etcd-cp-1")}
         assert all(before[key] == uid for key, uid in during.items())
 
 
-def test_pod_kill_with_a_name_the_selector_does_not_select_kills_nothing(fake_apiserver, kube_params, tmp_path):
-    build_control_plane(fake_apiserver)
-    before = pod_uids(fake_apiserver)
+def test_pod_kill_with_a_name_the_selector_does_not_select_kills_nothing(cluster, kube_params, tmp_path):
+    build_control_plane(cluster)
+    before = pod_uids(cluster)
     fault = PodKill({"kube": kube_params, "namespace": "kube-system", "label_selector": "component=etcd",
                      "names": ["kube-apiserver-cp-1"]})
     with pytest.raises(FaultError, match="no pod to kill"):
         with injected(fault, ledger=Ledger(tmp_path)):
             pass
-    assert pod_uids(fake_apiserver) == before
+    assert pod_uids(cluster) == before
