@@ -197,3 +197,12 @@ def test_a_sweep_run_writes_members_and_findings_and_a_layer_with_nothing_exerci
     assert cases["replicas: no finding"].find("failure") is None
     summary = (report / "summary.md").read_text()
     assert "not-exercised" in summary and "disruption-budget" in summary
+
+
+def test_the_sweep_heals_only_once_every_declared_deployment_is_back_at_full_strength(world, cluster):
+    plan = AwsSpofPlan(load_aws_target(world()))
+    assert plan.workloads_full()  # the world's app/web: 2 of 2 ready
+    # a rollout that cannot finish (its new pods fit no node): the next member must not start meanwhile
+    cluster.patch("deployments", "app", "web",
+                  {"spec": {"template": {"spec": {"nodeSelector": {"zerospof/nowhere": "true"}}}}})
+    assert not plan.workloads_full()

@@ -92,4 +92,21 @@ class AwsSpofPlan:
 
         return SweepTarget(members=self.members, fault=fault, users=self.driver.user_plan,
                            ready=lambda: wait_ready(self.driver, self.ready_timeout_s),
-                           restore=lambda: self.driver.restore() and self.driver.healthy())
+                           restore=lambda: self.driver.restore() and self.driver.healthy() and self.workloads_full())
+
+    def workloads_full(self) -> bool:
+        """Every declared Deployment has all its replicas ready on its current revision (after a pod kill the next
+        member must not start before the replacement runs, or a redundant Deployment would look like a SPOF)."""
+        inventory = self.target.inventory
+        if inventory.cluster is None or not inventory.deployments:
+            return True
+        apps = self._kube_for(self.target.cluster(inventory.cluster)).apps
+        for namespace, name in inventory.deployments:
+            found = apps.read_namespaced_deployment(name, namespace)
+            wanted, status = found.spec.replicas or 0, found.status
+            if (status.observed_generation or 0) < (found.metadata.generation or 0):  # as kubectl rollout status
+                return False  # the controller has not seen the latest spec yet
+            if (status.ready_replicas or 0) < wanted or (status.updated_replicas or 0) < wanted \
+                    or (status.replicas or 0) > wanted:
+                return False
+        return True
