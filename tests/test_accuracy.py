@@ -2,7 +2,8 @@
 
 Each scenario runs once on the lab; every detection signal with a timestamped ground truth in a
 component's log is compared with it: Patroni's promotion, HAProxy marking a server DOWN (ISO
-timestamps, microseconds), etcd's raft election (zap JSON, milliseconds).
+timestamps, microseconds), etcd's raft election (zap JSON, milliseconds), kube-scheduler's and
+kube-controller-manager's Lease takeover (klog, microseconds; klog's header has no year: t0's is used).
 """
 
 from __future__ import annotations
@@ -48,6 +49,26 @@ def servers_seen_down(result: ScenarioResult, signal: str) -> set[str]:
     return {pair.split(":", 1)[1] for pair in first.value["down"]}
 
 
+KLOG = re.compile(r'^[IWE](\d\d)(\d\d) (\d\d:\d\d:\d\d\.\d+) +\d+ \S+\] "([^"]+)"(.*)$')
+
+
+def klog(message: str, **fields: str) -> Callable[[str], float | None]:
+    """A klog text line saying ``message`` with ``key="value"`` ``fields`` (local time; klog's header has no
+    year: this year's)."""
+    def parse(line: str) -> float | None:
+        match = KLOG.match(line)
+        if not match or match.group(4) != message or any(f' {k}="{v}"' not in match.group(5) for k, v in fields.items()):
+            return None
+        month, day, clock = match.group(1), match.group(2), match.group(3)
+        return datetime.strptime(f"{datetime.now().year}-{month}-{day} {clock}", "%Y-%m-%d %H:%M:%S.%f").timestamp()
+    return parse
+
+
+def lease_acquired(lease: str) -> Callable[[str], float | None]:
+    """kube-scheduler's / kube-controller-manager's line for taking the Lease ``kube-system/<lease>``."""
+    return klog("Successfully acquired lease", lock=f"kube-system/{lease}")
+
+
 def etcd_election(line: str) -> float | None:
     if "elected leader" not in line or not line.startswith("{"):
         return None
@@ -91,9 +112,14 @@ def by_servers_seen_down(result: ScenarioResult, signal: str) -> Callable[[str],
 CASES = [  # scenario, signal, the logs holding its ground truth, the parser of their lines (from the run)
     ("az-failure", "signal:patroni-failover", "pg-*.log", by_line(patroni_promotion)),
     ("az-failure", "signal:lb-health-check", "lb-*.log", by_servers_seen_down),
+    ("az-failure", "signal:node-not-ready", "cp-cm-*.log",  # the node lifecycle controller's (--vmodule, V(2))
+     by_line(klog("Recording status change event message for node", status="NodeNotReady"))),
     ("region-failure", "signal:patroni-failover", "pg-*.log", by_line(patroni_promotion)),
     ("control-plane", "signal:etcd-leader", "cp-etcd-*.log", by_line(etcd_election)),
     ("control-plane", "signal:api-lb-health-check", "lb-r1-*.log", by_servers_seen_down),
+    ("control-plane", "signal:scheduler-lease", "cp-sched-*.log", by_line(lease_acquired("kube-scheduler"))),
+    ("control-plane", "signal:controller-manager-lease", "cp-cm-*.log",
+     by_line(lease_acquired("kube-controller-manager"))),
 ]
 
 

@@ -149,7 +149,8 @@ def controller_manager_argv(name: str, kubeconfig: Path, pki: dict[str, Path]) -
         str(kube_binary("kube-controller-manager")), f"--kubeconfig={kubeconfig}", *_ELECTION,
         "--use-service-account-credentials=true", f"--controllers={','.join(CONTROLLERS)}",
         f"--service-account-private-key-file={pki['sa_key']}", f"--root-ca-file={pki['ca']}",
-        f"--node-monitor-period={NODE_MONITOR_PERIOD_S}s", f"--node-monitor-grace-period={NODE_GRACE_S}s"])
+        f"--node-monitor-period={NODE_MONITOR_PERIOD_S}s", f"--node-monitor-grace-period={NODE_GRACE_S}s",
+        "--vmodule=controller_utils=2"])  # logs each Node's NotReady (the accuracy tests' ground truth)
 
 
 def components(state_dir: Path) -> dict[str, dict[str, Any]]:
