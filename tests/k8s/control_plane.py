@@ -20,8 +20,6 @@ Every child gets SIGKILL when the test process dies (``PR_SET_PDEATHSIG``), so n
 from __future__ import annotations
 
 import ctypes
-import datetime
-import ipaddress
 import signal
 import socket
 import ssl
@@ -33,11 +31,11 @@ from pathlib import Path
 
 import yaml
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from zerospof.kube_binaries import kube_binary
+from zerospof.lab.kube import pki
 
 __all__ = ["CONTEXT", "ETCD", "KubeControlPlane", "STARTUP_TIMEOUT_S"]
 
@@ -61,54 +59,25 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _write_key(path: Path, key: rsa.RSAPrivateKey) -> None:
-    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                                       serialization.NoEncryption()))
-
-
-def _certificate(subject: x509.Name, key: rsa.RSAPrivateKey, issuer: x509.Name, issuer_key: rsa.RSAPrivateKey,
-                 *, ca: bool = False, client: bool = False, server: bool = False) -> x509.Certificate:
-    now = datetime.datetime.now(datetime.timezone.utc)
-    builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(key.public_key())
-               .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-               .not_valid_after(now + datetime.timedelta(days=1))
-               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
-    if ca:
-        builder = builder.add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                                      content_commitment=False, key_encipherment=False,
-                                                      data_encipherment=False, key_agreement=False,
-                                                      encipher_only=False, decipher_only=False), critical=True)
-    else:
-        usages = ([x509.ExtendedKeyUsageOID.CLIENT_AUTH] if client else []) + \
-                 ([x509.ExtendedKeyUsageOID.SERVER_AUTH] if server else [])
-        builder = builder.add_extension(x509.ExtendedKeyUsage(usages), critical=False)
-    if server:
-        builder = builder.add_extension(x509.SubjectAlternativeName([
-            x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost"), x509.DNSName("kubernetes"),
-            x509.DNSName("kubernetes.default.svc")]), critical=False)
-    return builder.sign(issuer_key, hashes.SHA256())
-
-
 def write_pki(directory: Path) -> dict[str, Path]:
     """Write a CA, the API server's serving pair, an admin client pair (``system:masters``) and the
-    service-account key pair into ``directory``; return their paths by role."""
+    service-account key pair into ``directory`` (the lab's certificate code); return their paths by role."""
     directory.mkdir(parents=True, exist_ok=True)
     paths = {role: directory / name for role, name in [
         ("ca", "ca.crt"), ("ca_key", "ca.key"), ("serving", "apiserver.crt"), ("serving_key", "apiserver.key"),
-        ("admin", "admin.crt"), ("admin_key", "admin.key"), ("sa_key", "sa.key"), ("sa_pub", "sa.pub")]}
-    ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        ("sa_key", "sa.key"), ("sa_pub", "sa.pub")]}
+    ca_key = pki.new_key()
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "zerospof-test-ca")])
-    ca = _certificate(ca_name, ca_key, ca_name, ca_key, ca=True)
-    paths["ca"].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    _write_key(paths["ca_key"], ca_key)
-    serving_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    serving = _certificate(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")]), serving_key,
-                           ca_name, ca_key, server=True)
-    paths["serving"].write_bytes(serving.public_bytes(serialization.Encoding.PEM))
-    _write_key(paths["serving_key"], serving_key)
+    paths["ca"].write_bytes(pki.pem(pki.sign(ca_name, ca_key, ca_name, ca_key, ca=True)))
+    pki.write_key(paths["ca_key"], ca_key)
+    serving_key = pki.new_key()
+    paths["serving"].write_bytes(pki.pem(pki.sign(
+        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")]), serving_key, ca_name, ca_key,
+        usage=[ExtendedKeyUsageOID.SERVER_AUTH], addresses=["127.0.0.1"])))
+    pki.write_key(paths["serving_key"], serving_key)
     issue_client_certificate(paths, "admin", "zerospof-test-admin", ("system:masters",))
-    sa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    _write_key(paths["sa_key"], sa_key)
+    sa_key = pki.new_key()
+    pki.write_key(paths["sa_key"], sa_key)
     paths["sa_pub"].write_bytes(sa_key.public_key().public_bytes(serialization.Encoding.PEM,
                                                                  serialization.PublicFormat.SubjectPublicKeyInfo))
     return paths
@@ -119,12 +88,12 @@ def issue_client_certificate(paths: dict[str, Path], role: str, user: str, group
     beside it; add them to ``paths`` under ``role`` and ``<role>_key``."""
     ca = x509.load_pem_x509_certificate(paths["ca"].read_bytes())
     ca_key = serialization.load_pem_private_key(paths["ca_key"].read_bytes(), password=None)
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key = pki.new_key()
     subject = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, group) for group in groups]
                         + [x509.NameAttribute(NameOID.COMMON_NAME, user)])
     paths[role], paths[f"{role}_key"] = paths["ca"].with_name(f"{role}.crt"), paths["ca"].with_name(f"{role}.key")
-    paths[role].write_bytes(_certificate(subject, key, ca.subject, ca_key, client=True).public_bytes(serialization.Encoding.PEM))
-    _write_key(paths[f"{role}_key"], key)
+    paths[role].write_bytes(pki.pem(pki.sign(subject, key, ca.subject, ca_key, usage=[ExtendedKeyUsageOID.CLIENT_AUTH])))
+    pki.write_key(paths[f"{role}_key"], key)
 
 
 class KubeControlPlane:

@@ -17,23 +17,24 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-__all__ = ["CONTEXT", "ClientIdentity", "pki_paths", "write_kubeconfig", "write_pki"]
+__all__ = ["CONTEXT", "ClientIdentity", "new_key", "pem", "pki_paths", "sign", "write_key", "write_kubeconfig",
+           "write_pki"]
 
 CONTEXT = "zerospof-lab"
 ClientIdentity = tuple[str, str, tuple[str, ...]]  # (file stem, user name, groups)
 
 
-def _key() -> ec.EllipticCurvePrivateKey:
+def new_key() -> ec.EllipticCurvePrivateKey:
     return ec.generate_private_key(ec.SECP256R1())
 
 
-def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
+def write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
     path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                        serialization.NoEncryption()))
     path.chmod(0o600)
 
 
-def _sign(subject: x509.Name, key: ec.EllipticCurvePrivateKey, issuer: x509.Name,
+def sign(subject: x509.Name, key: ec.EllipticCurvePrivateKey, issuer: x509.Name,
           issuer_key: ec.EllipticCurvePrivateKey, *, ca: bool = False, usage: list[x509.ObjectIdentifier] | None = None,
           addresses: list[str] | None = None) -> x509.Certificate:
     now = datetime.datetime.now(datetime.timezone.utc)
@@ -56,7 +57,7 @@ def _sign(subject: x509.Name, key: ec.EllipticCurvePrivateKey, issuer: x509.Name
     return builder.sign(issuer_key, hashes.SHA256())
 
 
-def _pem(cert: x509.Certificate) -> bytes:
+def pem(cert: x509.Certificate) -> bytes:
     return cert.public_bytes(serialization.Encoding.PEM)
 
 
@@ -78,26 +79,26 @@ def write_pki(directory: Path, server_addresses: list[str], clients: list[Client
     """
     directory.mkdir(parents=True, exist_ok=True)
     paths = pki_paths(directory, [stem for stem, _, _ in clients])
-    ca_key = _key()
+    ca_key = new_key()
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "zerospof-lab-ca")])
-    paths["ca"].write_bytes(_pem(_sign(ca_name, ca_key, ca_name, ca_key, ca=True)))
-    _write_key(paths["ca_key"], ca_key)
-    serving_key = _key()
+    paths["ca"].write_bytes(pem(sign(ca_name, ca_key, ca_name, ca_key, ca=True)))
+    write_key(paths["ca_key"], ca_key)
+    serving_key = new_key()
     serving_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")])
-    paths["serving"].write_bytes(_pem(_sign(serving_name, serving_key, ca_name, ca_key,
+    paths["serving"].write_bytes(pem(sign(serving_name, serving_key, ca_name, ca_key,
                                             usage=[ExtendedKeyUsageOID.SERVER_AUTH],
                                             addresses=[*server_addresses, "127.0.0.1"])))
-    _write_key(paths["serving_key"], serving_key)
-    sa_key = _key()
-    _write_key(paths["sa_key"], sa_key)
+    write_key(paths["serving_key"], serving_key)
+    sa_key = new_key()
+    write_key(paths["sa_key"], sa_key)
     paths["sa_pub"].write_bytes(sa_key.public_key().public_bytes(serialization.Encoding.PEM,
                                                                  serialization.PublicFormat.SubjectPublicKeyInfo))
     for stem, user, groups in clients:
-        key = _key()
+        key = new_key()
         subject = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, group) for group in groups]
                             + [x509.NameAttribute(NameOID.COMMON_NAME, user)])
-        paths[stem].write_bytes(_pem(_sign(subject, key, ca_name, ca_key, usage=[ExtendedKeyUsageOID.CLIENT_AUTH])))
-        _write_key(paths[f"{stem}_key"], key)
+        paths[stem].write_bytes(pem(sign(subject, key, ca_name, ca_key, usage=[ExtendedKeyUsageOID.CLIENT_AUTH])))
+        write_key(paths[f"{stem}_key"], key)
     return paths
 
 
