@@ -148,11 +148,13 @@ def test_the_normal_lab_has_no_spof_and_the_primarys_loss_shows_its_real_write_d
 
 @pytest.mark.lab
 def test_a_re_created_spof_makes_the_sweep_exit_1_naming_that_member(running_lab, tmp_path):
-    running_lab.set_app_db_routing("first-only")  # every app has one database endpoint, no failover
+    """Re-created flaw: DNS answers one LB node by a plain record, no health check. Losing that node takes
+    every user down while it is down; the other DNS provider stays redundant."""
+    running_lab.set_dns_answers("pinned")
     try:
         completed, document = _spof(tmp_path, "lb-r1-a", "dns2")
     finally:
-        running_lab.set_app_db_routing("health-checked")
+        running_lab.set_dns_answers("health-checked")
     print("\n" + completed.stdout[-1500:])
     assert completed.returncode == 1
     assert _outcomes(document) == {"lb-r1-a": "spof", "dns2": "redundant"}

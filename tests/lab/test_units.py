@@ -37,6 +37,17 @@ def test_haproxy_config_has_the_measured_health_check_settings(tmp_path: Path) -
         assert setting in text
 
 
+def test_dns_answers_are_health_checked_and_the_pinned_flaw_names_one_lb_node_without_a_check() -> None:
+    lbs = [t.place(z).address for z in t.LB_ZONES[t.REGIONS[0]]]
+    checked, pinned = configs.dns_zone("health-checked"), configs.dns_zone("pinned")
+    assert "ifurlup(" in checked and all(address in checked for address in lbs)
+    assert "LUA" not in pinned and f"app 1 IN A {lbs[0]}" in pinned and lbs[1] not in pinned
+    assert configs.dns_expected_addresses("pinned") == [lbs[0]]
+    assert configs.dns_expected_addresses("health-checked") == sorted(lbs)
+    with pytest.raises(ValueError, match="health-checked, pinned"):
+        configs.dns_zone("static")
+
+
 def test_az_loss_names_its_zone_and_rejects_unknown_ones() -> None:
     assert AzLoss({"region": "r1", "az": "b"}).params["zones"] == ["r1-b"]
     with pytest.raises(FaultError):

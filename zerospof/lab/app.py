@@ -8,8 +8,8 @@ Run as ``python -m zerospof.lab.app --zone r1-a --listen 10.77.1.1:8000 --db-hos
 - ``GET /read?key=K``: 200 ``{"zone", "revision", "key", "value", "id"}``, 404 when the key is absent
 - ``POST /write`` with JSON ``{"key", "value"}``: inserts through the write port (Patroni's primary),
   200 ``{"zone", "id", "key"}``
-- ``PUT /admin/db-routing`` with JSON ``{"mode": "health-checked"|"static"|"first-only"}``: how the replica
-  picks a database LB node (see :class:`DbRouting`; the other modes re-create flaws for tests)
+- ``PUT /admin/db-routing`` with JSON ``{"mode": "health-checked"|"static"}``: how the replica
+  picks a database LB node (see :class:`DbRouting`; ``static`` re-creates a flaw for tests)
 - ``PUT /admin/key-services`` with JSON ``{"mode": "with-replica"|"own-region-only"}``: whether the
   credential falls back to the other region's key/secret service (``own-region-only`` re-creates a flaw)
 - ``GET /revision``: 200 ``{"zone", "revision", "commit", "applied_by", "applied_at"}``: the deployed
@@ -63,7 +63,6 @@ class DbRouting(StrEnum):
 
     HEALTH_CHECKED = "health-checked"  # skip a node that failed a check; re-check it in the background
     STATIC = "static"  # hand libpq every node in a fixed order (a lost node costs libpq's 2 s connect timeout)
-    FIRST_ONLY = "first-only"  # one database endpoint only, no failover: a single point of failure on purpose
 
 
 class DbNodes:
@@ -169,8 +168,6 @@ class App:
                 raise libpq.PQError(f"no database credential: {self.credential.state()['errors']}")
         if self.db_routing is DbRouting.STATIC:
             return _connect(self.db_hosts, port, user)
-        if self.db_routing is DbRouting.FIRST_ONLY:
-            return _connect(self.db_hosts[:1], port, user)
         errors = []
         for host in self.db_nodes.answering():  # a node that answers but has no database behind it yet
             try:                                # (e.g. its zone just came back): the next node

@@ -171,24 +171,59 @@ def _lb_hosts_for(zone: t.Place) -> list[str]:
     return [t.place(z).address for z in lbs]
 
 
-def _pdns(state_dir: Path, server: t.Place) -> Path:
-    directory = state_dir / server.name
-    directory.mkdir(parents=True, exist_ok=True)
-    sets = ", ".join(
-        "{" + ", ".join(f"'{t.place(z).address}'" for z in t.LB_ZONES[region]) + "}" for region in t.REGIONS
-    )
-    # /read, not /health: an LB node is an answer only while it can serve a user's read (an AZ coming back
-    # still marks its region's apps and databases down for a moment; /health would let users in too early)
-    rule = (f"ifurlup('http://{t.APP_NAME}:{t.LB_PORT}/read', {{{sets}}}, "
-            f"{{timeout=1, selector='all'}})")
+DNS_ANSWERS = ("health-checked", "pinned")
+
+
+def dns_zone(answers: str = "health-checked") -> str:
+    """The lab's zone file. ``health-checked`` (the lab's own): the app's name answers every LB node of the
+    first region whose nodes serve a read (PowerDNS LUA ``ifurlup``), else the next region's.
+    ``pinned`` re-creates a flaw on purpose: a plain A record naming one LB node (lb-r1-a), no health check,
+    so losing that node takes every user down.
+    """
+    if answers == "health-checked":
+        sets = ", ".join(
+            "{" + ", ".join(f"'{t.place(z).address}'" for z in t.LB_ZONES[region]) + "}" for region in t.REGIONS
+        )
+        # /read, not /health: an LB node is an answer only while it can serve a user's read (an AZ coming back
+        # still marks its region's apps and databases down for a moment; /health would let users in too early)
+        rule = (f"ifurlup('http://{t.APP_NAME}:{t.LB_PORT}/read', {{{sets}}}, "
+                f"{{timeout=1, selector='all'}})")
+        app = f'app 1 IN LUA A "{rule}"\n'
+    elif answers == "pinned":
+        app = f"app 1 IN A {t.place(t.LB_ZONES[t.REGIONS[0]][0]).address}\n"
+    else:
+        raise ValueError(f"DNS answers must be one of {', '.join(DNS_ANSWERS)}, not {answers!r}")
     ns_lines = "".join(f"ns{i} 3600 IN A {p.address}\n" for i, p in enumerate(t.DNS_SERVERS, start=1))
-    (directory / "zone").write_text(
-        f"$ORIGIN {t.DNS_ZONE}.\n"
-        f"@ 3600 IN SOA ns1.{t.DNS_ZONE}. hostmaster.{t.DNS_ZONE}. 1 3600 600 86400 1\n"
-        + "".join(f"@ 3600 IN NS ns{i}.{t.DNS_ZONE}.\n" for i in range(1, len(t.DNS_SERVERS) + 1))
-        + ns_lines
-        + f'app 1 IN LUA A "{rule}"\n'
-    )
+    return (f"$ORIGIN {t.DNS_ZONE}.\n"
+            f"@ 3600 IN SOA ns1.{t.DNS_ZONE}. hostmaster.{t.DNS_ZONE}. 1 3600 600 86400 1\n"
+            + "".join(f"@ 3600 IN NS ns{i}.{t.DNS_ZONE}.\n" for i in range(1, len(t.DNS_SERVERS) + 1))
+            + ns_lines + app)
+
+
+def dns_directory(state_dir: Path, server: t.Place) -> Path:
+    return state_dir / server.name
+
+
+def dns_answers_file(state_dir: Path) -> Path:
+    """Where a running lab keeps its DNS answers mode when it is not the default (see :func:`dns_zone`)."""
+    return state_dir / "run" / "dns-answers"
+
+
+def dns_answers(state_dir: Path) -> str:
+    file = dns_answers_file(state_dir)
+    return file.read_text().strip() if file.exists() else "health-checked"
+
+
+def dns_expected_addresses(answers: str) -> list[str]:
+    """The addresses the app's name answers with, sorted, while every LB node serves (``answers``: a mode)."""
+    zones = t.LB_ZONES[t.REGIONS[0]]
+    return sorted(t.place(z).address for z in (zones if answers == "health-checked" else zones[:1]))
+
+
+def _pdns(state_dir: Path, server: t.Place) -> Path:
+    directory = dns_directory(state_dir, server)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "zone").write_text(dns_zone())
     (directory / "named.conf").write_text(
         f'zone "{t.DNS_ZONE}" {{ type master; file "{directory / "zone"}"; }};\n'
     )

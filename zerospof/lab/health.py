@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from zerospof.lab import client, signals
+from zerospof.lab import client, configs, signals
 from zerospof.lab import topology as t
 from zerospof.lab.configs import component_names
 from zerospof.lab.controlplane import layout as cp
@@ -181,8 +181,7 @@ def _lb(view: dict[str, Any]) -> tuple[bool, str]:
     return True, "all app servers UP, one writer"
 
 
-def _dns(answer: dict[str, Any]) -> tuple[bool, str]:
-    want = sorted(t.place(z).address for z in t.LB_ZONES[t.REGIONS[0]])
+def _dns(answer: dict[str, Any], want: list[str]) -> tuple[bool, str]:
     ok = answer.get("ok") and answer.get("addresses") == want
     return bool(ok), json.dumps(answer)
 
@@ -226,7 +225,8 @@ def check(state_dir: Path, running: dict[str, bool], timeout_s: float = 0.7) -> 
         results.update({name: future.result() for name, future in etcd.items()})
         results.update({name: future.result() for name, future in apps.items()})
         results.update({name: _lb(view) for name, view in lbs.result().items()})
-        results.update({name: _dns(answer) for name, answer in dns_view.result().items()})
+        want_dns = configs.dns_expected_addresses(configs.dns_answers(state_dir))
+        results.update({name: _dns(answer, want_dns) for name, answer in dns_view.result().items()})
         leader_view = leader.result()
         results.update({f"pg-{z}": _pg(f"pg-{z}", leader_view) for z in t.PG_ZONES})
         results.update({name: future.result() for name, future in cp_etcd.items()})

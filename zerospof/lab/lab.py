@@ -209,8 +209,7 @@ class Lab:
         """Set how every app replica picks its database LB node: ``health-checked`` (the lab's own),
         ``static`` (every node handed to libpq in a fixed order: a lost node costs each request 2 s).
 
-        ``static`` re-creates a flaw on purpose, so tests can prove the gate fails on slow requests;
-        ``first-only`` (one database endpoint, no failover) re-creates a single point of failure.
+        ``static`` re-creates a flaw on purpose, so tests can prove the gate fails on slow requests.
         """
         from zerospof.lab.app_admin import set_db_routing
 
@@ -222,6 +221,27 @@ class Lab:
         from zerospof.lab.app_admin import set_key_services
 
         set_key_services(mode)
+
+    def set_dns_answers(self, mode: str) -> None:
+        """``health-checked`` (the lab's own: every serving LB node, health-checked) or ``pinned`` (re-creates a
+        flaw on purpose: a plain record naming lb-r1-a only). Rewrites each provider's zone and reloads it;
+        LabError naming the provider that did not take it."""
+        zone = configs.dns_zone(mode)
+        failed = []
+        for server in t.DNS_SERVERS:
+            directory = configs.dns_directory(self.state_dir, server)
+            (directory / "zone").write_text(zone)
+            done = subprocess.run(["pdns_control", f"--socket-dir={directory}", "bind-reload-now", t.DNS_ZONE],
+                                  capture_output=True, text=True, timeout=10)
+            if done.returncode != 0 or "error" in done.stdout.lower():
+                failed.append(f"{server.name}: {(done.stdout + done.stderr).strip()[:200]}")
+        if failed:
+            raise LabError("could not set the DNS providers' answers: " + "; ".join(failed))
+        answers_file = configs.dns_answers_file(self.state_dir)
+        if mode == "health-checked":
+            answers_file.unlink(missing_ok=True)
+        else:
+            answers_file.write_text(mode)
 
     # -- down --------------------------------------------------------------------------
     def down(self) -> dict[str, Any]:
