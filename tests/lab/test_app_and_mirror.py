@@ -19,8 +19,13 @@ from zerospof.lab.gitops.repo import git, init_repository, render_desired
 
 
 @pytest.fixture
-def app_url() -> Iterator[str]:
-    server = JsonServer(("127.0.0.1", 0), make_handler(App("r1-a", ["127.0.0.1"], 1, 1)))
+def app() -> App:
+    return App("r1-a", ["127.0.0.1"], 1, 1)
+
+
+@pytest.fixture
+def app_url(app: App) -> Iterator[str]:
+    server = JsonServer(("127.0.0.1", 0), make_handler(app))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -47,25 +52,30 @@ def test_a_fresh_replica_serves_no_revision_until_one_is_applied(app_url: str) -
     assert _call("GET", f"{app_url}/health")[1]["revision"] == "none"
 
 
-def test_put_revision_deploys_it_and_health_carries_it(app_url: str) -> None:
-    status, body = _call("PUT", f"{app_url}/revision", {"revision": "v2", "commit": "abc", "applied_by": "gitops-primary"})
-    assert status == 200
+def test_a_deployed_revision_is_served_and_health_carries_it(app: App, app_url: str) -> None:
+    body = app.deploy({"revision": "v2", "commit": "abc", "applied_by": "gitops-primary"})
     assert (body["revision"], body["commit"], body["applied_by"]) == ("v2", "abc", "gitops-primary")
     assert isinstance(body["applied_at"], float)
-    assert _call("GET", f"{app_url}/revision")[1] == body
+    assert _call("GET", f"{app_url}/revision")[1] == {"zone": "r1-a", **body}
     assert _call("GET", f"{app_url}/health")[1]["revision"] == "v2"
+
+
+def test_the_revision_cannot_be_set_over_http_only_gitops_sets_it(app_url: str) -> None:
+    assert _call("PUT", f"{app_url}/revision", {"revision": "v9"})[0] == 404
+    assert _call("GET", f"{app_url}/revision")[1]["revision"] == "none"
 
 
 @pytest.mark.parametrize("body", [{}, {"revision": ""}, {"revision": "x" * 129}, {"revision": 7}, ["v1"],
                                   {"revision": "v1", "commit": 5}])
-def test_an_invalid_revision_is_refused_and_changes_nothing(app_url: str, body: object) -> None:
-    status, reply = _call("PUT", f"{app_url}/revision", body)
-    assert status == 400 and "bad request" in reply["error"]
+def test_an_invalid_revision_is_refused_and_changes_nothing(app: App, app_url: str, body: object) -> None:
+    with pytest.raises(ValueError):
+        app.deploy(body)
     assert _call("GET", f"{app_url}/revision")[1]["revision"] == "none"
 
 
-def test_the_lite_client_and_server_speak_json_to_each_other_and_to_urllib(app_url: str) -> None:
-    assert request_json("PUT", f"{app_url}/revision", {"revision": "v3"})[1]["revision"] == "v3"
+def test_the_lite_client_and_server_speak_json_to_each_other_and_to_urllib(app: App, app_url: str) -> None:
+    app.deploy({"revision": "v3"})
+    assert request_json("GET", f"{app_url}/revision")[1]["revision"] == "v3"
     assert request_json("GET", f"{app_url}/health") == (200, {"zone": "r1-a", "region": "r1", "revision": "v3",
                                                               "security": None})  # no key/secret service here
     assert request_json("GET", f"{app_url}/nothing-here")[0] == 404

@@ -6,7 +6,6 @@ and prints the figures it measured.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -22,7 +21,6 @@ from zerospof.faults.runner import apply
 from zerospof.lab import Lab
 from zerospof.lab.controlplane import layout as cp_layout
 from zerospof.lab.controlplane import probes as cp_probes
-from zerospof.lab.controlplane.etcd_http import EtcdClient
 from zerospof.lab.controlplane.faults import ActiveControllerManagerKill, ActiveSchedulerKill, EtcdLeaderKill
 from zerospof.lab.controlplane.processes import DEFAULT_FACTORY
 from zerospof.lab.controlplane.signals import etcd_leader, kube_lease
@@ -37,7 +35,6 @@ from zerospof.monitors import ProbeFailed
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
 CP_ETCD = cp_layout.etcd_endpoints()
-GITOPS_ETCD = gitops_layout.etcd_endpoints()
 
 
 def ApiWrites(lab: Lab, interval_s: float = 0.05) -> RequestLoop:  # noqa: N802 - reads like the class it stands for
@@ -83,9 +80,15 @@ def _serving(revision: str) -> bool:
     return gitops_probes.served_revision()["revision"] == revision
 
 
-def _applied_record() -> dict[str, Any]:
-    found = EtcdClient(GITOPS_ETCD).get(reconciler.APPLIED_KEY)
-    return json.loads(found.value) if found is not None else {}
+def _revision_configmap(lab: Lab) -> dict[str, Any]:
+    """The ConfigMap the leading reconciler applies (``{}`` when it cannot be read)."""
+    status, found = gitops_layout.kube_api(lab.state_dir).call(
+        "GET", f"/api/v1/namespaces/{reconciler.NAMESPACE}/configmaps/{reconciler.CONFIGMAP}")
+    return found if status == 200 else {}
+
+
+def _holder(lab: Lab, baseline: dict[str, Any] | None = None) -> dict[str, Any]:
+    return reconciler_holder(gitops_layout.kube_api(lab.state_dir), baseline)
 
 
 def test_killing_the_etcd_leader_elects_a_new_one_and_api_writes_succeed_while_users_are_served(
@@ -166,7 +169,7 @@ def test_killing_the_lease_holding_kube_controller_manager_lets_the_standby_repl
 
 def test_killing_the_active_reconciler_hands_over_and_a_canary_pushed_after_the_fault_is_served(
         lab: Lab, driver: LabDriver, tmp_path) -> None:
-    baseline = reconciler_holder(GITOPS_ETCD)
+    baseline = _holder(lab)
     assert baseline["holder"] in ("gitops-primary", "gitops-secondary")
     fault = ActiveReconcilerKill({"processes": _processes(lab)})
     with injected(fault, ledger=Ledger(tmp_path / "ledger")):
@@ -174,11 +177,11 @@ def test_killing_the_active_reconciler_hands_over_and_a_canary_pushed_after_the_
         revision, host = gitops_probes.commit_canary("test-reconciler-kill")
         pushed_s = time.monotonic() - pushed_at
         acknowledged = time.monotonic()
-        took, takeover_s = wait_for(lambda: reconciler_holder(GITOPS_ETCD, baseline)["detected"], 10, 0.02)
+        took, takeover_s = wait_for(lambda: _holder(lab, baseline)["detected"], 10, 0.02)
         assert took, "no reconciler took the GitOps lease"
         served, _ = wait_for(lambda: _serving(revision), 15, 0.05)
         delay_s = time.monotonic() - acknowledged
-        holder = reconciler_holder(GITOPS_ETCD)["holder"]
+        holder = _holder(lab)["holder"]
     print(f"\nactive reconciler {baseline['holder']} SIGKILLed: {holder} took the lease after {takeover_s:.2f}s; "
           f"canary pushed to the {host} host in {pushed_s:.2f}s, served by every replica {delay_s:.2f}s after the "
           f"push was acknowledged (deployment delay)")
@@ -192,20 +195,20 @@ def test_with_the_primary_git_host_unreachable_the_backup_applies_from_the_mirro
     primary = gitops_layout.GIT_PLACES["primary"]
     with injected(GitHostUnreachable({}), ledger=Ledger(tmp_path / "ledger")):
         assert link_is_up(primary.namespace, primary.device) is False
-        backup, takeover_s = wait_for(lambda: reconciler_holder(GITOPS_ETCD)["holder"] == "gitops-backup", 20, 0.05)
-        assert backup, f"the backup never led: {reconciler_holder(GITOPS_ETCD)}"
+        backup, takeover_s = wait_for(lambda: _holder(lab)["holder"] == "gitops-backup", 20, 0.05)
+        assert backup, f"the backup never led: {_holder(lab)}"
         pushed_at = time.monotonic()
         revision, host = gitops_probes.commit_canary("test-git-host-cut")
         acknowledged = time.monotonic()
         served, _ = wait_for(lambda: _serving(revision), 15, 0.05)
         delay_s = time.monotonic() - acknowledged
         assert served, gitops_probes.served_revision()
-        record = _applied_record()
+        record = _revision_configmap(lab).get("data", {})
     print(f"\nprimary git host cut: gitops-backup leads {takeover_s:.2f}s after t0; canary pushed to the {host} "
           f"(primary tried first, {acknowledged - pushed_at:.2f}s to the acknowledged push) and served "
           f"{delay_s:.2f}s later, applied from {record.get('source')}")
     assert host == "mirror"
-    assert record["by"] == "gitops-backup" and record["source"] == gitops_layout.git_url("mirror")
+    assert record["applied_by"] == "gitops-backup" and record["source"] == gitops_layout.git_url("mirror")
     assert record["revision"] == revision
     assert link_is_up(primary.namespace, primary.device) is True
     # the mirror carries the commit users pushed to it back to the primary once it answers again
@@ -235,4 +238,26 @@ def test_revert_from_the_ledger_restarts_every_killed_member_and_the_lab_heals(
           f"after {healthy_s:.1f}s, back in its reference state after {time.monotonic() - started:.1f}s")
     assert healthy and restored
     assert all(states[name]["running"] for name in killed)
-    assert reconciler_holder(GITOPS_ETCD)["holder"] in ("gitops-primary", "gitops-secondary")
+    assert _holder(lab)["holder"] in ("gitops-primary", "gitops-secondary")
+
+
+def test_a_hand_edited_revision_configmap_is_repaired_by_the_leader_and_every_replica_follows_the_object(
+        lab: Lab, driver: LabDriver) -> None:
+    """GitOps self-heal on the real API: an edit of the applied object (as ``kubectl edit`` would make it) is served
+    by every replica, then put back to what git says by the leader; a stale update of the object gets 409."""
+    api = gitops_layout.kube_api(lab.state_dir)
+    path = f"/api/v1/namespaces/{reconciler.NAMESPACE}/configmaps/{reconciler.CONFIGMAP}"
+    before = _revision_configmap(lab)
+    desired = before["data"]["revision"]
+    status, edited = api.call("PUT", path, {**before, "data": {**before["data"], "revision": "hand-edited"}})
+    assert status == 200, edited
+    edited_at = time.monotonic()
+    stale_status, _ = api.call("PUT", path, {**before, "data": {**before["data"], "revision": "stale"}})
+    repaired, repaired_s = wait_for(lambda: _revision_configmap(lab).get("data", {}).get("revision") == desired, 10, 0.05)
+    served, _ = wait_for(lambda: _serving(desired), 10, 0.05)
+    after = _revision_configmap(lab)["data"]
+    print(f"\nrevision ConfigMap edited by hand: put back to {desired!r} by {after['applied_by']} {repaired_s:.2f}s "
+          f"later, served by every replica {time.monotonic() - edited_at:.2f}s after the edit; stale update: HTTP "
+          f"{stale_status}")
+    assert stale_status == 409
+    assert repaired and served and after["applied_by"] == _holder(lab)["holder"]

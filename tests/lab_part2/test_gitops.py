@@ -1,46 +1,52 @@
 """GitOps under faults: a primary git host in a scratch namespace, a mirror on 127.0.0.1 kept in
-sync, a 1-member etcd for the leases, three stand-in app replicas and three reconcilers.
+sync, the session's real Kubernetes API (``kube_control_plane``) for the reconcilers' Lease and the revision
+ConfigMap (with the lab's RBAC, in a namespace of this module), three real app replicas (``zerospof.lab.app``,
+serving the ConfigMap's revision; no database behind them) and three reconcilers.
 
-Everything runs under :class:`LocalProcesses`, is killed at the end, and the namespace is deleted.
+Everything runs under :class:`LocalProcesses`, is killed at the end; the namespaces are deleted.
 """
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.helpers import wait_for
-from tests.lab_part2.helpers import free_ports, http_json, scratch_place
+from tests.k8s.fixtures import RealKube
+from tests.lab_part2.helpers import free_ports, scratch_place
 from tests.lab_part2.local_processes import LocalProcesses
 from zerospof.faults.ledger import Ledger
 from zerospof.faults.link import link_is_up
 from zerospof.faults.runner import apply, injected
-from zerospof.lab.controlplane.etcd_cluster import EtcdMember, cluster_argvs
-from zerospof.lab.controlplane.etcd_http import EtcdClient
+from zerospof.lab.controlplane.layout import APP_USER, GITOPS_USER
 from zerospof.lab.gitops import reconciler
 from zerospof.lab.gitops.canary import commit_revision
 from zerospof.lab.gitops.faults import ActiveReconcilerKill, GitHostUnreachable, GitOpsFailure
 from zerospof.lab.gitops.repo import daemon_argv, init_repository
 from zerospof.lab.gitops.signals import applied_revisions, mirror_lag, reconciler_holder
+from zerospof.lab.kube.api import KubeApi
+from zerospof.lab.kube.workload import rbac
 
 pytestmark = [pytest.mark.lab, pytest.mark.usefixtures("lab_tools")]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 GIT_PORT = 9418  # inside the scratch namespace, where nothing else listens
 RECONCILERS = {"gitops-primary": "primary", "gitops-secondary": "secondary", "gitops-backup": "backup"}
+NAMESPACE = "zerospof-gitops-test"
 
 
 @dataclass
 class GitOps:
     processes: LocalProcesses
-    endpoints: list[str]
+    api: KubeApi
+    admin_kubeconfig: Path
     primary_url: str
     mirror_url: str
     mirror_status: Path
@@ -49,71 +55,89 @@ class GitOps:
     ledger: Ledger
 
     def params(self, **extra: object) -> dict[str, object]:
-        return {"endpoints": self.endpoints, "processes": self.processes.factory_params(), **extra}
+        return {"processes": self.processes.factory_params(), "kubeconfig": str(self.admin_kubeconfig),
+                "namespace": NAMESPACE, **extra}
 
     def git_host(self) -> dict[str, object]:
         return {"links": [{"namespace": self.place["namespace"], "device": self.place["device"]}],
                 "address": self.place["address"], "port": GIT_PORT}
 
+    def lease(self, baseline: dict[str, Any] | None = None) -> dict[str, Any]:
+        return reconciler_holder(self.api, baseline, NAMESPACE)
+
     def holder(self) -> str | None:
-        return reconciler_holder(self.endpoints)["holder"]
+        return self.lease()["holder"]
 
     def serving(self, revision: str) -> bool:
         return bool(applied_revisions(self.apps, expected=revision)["detected"])
 
-    def applied_record(self) -> dict[str, object]:
-        found = EtcdClient(self.endpoints).get(reconciler.APPLIED_KEY)
-        return json.loads(found.value) if found is not None else {}
+    def configmap(self) -> dict[str, Any]:
+        status, found = self.api.call("GET", f"/api/v1/namespaces/{NAMESPACE}/configmaps/{reconciler.CONFIGMAP}")
+        return found if status == 200 else {}
+
+    def applied_record(self) -> dict[str, str]:
+        return self.configmap().get("data") or {}
 
     def all_running(self) -> bool:
         return all(state["running"] for state in self.processes.status().values())
 
 
 @pytest.fixture(scope="module")
-def gitops(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitOps]:
+def gitops(tmp_path_factory: pytest.TempPathFactory, kube_control_plane: RealKube) -> Iterator[GitOps]:
     state = tmp_path_factory.mktemp("gitops")
-    with scratch_place() as place:
-        ports = free_ports(6)
-        etcd = EtcdMember("gitops-etcd", "127.0.0.1", ports[0], ports[1], str(state / "etcd"))
-        endpoints = [etcd.client_url]
-        mirror_port, app_ports = ports[2], ports[3:6]
-        primary_base, mirror_base = state / "primary", state / "mirror"
-        init_repository(primary_base / "platform.git", "v0")
-        mirror_base.mkdir()
-        primary_url = f"git://{place['address']}:{GIT_PORT}/platform.git"
-        mirror_url = f"git://127.0.0.1:{mirror_port}/platform.git"
-        apps = [f"http://127.0.0.1:{port}" for port in app_ports]
-        env = {"PYTHONPATH": str(PROJECT_ROOT), "PYTHONDONTWRITEBYTECODE": "1"}
-        spec: dict[str, dict[str, object]] = {
-            etcd.name: {"argv": cluster_argvs([etcd])[etcd.name]},
-            "git-primary": {"argv": ["ip", "netns", "exec", place["namespace"],
-                                     *daemon_argv(primary_base, place["address"], GIT_PORT, receive_pack=True)]},
-            "git-mirror": {"argv": daemon_argv(mirror_base, "127.0.0.1", mirror_port, receive_pack=False)},
-            "git-mirror-sync": {"env": env, "argv": [
-                sys.executable, "-m", "zerospof.lab.gitops.mirror", f"--source={primary_url}",
-                f"--mirror={mirror_base / 'platform.git'}", f"--status={state / 'mirror-status.json'}"]},
-        }
-        for index, port in enumerate(app_ports):
-            spec[f"app-{index}"] = {"env": env, "argv": [sys.executable, "-m", "tests.lab_part2.revision_app",
-                                                         f"--zone=app-{index}", f"--listen=127.0.0.1:{port}"]}
-        for name, role in RECONCILERS.items():
-            spec[name] = {"env": env, "argv": [
-                sys.executable, "-m", "zerospof.lab.gitops.reconciler", f"--name={name}", f"--role={role}",
-                f"--git-url={mirror_url if role == 'backup' else primary_url}", f"--etcd={endpoints[0]}",
-                f"--apps={','.join(apps)}", f"--work-dir={state / 'work'}"]}
-        processes = LocalProcesses.create(state, spec)
-        plane = GitOps(processes, endpoints, primary_url, mirror_url, state / "mirror-status.json", apps, place,
-                       Ledger(state / "ledger"))
-        try:
-            processes.start([name for name in spec if name not in RECONCILERS])
-            assert wait_for(lambda: mirror_lag(plane.mirror_status).get("sync_ok"), 15)[0], "the mirror never synced"
-            processes.start(["gitops-primary"])  # first, so that it is the one leading at the start
-            assert wait_for(lambda: plane.holder() == "gitops-primary", 15)[0]
-            processes.start(["gitops-secondary", "gitops-backup"])
-            assert wait_for(lambda: plane.serving("v0"), 10)[0]
-            yield plane
-        finally:
-            processes.shutdown()
+    control_plane = kube_control_plane.control_plane
+    admin = control_plane.write_kubeconfig(state / "admin.kubeconfig")
+    api = KubeApi.from_kubeconfig(admin)
+    for path, body in [("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                               "metadata": {"name": NAMESPACE}}), *rbac(NAMESPACE)]:
+        status, answer = api.call("POST", path, body)
+        assert status == 201, answer
+    gitops_kubeconfig = control_plane.write_kubeconfig(state / "gitops.kubeconfig", user=GITOPS_USER, groups=())
+    app_kubeconfig = control_plane.write_kubeconfig(state / "app.kubeconfig", user=APP_USER, groups=())
+    try:
+        with scratch_place() as place:
+            ports = free_ports(4)
+            mirror_port, app_ports = ports[0], ports[1:4]
+            primary_base, mirror_base = state / "primary", state / "mirror"
+            init_repository(primary_base / "platform.git", "v0")
+            mirror_base.mkdir()
+            primary_url = f"git://{place['address']}:{GIT_PORT}/platform.git"
+            mirror_url = f"git://127.0.0.1:{mirror_port}/platform.git"
+            apps = [f"http://127.0.0.1:{port}" for port in app_ports]
+            env = {"PYTHONPATH": str(PROJECT_ROOT), "PYTHONDONTWRITEBYTECODE": "1"}
+            spec: dict[str, dict[str, object]] = {
+                "git-primary": {"argv": ["ip", "netns", "exec", place["namespace"],
+                                         *daemon_argv(primary_base, place["address"], GIT_PORT, receive_pack=True)]},
+                "git-mirror": {"argv": daemon_argv(mirror_base, "127.0.0.1", mirror_port, receive_pack=False)},
+                "git-mirror-sync": {"env": env, "argv": [
+                    sys.executable, "-m", "zerospof.lab.gitops.mirror", f"--source={primary_url}",
+                    f"--mirror={mirror_base / 'platform.git'}", f"--status={state / 'mirror-status.json'}"]},
+            }
+            for zone, port in zip(("r1-a", "r1-b", "r2-a"), app_ports):
+                spec[f"app-{zone}"] = {"env": env, "argv": [
+                    sys.executable, "-m", "zerospof.lab.app", f"--zone={zone}", f"--listen=127.0.0.1:{port}",
+                    "--db-hosts=127.0.0.1", f"--kubeconfig={app_kubeconfig}",
+                    f"--revision-configmap={NAMESPACE}/{reconciler.CONFIGMAP}"]}
+            for name, role in RECONCILERS.items():
+                spec[name] = {"env": env, "argv": [
+                    sys.executable, "-m", "zerospof.lab.gitops.reconciler", f"--name={name}", f"--role={role}",
+                    f"--git-url={mirror_url if role == 'backup' else primary_url}",
+                    f"--kubeconfig={gitops_kubeconfig}", f"--namespace={NAMESPACE}", f"--work-dir={state / 'work'}"]}
+            processes = LocalProcesses.create(state, spec)
+            plane = GitOps(processes, api, admin, primary_url, mirror_url, state / "mirror-status.json", apps, place,
+                           Ledger(state / "ledger"))
+            try:
+                processes.start([name for name in spec if name not in RECONCILERS])
+                assert wait_for(lambda: mirror_lag(plane.mirror_status).get("sync_ok"), 15)[0], "the mirror never synced"
+                processes.start(["gitops-primary"])  # first, so that it is the one leading at the start
+                assert wait_for(lambda: plane.holder() == "gitops-primary", 15)[0], plane.lease()
+                processes.start(["gitops-secondary", "gitops-backup"])
+                assert wait_for(lambda: plane.serving("v0"), 10)[0], applied_revisions(apps)
+                yield plane
+            finally:
+                processes.shutdown()
+    finally:
+        api.call("DELETE", f"/api/v1/namespaces/{NAMESPACE}")
 
 
 def _lead_from_the_primary_host(plane: GitOps) -> None:
@@ -135,7 +159,7 @@ def test_a_canary_commit_is_served_by_every_replica_and_mirrored(
     lag = mirror_lag(gitops.mirror_status, gitops.primary_url)
     assert lag["in_sync"] and lag["sync_ok"]
     record = gitops.applied_record()
-    assert record["commit"] == canary.commit and record["by"] == gitops.holder()
+    assert record["commit"] == canary.commit and record["applied_by"] == gitops.holder()
     figure("gitops: deployment delay, no fault (push -> every replica serves it)", delay_s, "s")
     figure("gitops: mirror has the canary commit after the push", time.monotonic() - canary.pushed_monotonic, "s")
 
@@ -143,11 +167,11 @@ def test_a_canary_commit_is_served_by_every_replica_and_mirrored(
 def test_killing_the_active_reconciler_hands_over_and_a_canary_pushed_after_the_fault_is_served(
         gitops: GitOps, figure: Callable[[str, float, str], None]) -> None:
     _lead_from_the_primary_host(gitops)
-    baseline = reconciler_holder(gitops.endpoints)
+    baseline = gitops.lease()
     fault = ActiveReconcilerKill(gitops.params())
     with injected(fault, ledger=gitops.ledger):
         canary = commit_revision(gitops.primary_url)
-        taken, takeover_s = wait_for(lambda: reconciler_holder(gitops.endpoints, baseline)["detected"], 10, 0.02)
+        taken, takeover_s = wait_for(lambda: gitops.lease(baseline)["detected"], 10, 0.02)
         assert taken, "no reconciler took the lease"
         served, _ = wait_for(lambda: gitops.serving(canary.revision), 10, 0.02)
         delay_s = time.monotonic() - canary.pushed_monotonic
@@ -169,13 +193,17 @@ def test_with_the_primary_git_host_unreachable_the_backup_applies_from_the_mirro
         assert link_is_up(gitops.place["namespace"], "eth0") is False
         backup, takeover_s = wait_for(lambda: gitops.holder() == "gitops-backup", 15, 0.05)
         assert backup, f"the backup never led; holder: {gitops.holder()}"
-        for app in gitops.apps:  # drift: the leader must put the desired state back, from the mirror
-            assert http_json("PUT", f"{app}/revision", {"revision": "drifted"})[0] == 200
+        # drift: the applied object edited by hand; the leader must put the desired state back, from the mirror
+        found = gitops.configmap()
+        status, _ = gitops.api.call("PUT", f"/api/v1/namespaces/{NAMESPACE}/configmaps/{reconciler.CONFIGMAP}",
+                                    {**found, "data": {**found["data"], "revision": "drifted"}})
+        assert status == 200
         drifted_at = time.monotonic()
+        assert wait_for(lambda: gitops.applied_record().get("revision") == desired, 10, 0.02)[0]
         restored, _ = wait_for(lambda: gitops.serving(desired), 10, 0.02)
         repair_s = time.monotonic() - drifted_at
         assert restored, applied_revisions(gitops.apps)
-        assert wait_for(lambda: gitops.applied_record().get("by") == "gitops-backup", 5)[0]
+        assert gitops.applied_record()["applied_by"] == "gitops-backup"
         assert gitops.applied_record()["source"] == gitops.mirror_url
         lag = mirror_lag(gitops.mirror_status)
         assert not lag["sync_ok"] and lag["error"]

@@ -14,11 +14,12 @@ Run as ``python -m zerospof.lab.app --zone r1-a --listen 10.77.1.1:8000 --db-hos
   credential falls back to the other region's key/secret service (``own-region-only`` re-creates a flaw)
 - ``GET /revision``: 200 ``{"zone", "revision", "commit", "applied_by", "applied_at"}``: the deployed
   revision (what GitOps applied; ``applied_at`` in epoch seconds)
-- ``PUT /revision`` with JSON ``{"revision": 1-128 characters, "commit"?, "applied_by"?}``: deploy it,
-  200 the same shape as ``GET``; 400 when the body is invalid
 
-The revision is held in memory: a restarted replica serves ``--revision`` (default ``none``) until a
-GitOps reconciler notices the drift and applies the desired revision again.
+The revision comes from the Kubernetes ConfigMap ``zerospof-lab/app-revision`` that the leading GitOps reconciler
+applies (:class:`RevisionSource`, with ``--kubeconfig`` and ``--kube-servers``): the replica reads it every 0.5 s
+through the API load balancer and serves what it says, as a pod serves its mounted configuration. While the API
+does not answer it keeps serving the last revision it read (workloads keep running without their control plane);
+a restarted replica serves ``--revision`` (default ``none``) until its first read.
 
 Every database call opens a fresh libpq connection (see :mod:`zerospof.lab.libpq`) through one of the
 region's HAProxy DB ports, the first that answers a quick check (:class:`DbNodes`: a node in a lost zone
@@ -43,7 +44,7 @@ from zerospof.lab import libpq
 from zerospof.lab.http_lite import Handler, JsonServer
 from zerospof.lab.security import Credential
 
-__all__ = ["TABLE_DDL", "App", "main", "make_handler"]
+__all__ = ["TABLE_DDL", "App", "RevisionSource", "main", "make_handler"]
 
 TABLE_DDL = (
     "CREATE TABLE IF NOT EXISTS zs_kv ("
@@ -186,6 +187,51 @@ def _connect(hosts: list[str], port: int, user: str = "postgres") -> libpq.Conne
     )
 
 
+class RevisionSource:
+    """Keep ``app`` serving the revision of the ConfigMap ``namespace/name`` (data ``revision``, ``commit``,
+    ``applied_by``), read through ``api`` every ``interval_s`` from a daemon thread; :meth:`read_once` is one
+    round. An unreachable API or a missing or invalid ConfigMap changes nothing."""
+
+    def __init__(self, app: App, api: Any, namespace: str, name: str, interval_s: float = 0.5) -> None:
+        self.app, self.api, self.interval_s = app, api, interval_s
+        self.path = f"/api/v1/namespaces/{namespace}/configmaps/{name}"
+        self._seen: str | None = None  # resourceVersion last applied
+        self.last_error: str | None = None
+
+    def read_once(self) -> bool:
+        """Read the ConfigMap once and deploy its revision when it changed; return whether it was read."""
+        from zerospof.lab.kube.api import KubeUnavailable
+
+        try:
+            status, found = self.api.call("GET", self.path, timeout_s=1.0)
+        except KubeUnavailable as exc:
+            self.last_error = str(exc)[:200]
+            return False
+        if status != 200 or not isinstance(found, dict):
+            self.last_error = f"HTTP {status}"
+            return False
+        version = (found.get("metadata") or {}).get("resourceVersion")
+        if version != self._seen:
+            data = found.get("data") or {}
+            try:
+                self.app.deploy({key: data.get(key) for key in ("revision", "commit", "applied_by")})
+            except ValueError as exc:
+                self.last_error = f"invalid ConfigMap: {exc}"
+                return False
+            self._seen = version
+        self.last_error = None
+        return True
+
+    def start(self) -> threading.Thread:
+        def loop() -> None:
+            while True:  # a daemon thread: lives as long as the replica
+                self.read_once()
+                time.sleep(self.interval_s)
+        thread = threading.Thread(target=loop, name="revision-source", daemon=True)
+        thread.start()
+        return thread
+
+
 def make_handler(app: App) -> Handler:
     """Return the request handler of the replica ``app`` (see module doc); every answer carries ``zone``."""
     def read(query: str, revision: str) -> tuple[int, dict[str, Any]]:
@@ -215,12 +261,6 @@ def make_handler(app: App) -> Handler:
         except libpq.PQError as exc:
             return 503, {"error": f"{type(exc).__name__}: {exc}"[:300]}
         return 200, {"key": key, "id": int(rows[0][0]) if rows and rows[0][0] else None}
-
-    def deploy(raw: bytes) -> tuple[int, dict[str, Any]]:
-        try:
-            return 200, app.deploy(json.loads(raw or b"{}"))
-        except ValueError as exc:
-            return 400, {"error": f"bad request: {exc}"}
 
     def set_db_routing(raw: bytes) -> tuple[int, dict[str, Any]]:
         try:
@@ -254,8 +294,6 @@ def make_handler(app: App) -> Handler:
             return 200, app.deployed()
         if method in ("GET", "HEAD") and url.path == "/read":
             return read(url.query, revision)
-        if method == "PUT" and url.path == "/revision":
-            return deploy(body)
         if method == "POST" and url.path == "/write":
             return write(body)
         return 404, {"error": "not found"}
@@ -277,11 +315,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--revision", default="none", help="revision served until GitOps applies one")
     parser.add_argument("--db-check-port", type=int, default=8080, help="port a DB LB node's check dials")
     parser.add_argument("--secrets", default="", help="REGION=URL,... key/secret services, own region first")
+    parser.add_argument("--kubeconfig", default=None, help="the app's kubeconfig (no revision source without it)")
+    parser.add_argument("--kube-servers", default="", help="comma-separated API URLs, tried in turn")
+    parser.add_argument("--revision-configmap", default="zerospof-lab/app-revision", help="NAMESPACE/NAME")
     args = parser.parse_args(argv)
     address, _, port = args.listen.rpartition(":")
     secrets = [tuple(item.split("=", 1)) for item in args.secrets.split(",") if item]
     app = App(args.zone, args.db_hosts.split(","), args.db_write_port, args.db_read_port, args.revision,
               args.db_check_port, secrets)
+    if args.kubeconfig:
+        from pathlib import Path
+
+        from zerospof.lab.kube.api import KubeApi
+
+        namespace, _, name = args.revision_configmap.partition("/")
+        api = KubeApi.from_kubeconfig(Path(args.kubeconfig), timeout_s=1.0,
+                                      servers=[url for url in args.kube_servers.split(",") if url] or None)
+        RevisionSource(app, api, namespace, name).start()
     server = JsonServer((address, int(port)), make_handler(app), "zerospof-lab-app")
     print(f"app {args.zone} listening on {args.listen}", flush=True)
     server.serve_forever(poll_interval=0.5)

@@ -379,12 +379,18 @@ def write_all(state_dir: Path) -> dict[str, dict[str, Any]]:
             config = state_dir / f"lb-{zone}.cfg"
             config.write_text(_haproxy(state_dir, zone))
             add(f"lb-{zone}", "lb", t.place(zone), [shutil.which("haproxy") or "haproxy", "-db", "-f", str(config)])
+    from zerospof.lab.controlplane import layout as cp
+    from zerospof.lab.gitops import reconciler
+
     for zone in t.ZONES:
+        api_servers = cp.api_lb_urls(zone.name if zone.name in t.LB_ZONES[t.REGIONS[0]] else None)
         add(f"app-{zone.name}", "app", zone, [
             *python, "-m", "zerospof.lab.app", f"--zone={zone.name}",
             f"--listen={zone.address}:{t.APP_PORT}", f"--db-hosts={','.join(_lb_hosts_for(zone))}",
             f"--db-write-port={t.DB_WRITE_PORT}", f"--db-read-port={t.DB_READ_PORT}", f"--db-check-port={t.LB_PORT}",
             "--secrets=" + ",".join(f"{region}={url}" for region, url in t.security_endpoints(zone.region)),
+            f"--kubeconfig={cp.client_kubeconfig(state_dir, 'app')}", f"--kube-servers={','.join(api_servers)}",
+            f"--revision-configmap={cp.APP_NAMESPACE}/{reconciler.CONFIGMAP}",
         ], env=python_env)
     for region, where in t.SECURITY_ZONES.items():  # moto is imported in these two only (in main), not preloaded
         add(f"sec-{region}", "security", t.place(where), [

@@ -31,7 +31,7 @@ from zerospof.lab import client, signals
 from zerospof.lab import topology as t
 from zerospof.lab.gitops import layout as gitops_layout
 from zerospof.lab.gitops import probes as gitops_probes
-from zerospof.lab.gitops.reconciler import LEASE_TTL_S
+from zerospof.lab.gitops.reconciler import LEASE_DURATION_S
 from zerospof.lab.gitops.signals import reconciler_holder
 from zerospof.lab.lab import Lab
 from zerospof.lab.scenarios import LabScenario, lab_scenario
@@ -141,7 +141,7 @@ class LabDriver(PlannedDriver):
         return False
 
     def _restore_gitops(self) -> bool:
-        holder = reconciler_holder(gitops_layout.etcd_endpoints(), timeout_s=1.0)
+        holder = reconciler_holder(gitops_layout.kube_api(Path(self.lab.state_dir)))
         if not holder["ok"]:
             return False
         try:
@@ -149,7 +149,7 @@ class LabDriver(PlannedDriver):
             if holder["holder"] in PRIMARY_SIDE_RECONCILERS:
                 # a key may still name a reconciler killed and restarted within the TTL: its old life's lease
                 uptime = states.get(holder["holder"], {}).get("uptime_s")
-                return uptime is not None and uptime > LEASE_TTL_S
+                return uptime is not None and uptime > LEASE_DURATION_S
             ready = [name for name in PRIMARY_SIDE_RECONCILERS if states.get(name, {}).get("running")]
             if holder["holder"] is None or not ready or not self.healthy():
                 return False  # a primary-side reconciler takes a vacant lease by itself; or not healed yet
@@ -192,7 +192,7 @@ class LabDriver(PlannedDriver):
         while the primary host is out). Other runs: the database canary rows on Patroni's current
         primary. A run writes only one of the two kinds, so the first that has any is the run's.
         """
-        host = gitops_probes.current_source() or "primary"
+        host = gitops_probes.current_source(Path(self.lab.state_dir)) or "primary"
         try:
             pushed = gitops_probes.canary_seqs(host, run_id)
         except LabError:

@@ -92,7 +92,7 @@ def _holder_detail(name: str, holder: dict[str, Any]) -> tuple[bool, str]:
     if not holder["ok"]:
         return False, f"lease unreadable: {holder.get('error')}"
     if holder["holder"] is None:
-        return False, f"nobody holds {holder['key']}"
+        return False, f"nobody holds the Lease {holder['lease']}"
     return True, "leader" if holder["holder"] == name else f"standby (leader: {holder['holder']})"
 
 
@@ -212,7 +212,7 @@ def check(state_dir: Path, running: dict[str, bool], timeout_s: float = 0.7) -> 
         leases = {name: pool.submit(kube_lease, kube, name) for name in ("kube-scheduler", "kube-controller-manager")}
         nodes = pool.submit(_nodes, kube)
         app_workload = pool.submit(workloads, state_dir, timeout_s)
-        reconciler_lease = pool.submit(reconciler_holder, gitops.etcd_endpoints(), None, timeout_s)
+        reconciler_lease = pool.submit(reconciler_holder, gitops.kube_api(state_dir, timeout_s))
         heads = pool.submit(git_heads, max(timeout_s, 1.0))
         apps = {f"app-{z.name}": pool.submit(_app, z.name, timeout_s) for z in t.ZONES}
         lbs = pool.submit(signals.haproxy_servers, state_dir, timeout_s)

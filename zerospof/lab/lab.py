@@ -21,7 +21,7 @@ from zerospof.lab.control import SupervisorClient
 from zerospof.lab.controlplane import layout as cp_layout
 from zerospof.lab.gitops import layout as gitops_layout
 from zerospof.lab.gitops.signals import reconciler_holder
-from zerospof.lab.kube.workload import deploy_app
+from zerospof.lab.kube.workload import deploy_app, prepare_namespace
 
 __all__ = ["Lab", "REFERENCE_RECONCILER", "default_state_dir"]
 
@@ -41,6 +41,7 @@ class Lab:
         self.state_dir = Path(state_dir) if state_dir is not None else default_state_dir()
         self.supervisor = SupervisorClient(self.state_dir)
         self.steps_s: dict[str, float] = {}  # the last fresh start's waits, for benchmarks
+        self._namespace_ready = False  # the app's namespace and RBAC exist (checked once per fresh start)
 
     # -- up ----------------------------------------------------------------------------
     def up(self, timeout_s: float = 60.0) -> dict[str, Any]:
@@ -77,6 +78,7 @@ class Lab:
         configs.write_all(self.state_dir)
         network.create()
         self._launch_supervisor()
+        self._namespace_ready = False
         first_pg = f"pg-{t.PG_INITIAL_PRIMARY}"
         later_pg = [f"pg-{z}" for z in t.PG_ZONES if z != t.PG_INITIAL_PRIMARY]
         later_reconcilers = [name for name in configs.component_names("gitops") if name != REFERENCE_RECONCILER]
@@ -93,7 +95,7 @@ class Lab:
         # - the other Patroni members once the intended primary holds the initialize key, or one of them
         #   could bootstrap the cluster instead;
         # - the other reconcilers once the reference one (it reads the primary git host) holds the GitOps
-        #   lease, so that it leads.
+        #   Lease (on the Kubernetes API, in the app's namespace: created here first), so that it leads.
         stages: list[tuple[str, Any, list[str], list[str]]] = [
             ("the start", lambda: True,
              [*configs.component_names("dns"), *configs.component_names("lb"), *configs.component_names("security"),
@@ -107,11 +109,18 @@ class Lab:
         stages += [
             ("Patroni's initialize key", lambda: _etcd_has_key(f"/service/{t.PATRONI_SCOPE}/initialize"),
              later_pg, [first_pg]),
-            (f"{REFERENCE_RECONCILER} to hold the GitOps lease",
-             lambda: reconciler_holder(gitops_layout.etcd_endpoints())["holder"] == REFERENCE_RECONCILER,
-             later_reconcilers, [REFERENCE_RECONCILER, "git-primary"]),
+            (f"{REFERENCE_RECONCILER} to hold the GitOps Lease", self._reference_reconciler_leads,
+             later_reconcilers, [REFERENCE_RECONCILER, "git-primary", *(name for name, _, _ in cp_etcd),
+                                 *configs.component_names("cp-api")]),
         ]
         self._start_in_stages(stages, started, 30.0)
+
+    def _reference_reconciler_leads(self) -> bool:
+        """The app's namespace and RBAC exist (the reconcilers elect in it) and the reference reconciler leads."""
+        if not self._namespace_ready:
+            self._namespace_ready = prepare_namespace(self.state_dir)
+        return self._namespace_ready and reconciler_holder(
+            gitops_layout.kube_api(self.state_dir))["holder"] == REFERENCE_RECONCILER
 
     def _start_in_stages(self, stages: list[tuple[str, Any, list[str], list[str]]], started: float,
                          timeout_s: float) -> None:

@@ -152,11 +152,13 @@ def layer_check(member: Member, state_dir: Path) -> LayerCheck:
             return {"ok": any(a["ok"] and a["addresses"] for a in answers.values()), "answers": answers}
         return LayerCheck(f"a DNS provider other than {name} answers with the app's addresses", other_provider)
     if kind == "gitops":
+        api = gitops_layout.kube_api(state_dir, timeout_s=0.3)
+
         def reconciler() -> dict[str, Any]:
-            holder = reconciler_holder(gitops_layout.etcd_endpoints(), timeout_s=0.3)["holder"]
+            holder = reconciler_holder(api)["holder"]
             view = gitops_probes.recovered(state_dir)
             return {**view, "holder": holder, "ok": view["recovered"] and holder != name}
-        return LayerCheck(f"a reconciler other than {name} holds the lease and every app serves its git host's main",
+        return LayerCheck(f"a reconciler other than {name} holds the Lease and every app serves its git host's main",
                           reconciler)
     if kind == "git":
         return LayerCheck("the reconciler holding the lease reads its git host and every app serves that main",

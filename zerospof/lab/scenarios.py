@@ -29,7 +29,6 @@ from zerospof.lab.controlplane import probes as cp_probes
 from zerospof.lab.controlplane.faults import ControlPlaneFailure
 from zerospof.lab.controlplane.processes import DEFAULT_FACTORY
 from zerospof.lab.faults import AzLoss, RegionLoss
-from zerospof.lab.gitops import layout as gitops_layout
 from zerospof.lab.gitops import probes as gitops_probes
 from zerospof.lab.gitops.faults import GitOpsFailure
 from zerospof.scenario import CONTROL_PLANE_API, SERVED_REVISION, WRITE_CANARY, WRITES, Layer
@@ -167,11 +166,11 @@ class ControlPlane(LabScenario):
 
 class GitOps(LabScenario):
     def fault(self) -> Fault:
-        return GitOpsFailure({"endpoints": gitops_layout.etcd_endpoints(), "processes": self._processes,
+        return GitOpsFailure({"processes": self._processes,
                               **self.options})
 
     def signals(self) -> dict[str, Reader]:
-        return {"signal:reconciler-lease": gitops_probes.reconciler_lease_signal()}
+        return {"signal:reconciler-lease": gitops_probes.reconciler_lease_signal(self.state_dir)}
 
     def canaries(self, run_id: str) -> Canaries:
         """The served revision (deployment delay) and the git push canary (the GitOps RPO's)."""

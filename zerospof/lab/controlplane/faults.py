@@ -23,11 +23,11 @@ from zerospof.errors import FaultError, FaultNotInEffect, LabError
 from zerospof.faults.base import Fault
 from zerospof.lab.controlplane import layout
 from zerospof.lab.controlplane.processes import Processes, default_processes, processes_from, running
-from zerospof.lab.controlplane.signals import etcd_leader, kube_lease, lease_holder
+from zerospof.lab.controlplane.signals import etcd_leader, kube_lease
 from zerospof.lab.kube.api import KubeApi
 
 __all__ = ["ActiveControllerManagerKill", "ActiveSchedulerKill", "ApiReplicaKill", "ComponentKill", "CompositeFault",
-           "ControlPlaneFailure", "EtcdLeaderKill", "KubeLeaseHolderKill", "LeaseHolderKill"]
+           "ControlPlaneFailure", "EtcdLeaderKill", "KubeLeaseHolderKill"]
 
 
 class ComponentKill(Fault):
@@ -112,42 +112,23 @@ class ApiReplicaKill(ComponentKill):
         return [str(self.params["component"])]
 
 
-class LeaseHolderKill(ComponentKill):
-    """SIGKILL whoever holds the leader key ``lease_key`` now (its value is its component name).
-
-    params: ``endpoints``, ``lease_key``, ``processes``. undo: ``targets``, ``killed``, ``baseline``.
-    """
-
-    kind = "lease-holder-kill"
-    default_key: ClassVar[str] = ""
-
-    def __init__(self, params: dict[str, Any] | None = None, undo: dict[str, Any] | None = None) -> None:
-        super().__init__(params, undo)
-        self.params.setdefault("endpoints", layout.etcd_endpoints())
-        self.params.setdefault("lease_key", self.default_key)
-
-    def choose(self) -> list[str]:
-        found = lease_holder(self.params["endpoints"], self.params["lease_key"], timeout_s=0.5)
-        if not found["holder"]:
-            raise FaultError(f"{self.kind}: nobody holds {self.params['lease_key']}: {found}")
-        self.undo["baseline"] = {key: found[key] for key in ("holder", "held_since_revision")}
-        return [found["holder"]]
-
-
 class KubeLeaseHolderKill(ComponentKill):
-    """SIGKILL whoever holds the Kubernetes Lease ``kube-system/<lease>`` now (its holder identity's hostname part
+    """SIGKILL whoever holds the Kubernetes Lease ``<namespace>/<lease>`` now (its holder identity's hostname part
     is its component name: see :mod:`.layout`).
 
-    params: ``lease``, ``processes``, ``kubeconfig`` (default: the admin's of the lab in ``processes["state_dir"]``).
-    undo: ``targets``, ``killed``, ``baseline`` (holder, component, transitions).
+    params: ``lease``, ``namespace`` (default ``kube-system``), ``processes``, ``kubeconfig`` (default: the admin's
+    of the lab in ``processes["state_dir"]``). undo: ``targets``, ``killed``, ``baseline`` (holder, component,
+    transitions).
     """
 
     kind = "kube-lease-holder-kill"
     default_lease: ClassVar[str] = ""
+    default_namespace: ClassVar[str] = "kube-system"
 
     def __init__(self, params: dict[str, Any] | None = None, undo: dict[str, Any] | None = None) -> None:
         super().__init__(params, undo)
         self.params.setdefault("lease", self.default_lease)
+        self.params.setdefault("namespace", self.default_namespace)
         state_dir = self.params["processes"].get("state_dir")
         if state_dir:
             self.params.setdefault("kubeconfig", str(layout.admin_kubeconfig(Path(state_dir))))
@@ -159,9 +140,10 @@ class KubeLeaseHolderKill(ComponentKill):
             api = KubeApi.from_kubeconfig(Path(self.params["kubeconfig"]), timeout_s=1.0)
         except (OSError, KeyError, IndexError, TypeError, yaml.YAMLError) as exc:
             raise FaultError(f"{self.kind}: cannot use the kubeconfig {self.params['kubeconfig']}: {exc}") from exc
-        found = kube_lease(api, self.params["lease"])
+        found = kube_lease(api, self.params["lease"], namespace=self.params["namespace"])
         if not found["held"]:
-            raise FaultError(f"{self.kind}: nobody holds the Lease kube-system/{self.params['lease']}: {found}")
+            raise FaultError(f"{self.kind}: nobody holds the Lease {self.params['namespace']}/{self.params['lease']}: "
+                             f"{found}")
         self.undo["baseline"] = {key: found[key] for key in ("holder", "component", "transitions")}
         return [found["component"]]
 

@@ -33,9 +33,9 @@ from zerospof.lab.controlplane.etcd_cluster import EtcdMember, client_urls, clus
 from zerospof.lab.kube.pki import ClientIdentity, pki_paths, write_kubeconfig, write_pki
 
 __all__ = [
-    "API_LB_PORT", "API_PORT", "APP_DEPLOYMENT", "APP_NAMESPACE", "CM_ZONES", "CP_ETCD_CLIENT_PORT",
+    "API_LB_PORT", "API_PORT", "APP_DEPLOYMENT", "APP_NAMESPACE", "APP_USER", "GITOPS_USER", "CM_ZONES", "CP_ETCD_CLIENT_PORT",
     "CP_ETCD_PEER_PORT", "CP_ZONES", "LEASE_DURATION_S", "NODE_GRACE_S", "SCHEDULER_ZONES", "admin_kubeconfig",
-    "api_lb_sections", "api_lb_urls", "apiserver_argv", "components", "controller_manager_argv", "etcd_endpoints",
+    "api_lb_sections", "api_lb_urls", "apiserver_argv", "client_kubeconfig", "components", "controller_manager_argv", "etcd_endpoints",
     "etcd_members", "in_own_uts", "node_name", "pki_dir", "scheduler_argv", "write_kube_files",
 ]
 
@@ -50,6 +50,8 @@ LEASE_DURATION_S, RENEW_DEADLINE_S, RETRY_PERIOD_S = 8, 6, 1
 NODE_MONITOR_PERIOD_S, NODE_GRACE_S = 2, 10
 APP_NAMESPACE = "zerospof-lab"
 APP_DEPLOYMENT = "app"
+GITOPS_USER = "zerospof-lab-gitops"  # the reconcilers' identity (a client certificate)
+APP_USER = "zerospof-lab-app"  # the app replicas' identity
 GO_ENV = {"GOGC": "50"}  # Go's GC at 50%: smaller heaps for the API servers and controllers, a little more CPU
 CONTROLLERS = ("deployment-controller", "replicaset-controller", "garbage-collector-controller",
                "namespace-controller", "serviceaccount-controller", "node-lifecycle-controller",
@@ -95,7 +97,8 @@ def _clients() -> list[ClientIdentity]:
     return [("admin", "zerospof-lab-admin", ("system:masters",)),
             ("scheduler", "system:kube-scheduler", ()),
             ("controller-manager", "system:kube-controller-manager", ()),
-            *[(node_name(zone.name), f"system:node:{node_name(zone.name)}", ("system:nodes",)) for zone in t.ZONES]]
+            *[(node_name(zone.name), f"system:node:{node_name(zone.name)}", ("system:nodes",)) for zone in t.ZONES],
+            ("gitops", GITOPS_USER, ()), ("app", APP_USER, ())]
 
 
 def write_kube_files(state_dir: Path) -> None:
@@ -109,10 +112,18 @@ def write_kube_files(state_dir: Path) -> None:
         write_kubeconfig(_kubeconfig(state_dir, f"cp-cm-{zone}"), api_lb_urls(zone)[0], pki, "controller-manager")
     for zone in t.ZONES:
         write_kubeconfig(_kubeconfig(state_dir, f"kube-node-{zone.name}"), api_lb_urls()[0], pki, node_name(zone.name))
+    for stem in ("gitops", "app"):
+        write_kubeconfig(client_kubeconfig(state_dir, stem), api_lb_urls()[0], pki, stem)
 
 
 def _kubeconfig(state_dir: Path, component: str) -> Path:
     return Path(state_dir) / "kube" / f"{component}.kubeconfig"
+
+
+def client_kubeconfig(state_dir: Path, stem: str) -> Path:
+    """The kubeconfig of the GitOps reconcilers (``gitops``) or of the app replicas (``app``); their RBAC is
+    :func:`zerospof.lab.kube.workload.rbac`."""
+    return _kubeconfig(state_dir, stem)
 
 
 def in_own_uts(name: str, argv: list[str]) -> list[str]:

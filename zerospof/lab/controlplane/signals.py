@@ -2,20 +2,19 @@
 
 With a ``baseline`` (an earlier reading of the same signal, taken before the fault), the dict
 also has ``detected``: whether the system itself has reacted (a new etcd term with a leader,
-a new etcd-lease or Kubernetes Lease holder). Without one there is no ``detected`` key.
+a new Kubernetes Lease holder). Without one there is no ``detected`` key.
 """
 
 from __future__ import annotations
 
-import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
 from typing import Any
 
 from zerospof.lab.controlplane.etcd_http import EtcdClient, EtcdUnavailable, member_status
 from zerospof.lab.kube.api import KubeApi, KubeUnavailable
+from zerospof.lab.kube.election import lease_expired
 
-__all__ = ["etcd_leader", "kube_lease", "lease_holder"]
+__all__ = ["etcd_leader", "kube_lease"]
 
 
 def etcd_leader(endpoints: list[str], baseline: dict[str, Any] | None = None,
@@ -51,27 +50,6 @@ def etcd_leader(endpoints: list[str], baseline: dict[str, Any] | None = None,
     return result
 
 
-def lease_holder(endpoints: list[str], key: str, baseline: dict[str, Any] | None = None,
-                 timeout_s: float = 0.3) -> dict[str, Any]:
-    """Return ``{"ok", "key", "holder", "held_since_revision", "lease"}`` for a leader key.
-
-    ``detected`` (with a baseline): someone holds the key under a different create revision,
-    i.e. a new term of leadership started (the holder may be the same name, re-elected).
-    """
-    result: dict[str, Any] = {"ok": False, "key": key, "holder": None, "held_since_revision": None, "lease": None}
-    try:
-        found = EtcdClient(endpoints, timeout_s=timeout_s).get(key)
-        result["ok"] = True
-        if found is not None:
-            result.update(holder=found.value, held_since_revision=found.create_revision, lease=found.lease)
-    except EtcdUnavailable as exc:
-        result["error"] = str(exc)[:200]
-    if baseline is not None:
-        result["detected"] = (result["holder"] is not None
-                              and result["held_since_revision"] != baseline.get("held_since_revision"))
-    return result
-
-
 def kube_lease(api: KubeApi, name: str, baseline: dict[str, Any] | None = None,
                namespace: str = "kube-system") -> dict[str, Any]:
     """Return ``{"ok", "lease", "holder", "component", "held", "transitions"}`` for a ``coordination.k8s.io`` Lease.
@@ -89,11 +67,8 @@ def kube_lease(api: KubeApi, name: str, baseline: dict[str, Any] | None = None,
     if status == 200:
         spec = found.get("spec") or {}
         holder = spec.get("holderIdentity") or None
-        renewed = _parse_time(spec.get("renewTime"))
-        duration = spec.get("leaseDurationSeconds") or 0
         result.update(ok=True, holder=holder, component=holder.split("_", 1)[0] if holder else None,
-                      transitions=spec.get("leaseTransitions"),
-                      held=bool(holder) and renewed is not None and time.time() - renewed < duration)
+                      transitions=spec.get("leaseTransitions"), held=not lease_expired(spec))
     elif status == 404:
         result["ok"] = True
     else:
@@ -102,11 +77,3 @@ def kube_lease(api: KubeApi, name: str, baseline: dict[str, Any] | None = None,
         result["detected"] = result["held"] and result["holder"] != baseline.get("holder")
     return result
 
-
-def _parse_time(text: str | None) -> float | None:
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None

@@ -12,10 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from zerospof.lab.gitops.reconciler import app_revision
+from zerospof.lab.http_lite import request_json
 from zerospof.lab.gitops.repo import BRANCH, DESIRED_FILE, git, render_desired
 
-__all__ = ["CanaryCommit", "commit_revision", "served_revisions"]
+__all__ = ["CanaryCommit", "app_revision", "commit_revision", "served_revisions"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,16 @@ def commit_revision(git_url: str, revision: str | None = None, *, timeout_s: flo
         commit = git("commit-tree", tree, "-p", parent, "-m", f"canary: revision {revision}", cwd=repo).strip()
         git("push", "--quiet", git_url, f"{commit}:refs/heads/{BRANCH}", cwd=repo, timeout_s=timeout_s)
         return CanaryCommit(revision, commit, time.time(), time.monotonic())
+
+
+def app_revision(app_url: str, timeout_s: float = 0.5) -> str | None:
+    """Return the revision the app replica at ``app_url`` serves (``GET /revision``), None when it does not answer."""
+    try:
+        status, reply = request_json("GET", f"{app_url}/revision", None, timeout_s)
+    except (OSError, ValueError):
+        return None
+    revision = reply.get("revision") if status == 200 and isinstance(reply, dict) else None
+    return None if revision is None else str(revision)
 
 
 def served_revisions(app_urls: list[str], timeout_s: float = 0.5) -> dict[str, str | None]:

@@ -1,6 +1,6 @@
 """GitOps faults: SIGKILL the active reconciler; make the primary git host unreachable; both.
 
-``ActiveReconcilerKill`` kills whoever holds the GitOps leader key (revert starts it again).
+``ActiveReconcilerKill`` kills whoever holds the GitOps Lease (revert starts it again).
 ``GitHostUnreachable`` sets the git host's namespace link down (a :class:`LinkDown`; revert sets
 it up again): the host keeps running but nothing reaches it, as when a hosted git service is out.
 ``GitOpsFailure`` (the ``gitops`` scenario) does both. All reverts are idempotent and work from
@@ -15,22 +15,19 @@ from typing import Any
 from zerospof.errors import FaultNotInEffect
 from zerospof.faults.base import Fault
 from zerospof.faults.link import LinkDown
-from zerospof.lab.controlplane.faults import CompositeFault, LeaseHolderKill
+from zerospof.lab.controlplane.faults import CompositeFault, KubeLeaseHolderKill
 from zerospof.lab.gitops import layout, reconciler
 
 __all__ = ["ActiveReconcilerKill", "GitHostUnreachable", "GitOpsFailure"]
 
 
-class ActiveReconcilerKill(LeaseHolderKill):
-    """SIGKILL the reconciler holding the GitOps lease. params: ``endpoints``, ``processes``, ``lease_key``."""
+class ActiveReconcilerKill(KubeLeaseHolderKill):
+    """SIGKILL the reconciler holding the GitOps Lease (``zerospof-lab/gitops-controller``).
+    params: ``processes``, ``kubeconfig`` (see :class:`KubeLeaseHolderKill`)."""
 
     kind = "reconciler-kill"
-    default_key = reconciler.LEADER_KEY
-
-    def __init__(self, params: dict[str, Any] | None = None, undo: dict[str, Any] | None = None) -> None:
-        params = dict(params or {})
-        params.setdefault("endpoints", layout.etcd_endpoints())
-        super().__init__(params, undo)
+    default_lease = reconciler.LEASE
+    default_namespace = reconciler.NAMESPACE
 
 
 class GitHostUnreachable(Fault):
@@ -83,7 +80,7 @@ def _answers(address: str, port: int, timeout_s: float = 0.3) -> bool:
 class GitOpsFailure(CompositeFault):
     """The ``gitops`` scenario: kill the active reconciler, then cut the primary git host off.
 
-    params: shared ``endpoints``, ``processes``; per part ``reconciler`` and ``git_host``
+    params: shared ``processes`` (and ``kubeconfig``); per part ``reconciler`` and ``git_host``
     (e.g. ``{"links": [...], "address": ..., "port": ...}``).
     """
 

@@ -5,10 +5,12 @@ unreachable" cuts only that host: ``git1`` (10.77.6.1, the primary host, where u
 ``git2`` (10.77.6.2, the mirror, i.e. the backup provider, and its sync loop). Both accept pushes:
 users push to the mirror while the primary is out, and the sync loop carries those commits back
 (fast-forward only, see :mod:`.mirror`). Reconcilers: primary in r1-a, secondary in r1-b (both
-read git1), backup in r2-a (reads git2). Their leases live in the lab's existing etcd (``r1-c``,
-``r2-c``, ``witness``: it survives the loss of either region, so the backup can take over when
-region 1 is lost). They apply to every app replica. Component names double as reconciler
-candidate names.
+read git1), backup in r2-a (reads git2). They elect through the ``coordination.k8s.io`` Lease
+``zerospof-lab/gitops-controller`` on the lab's Kubernetes API (region 1's, through the API LB) and apply the
+app's revision as the ConfigMap ``zerospof-lab/app-revision`` that every app replica serves
+(:mod:`.reconciler`). So a region-1 loss leaves GitOps without its API, as on EKS a region's cluster takes its
+Argo CD with it: the region-failure scenario does not judge the GitOps layer. Component names double as the
+reconcilers' holder identities.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ from typing import Any
 
 from zerospof.lab import topology as t
 from zerospof.lab.configs import daemon_python
+from zerospof.lab.controlplane import layout as cp
 from zerospof.lab.gitops.repo import daemon_argv
+from zerospof.lab.kube.api import KubeApi
 
-__all__ = ["GIT_PLACES", "GIT_PORT", "REPOSITORY", "RECONCILERS", "app_urls", "components", "etcd_endpoints",
-           "git_url", "mirror_repository", "mirror_status_path", "primary_repository", "reader_of"]
+__all__ = ["GIT_PLACES", "GIT_PORT", "REPOSITORY", "RECONCILERS", "app_urls", "components",
+           "git_url", "kube_api", "mirror_repository", "mirror_status_path", "primary_repository", "reader_of"]
 
 GIT_PLACES = {"primary": t.GIT_HOSTS[0], "mirror": t.GIT_HOSTS[1]}
 GIT_PORT = t.GIT_PORT
@@ -32,10 +36,6 @@ RECONCILERS = {"gitops-primary": ("primary", "r1-a", "primary"), "gitops-seconda
 
 def git_url(host: str) -> str:
     return f"git://{GIT_PLACES[host].address}:{GIT_PORT}/{REPOSITORY}"
-
-
-def etcd_endpoints() -> list[str]:
-    return [f"http://{t.place(where).address}:{t.ETCD_CLIENT_PORT}" for where in t.ETCD_PLACES]
 
 
 def app_urls() -> list[str]:
@@ -79,8 +79,15 @@ def components(state_dir: Path) -> dict[str, dict[str, Any]]:
         *interpreter, "-m", "zerospof.lab.gitops.mirror", f"--source={git_url('primary')}",
         f"--mirror={mirror_base / REPOSITORY}", f"--status={mirror_status_path(state_dir)}"])
     for name, (role, zone, host) in RECONCILERS.items():
+        servers = cp.api_lb_urls(zone if zone in t.LB_ZONES[t.REGIONS[0]] else None)
         add(name, "gitops", t.place(zone), [
             *interpreter, "-m", "zerospof.lab.gitops.reconciler", f"--name={name}", f"--role={role}",
-            f"--git-url={git_url(host)}", f"--etcd={','.join(etcd_endpoints())}", f"--apps={','.join(app_urls())}",
+            f"--git-url={git_url(host)}", f"--kubeconfig={cp.client_kubeconfig(state_dir, 'gitops')}",
+            f"--kube-servers={','.join(servers)}", f"--namespace={cp.APP_NAMESPACE}",
             f"--work-dir={state_dir / 'data' / name}"])
     return spec
+
+
+def kube_api(state_dir: Path, timeout_s: float = 1.0) -> KubeApi:
+    """The lab's API as the admin, through either API LB node (for the GitOps signals and faults)."""
+    return KubeApi.from_kubeconfig(cp.admin_kubeconfig(state_dir), timeout_s=timeout_s, servers=cp.api_lb_urls())

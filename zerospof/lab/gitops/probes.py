@@ -5,7 +5,7 @@ and its sync loop carries them back to the primary, see :mod:`.mirror`). That is
 delays only" can hold while the primary host is out: the deployment canary and the RPO canary
 both push there, and every figure counts from the acknowledged push.
 
-- :func:`reconciler_lease_signal`: the platform's own detection, a new term of the GitOps lease;
+- :func:`reconciler_lease_signal`: the platform's own detection, a new term of the GitOps Lease;
 - :func:`served_revision`: the revision every app replica serves (``None`` while they disagree);
 - :class:`PushCanary`: the GitOps RPO canary, one acknowledged push per call, each to a ref of its
   own (``refs/heads/zerospof-canary/<run id>/<seq>``) so it never races the deployment canary on
@@ -47,20 +47,20 @@ def push_targets() -> list[str]:
     return list(HOSTS)
 
 
-def reconciler_lease_signal(timeout_s: float = 0.3) -> Callable[[], dict[str, Any]]:
-    """Probe: ``detected`` once the GitOps lease is held in a new term (baseline: the first good reading)."""
-    endpoints = layout.etcd_endpoints()
+def reconciler_lease_signal(state_dir: Path) -> Callable[[], dict[str, Any]]:
+    """Probe: ``detected`` once the GitOps Lease is held in a new term (baseline: the first good reading)."""
+    api = layout.kube_api(state_dir, timeout_s=0.5)
     baseline: dict[str, Any] = {}
 
     def probe() -> dict[str, Any]:
         if not baseline:
-            first = reconciler_holder(endpoints, timeout_s=timeout_s)
+            first = reconciler_holder(api)
             if not first["ok"] or first["holder"] is None:
                 return {"detected": False, "holder": first["holder"], "baseline": None}
-            baseline.update(holder=first["holder"], held_since_revision=first["held_since_revision"])
-        found = reconciler_holder(endpoints, baseline, timeout_s)
-        return {"detected": found["detected"], "holder": found["holder"],
-                "held_since_revision": found["held_since_revision"], "baseline": dict(baseline)}
+            baseline.update(holder=first["holder"], transitions=first["transitions"])
+        found = reconciler_holder(api, baseline)
+        return {"detected": found["detected"], "holder": found["holder"], "transitions": found["transitions"],
+                "baseline": dict(baseline)}
     return probe
 
 
@@ -139,9 +139,9 @@ def canary_seqs(host: str, run_id: str, timeout_s: float = 3.0) -> list[int]:
     return sorted(int(ref[len(prefix):]) for ref in refs if ref.startswith(prefix) and ref[len(prefix):].isdigit())
 
 
-def current_source(timeout_s: float = 0.5) -> str | None:
-    """Return the git host (``primary`` | ``mirror``) the reconciler holding the lease reads, None when nobody leads."""
-    holder = reconciler_holder(layout.etcd_endpoints(), timeout_s=timeout_s)["holder"]
+def current_source(state_dir: Path, timeout_s: float = 0.5) -> str | None:
+    """Return the git host (``primary`` | ``mirror``) the reconciler holding the Lease reads, None when nobody leads."""
+    holder = reconciler_holder(layout.kube_api(state_dir, timeout_s))["holder"]
     return layout.reader_of(holder) if holder in layout.RECONCILERS else None
 
 
@@ -159,7 +159,7 @@ def head_revision(state_dir: Path, host: str, timeout_s: float = 1.0) -> tuple[s
 def recovered(state_dir: Path) -> dict[str, Any]:
     """Return ``{"recovered": bool, ...}``: a reconciler leads, its git host answers, every replica serves its ``main``."""
     with ThreadPoolExecutor(2) as pool:
-        source = pool.submit(current_source)
+        source = pool.submit(current_source, state_dir)
         served = pool.submit(served_revision)
         host = source.result()
         view = served.result()

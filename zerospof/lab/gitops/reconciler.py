@@ -1,47 +1,47 @@
-"""A GitOps reconciler: primary, secondary or backup, one leader at a time through an etcd lease.
+"""A GitOps reconciler: primary, secondary or backup, one leader at a time through a Kubernetes Lease.
 
 Run as ``python -m zerospof.lab.gitops.reconciler --name NAME --role primary|secondary|backup
---git-url git://HOST:PORT/platform.git --etcd URL[,URL...] --apps URL[,URL...] --work-dir DIR``.
+--git-url git://HOST:PORT/platform.git --kubeconfig FILE --kube-servers URL[,URL...] --work-dir DIR``.
 
 Every ``--interval`` seconds each reconciler fetches ``main`` from its git host (primary and
 secondary: the primary host; backup: the mirror) and reads ``app.yaml``. Its source is *healthy*
 until ``--source-failures`` fetches in a row failed. Only a reconciler with a healthy source
-campaigns for ``/zerospof/leader/gitops``, after the key has been vacant for its role's delay
-(primary 0 s, secondary 0.25 s, backup 0.5 s: the primary host's readers are preferred); a leader
-whose source turns unhealthy resigns, so a reconciler that can read git takes over.
+campaigns for the ``coordination.k8s.io`` Lease ``zerospof-lab/gitops-controller`` (holder identity: its
+name; :class:`zerospof.lab.kube.election.KubeLeaseElection`), after it has been vacant or expired for its role's
+delay (primary 0 s, secondary 0.25 s, backup 0.5 s: the primary host's readers are preferred); a leader whose
+source turns unhealthy resigns, so a reconciler that can read git takes over.
 
-The leader applies the desired revision to every app replica through the app's revision contract
-(``GET /revision`` -> ``{"revision", ...}``; ``PUT /revision`` with ``{"revision", "commit",
-"applied_by"}``), re-applying whenever a replica drifts (e.g. restarted). Once every replica serves
-it, it records ``/zerospof/gitops/applied`` = ``{"revision", "commit", "source", "by", "at"}``
-conditional on still holding the leader key. A leader never applies a commit that is older than
-(an ancestor of) or unknown next to the recorded one: a lagging mirror must not roll back.
-SIGTERM: resign and exit 0.
+The leader applies the desired revision as the ConfigMap ``zerospof-lab/app-revision`` (data ``revision``,
+``commit``, ``source``, ``applied_by``, ``role``, ``applied_at``), which every app replica reads and serves
+(:class:`zerospof.lab.app.RevisionSource`), and re-applies it whenever the object drifts from git (e.g. edited by
+hand): an Argo CD Application with self-heal, or a Flux Kustomization, does the same to its objects. A leader
+never applies a commit that is older than (an ancestor of) or unknown next to the one the ConfigMap carries: a
+lagging mirror must not roll back. Updates are conditional on the ConfigMap's ``resourceVersion`` and made only
+while :meth:`KubeLeaseElection.is_leader` (no cross-object transaction exists in Kubernetes; a deposed leader can
+write at most once more within the Lease's margin, as with Argo CD or Flux). SIGTERM: resign and exit 0.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 import threading
 import time
 from pathlib import Path
-from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
-from zerospof.lab.controlplane.election import LeaseElection
-from zerospof.lab.controlplane.etcd_http import EtcdClient, EtcdUnavailable
 from zerospof.lab.gitops.repo import BRANCH, DESIRED_FILE, GitError, git, parse_desired
-from zerospof.lab.http_lite import request_json
+from zerospof.lab.kube.api import KubeApi, KubeUnavailable
+from zerospof.lab.kube.election import KubeLeaseElection
 
-__all__ = ["APPLIED_KEY", "CAMPAIGN_DELAY_S", "LEADER_KEY", "Desired", "app_revision", "fetch_desired", "main",
-           "set_app_revision"]
+__all__ = ["CAMPAIGN_DELAY_S", "CONFIGMAP", "LEASE", "LEASE_DURATION_S", "NAMESPACE", "Desired", "fetch_desired",
+           "main"]
 
-LEADER_KEY = "/zerospof/leader/gitops"
-LEASE_TTL_S = 2  # a dead leader's key disappears at most this long after its death
-APPLIED_KEY = "/zerospof/gitops/applied"
+NAMESPACE = "zerospof-lab"
+LEASE = "gitops-controller"
+CONFIGMAP = "app-revision"
+LEASE_DURATION_S = 2  # a dead leader's Lease expires at most this long after its last renewal
 CAMPAIGN_DELAY_S = {"primary": 0.0, "secondary": 0.25, "backup": 0.5}
 
 
@@ -65,64 +65,23 @@ def fetch_desired(url: str, cache: Path, timeout_s: float) -> Desired:
     return Desired(parse_desired(git("show", f"{commit}:{DESIRED_FILE}", cwd=cache)), commit)
 
 
-def _request(method: str, url: str, body: dict[str, Any] | None, timeout_s: float) -> dict[str, Any]:
-    status, reply = request_json(method, url, body, timeout_s)
-    if status != 200:
-        raise OSError(f"{method} {url}: HTTP {status}")
-    return reply if isinstance(reply, dict) else {}
-
-
-def app_revision(app_url: str, timeout_s: float = 0.5) -> str | None:
-    """Return the revision the app replica at ``app_url`` serves, None when it does not answer."""
-    try:
-        revision = _request("GET", f"{app_url}/revision", None, timeout_s).get("revision")
-    except (OSError, ValueError):
-        return None
-    return None if revision is None else str(revision)
-
-
-def set_app_revision(app_url: str, desired: Desired, applied_by: str, timeout_s: float = 0.5) -> bool:
-    """Ask the app replica to serve ``desired``; return whether it confirmed."""
-    body = {"revision": desired.revision, "commit": desired.commit, "applied_by": applied_by}
-    try:
-        return _request("PUT", f"{app_url}/revision", body, timeout_s).get("revision") == desired.revision
-    except (OSError, ValueError):
-        return False
-
-
-def _each(function: Callable[[str], Any], apps: list[str]) -> list[Any]:
-    """``[function(app) for app in apps]``, all at once, one thread each (each call bounded by its own timeout).
-
-    (Threads, not ``concurrent.futures``: its import costs each reconciler most of a MiB.)
-    """
-    results: list[Any] = [None] * len(apps)
-
-    def run(index: int) -> None:
-        results[index] = function(apps[index])
-    threads = [threading.Thread(target=run, args=(index,), daemon=True) for index in range(len(apps))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
-
-
 class Reconciler:
-    def __init__(self, args: argparse.Namespace) -> None:
+    def __init__(self, args: argparse.Namespace, api: KubeApi) -> None:
         self.name = args.name
         self.role = args.role
         self.git_url = args.git_url
-        self.apps = [url.rstrip("/") for url in args.apps.split(",") if url]
         self.cache = Path(args.work_dir) / f"{args.name}.git"
         self.git_timeout_s = args.git_timeout
         self.max_failures = args.source_failures
-        self.etcd = EtcdClient(args.etcd.split(","), timeout_s=0.5)
+        self.api = api
+        self.namespace = args.namespace
+        self.configmap_path = f"/api/v1/namespaces/{args.namespace}/configmaps/{args.configmap}"
+        self.configmap = args.configmap
         delay = CAMPAIGN_DELAY_S[args.role] if args.campaign_delay is None else args.campaign_delay
-        self.election = LeaseElection(self.etcd, LEADER_KEY, self.name, ttl_s=args.ttl,
-                                      keepalive_s=min(0.5, args.ttl / 4), campaign_delay_s=delay)
+        self.election = KubeLeaseElection(api, args.namespace, args.lease, self.name, duration_s=args.ttl,
+                                          renew_s=min(0.5, args.ttl / 4), campaign_delay_s=delay)
         self.desired: Desired | None = None
         self.failures = 0
-        self.recorded: Desired | None = None
 
     def log(self, message: str) -> None:
         print(f"reconciler {self.name} ({self.role}): {message}", flush=True)
@@ -144,54 +103,50 @@ class Reconciler:
             self.election.resign()
         try:
             leading = self.election.campaign(eligible=healthy)
-        except EtcdUnavailable:
-            leading = self.election.is_leader()
-        if leading != was_leader:
-            self.log("leader" if leading else "standby")
-        if leading and healthy and self.desired is not None:
-            self.apply(self.desired)
+            if leading != was_leader:
+                self.log("leader" if leading else "standby")
+            if leading and healthy and self.desired is not None:
+                self.apply(self.desired)
+        except KubeUnavailable as exc:
+            self.log(f"API unavailable: {str(exc)[:200]}")
 
-    def behind_last_applied(self, desired: Desired) -> bool:
-        """Return True when ``desired`` would roll back what a leader applied last (a lagging mirror)."""
-        try:
-            found = self.etcd.get(APPLIED_KEY)
-            last = json.loads(found.value).get("commit") if found is not None else None
-        except (EtcdUnavailable, ValueError, AttributeError):
-            return True  # cannot tell: do not risk a rollback
-        if not last or last == desired.commit:
+    def behind_applied(self, desired: Desired, applied_commit: str | None) -> bool:
+        """True when ``desired`` would roll back ``applied_commit`` (what the ConfigMap carries): a lagging mirror."""
+        if not applied_commit or applied_commit == desired.commit:
             return False
         try:
-            git("cat-file", "-e", f"{last}^{{commit}}", cwd=self.cache)
+            git("cat-file", "-e", f"{applied_commit}^{{commit}}", cwd=self.cache)
         except GitError:
-            return True  # our source has not seen the last applied commit yet
+            return True  # our source has not seen the applied commit yet
         try:
-            git("merge-base", "--is-ancestor", desired.commit, last, cwd=self.cache)
+            git("merge-base", "--is-ancestor", desired.commit, applied_commit, cwd=self.cache)
             return True
         except GitError:
             return False
 
     def apply(self, desired: Desired) -> None:
-        served = _each(app_revision, self.apps)
-        drifted = [app for app, revision in zip(self.apps, served) if revision != desired.revision]
-        if drifted and self.behind_last_applied(desired):
-            self.log(f"not applying {desired.commit[:12]}: older than the last applied commit")
+        """Make the ConfigMap say ``desired`` (create it, or update it conditionally) while we lead."""
+        status, found = self.api.call("GET", self.configmap_path, timeout_s=1.0)
+        if status not in (200, 404):
             return
-        if drifted and self.election.is_leader():
-            confirmed = _each(lambda app: set_app_revision(app, desired, self.name), drifted)
-            self.log(f"applied {desired.revision} to {sum(confirmed)}/{len(drifted)} drifted replicas")
-            drifted = [app for app, ok in zip(drifted, confirmed) if not ok]
-        if drifted or desired == self.recorded:
+        data = ((found or {}).get("data") or {}) if status == 200 else {}
+        if (data.get("revision"), data.get("commit")) == (desired.revision, desired.commit):
             return
-        record = {"revision": desired.revision, "commit": desired.commit, "source": self.git_url,
-                  "by": self.name, "role": self.role, "at": time.time()}
-        fence = self.election.fence
-        if fence:
-            compare = EtcdClient.compare(LEADER_KEY, "CREATE", fence)
-            try:
-                if self.etcd.put_if(APPLIED_KEY, json.dumps(record), [compare]) is not None:
-                    self.recorded = desired
-            except EtcdUnavailable:
-                pass
+        if self.behind_applied(desired, data.get("commit")):
+            self.log(f"not applying {desired.commit[:12]}: older than the applied {str(data.get('commit'))[:12]}")
+            return
+        if not self.election.is_leader():
+            return
+        data = {"revision": desired.revision, "commit": desired.commit, "source": self.git_url,
+                "applied_by": self.name, "role": self.role, "applied_at": f"{time.time():.3f}"}
+        if status == 404:
+            status, _ = self.api.call("POST", f"/api/v1/namespaces/{self.namespace}/configmaps", {
+                "apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": self.configmap, "namespace": self.namespace}, "data": data}, timeout_s=1.0)
+        else:
+            status, _ = self.api.call("PUT", self.configmap_path, {**found, "data": data}, timeout_s=1.0)
+        if status in (200, 201):
+            self.log(f"applied {desired.revision} at {desired.commit[:12]}")
 
     def close(self) -> None:
         self.election.close()
@@ -202,10 +157,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", required=True)
     parser.add_argument("--role", required=True, choices=sorted(CAMPAIGN_DELAY_S))
     parser.add_argument("--git-url", required=True)
-    parser.add_argument("--etcd", required=True, help="comma-separated etcd client URLs")
-    parser.add_argument("--apps", required=True, help="comma-separated app replica base URLs")
+    parser.add_argument("--kubeconfig", required=True, type=Path)
+    parser.add_argument("--kube-servers", default="", help="comma-separated API URLs, tried in turn")
+    parser.add_argument("--namespace", default=NAMESPACE)
+    parser.add_argument("--lease", default=LEASE)
+    parser.add_argument("--configmap", default=CONFIGMAP)
     parser.add_argument("--work-dir", required=True, type=Path)
-    parser.add_argument("--ttl", type=int, default=LEASE_TTL_S, help="lease TTL, seconds")
+    parser.add_argument("--ttl", type=int, default=LEASE_DURATION_S, help="Lease duration, seconds")
     parser.add_argument("--interval", type=float, default=0.5)
     parser.add_argument("--git-timeout", type=float, default=1.0, help="seconds per fetch")
     parser.add_argument("--source-failures", type=int, default=2, help="failed fetches in a row = unhealthy")
@@ -215,14 +173,16 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda signum, frame: stop.set())
-    reconciler = Reconciler(args)
-    reconciler.log(f"started: git {args.git_url}, apps {len(reconciler.apps)}")
+    api = KubeApi.from_kubeconfig(args.kubeconfig, timeout_s=1.0,
+                                  servers=[url for url in args.kube_servers.split(",") if url] or None)
+    reconciler = Reconciler(args, api)
+    reconciler.log(f"started: git {args.git_url}, Lease {args.namespace}/{args.lease}")
     while not stop.is_set():
         started = time.monotonic()
         reconciler.step()
         stop.wait(max(0.0, args.interval - (time.monotonic() - started)))
     reconciler.close()
-    reconciler.log("stopped, lease released")
+    reconciler.log("stopped, Lease released")
     return 0
 
 

@@ -1,7 +1,7 @@
 """GitOps detection signals: plain dicts, never raising on I/O errors.
 
-The reconciler lease holder is :func:`zerospof.lab.controlplane.signals.lease_holder` with
-``reconciler.LEADER_KEY``; :func:`reconciler_holder` is that call, named.
+:func:`reconciler_holder` reads the reconcilers' ``coordination.k8s.io`` Lease (``zerospof-lab/gitops-controller``)
+with :func:`zerospof.lab.controlplane.signals.kube_lease`.
 """
 
 from __future__ import annotations
@@ -10,19 +10,27 @@ import time
 from pathlib import Path
 from typing import Any
 
-from zerospof.lab.controlplane.signals import lease_holder
+from zerospof.lab.controlplane.signals import kube_lease
 from zerospof.lab.gitops.canary import served_revisions
 from zerospof.lab.gitops.mirror import read_status
-from zerospof.lab.gitops.reconciler import LEADER_KEY
+from zerospof.lab.gitops.reconciler import LEASE, NAMESPACE
 from zerospof.lab.gitops.repo import BRANCH, GitError, ls_remote
+from zerospof.lab.kube.api import KubeApi
 
 __all__ = ["applied_revisions", "mirror_lag", "reconciler_holder"]
 
 
-def reconciler_holder(endpoints: list[str], baseline: dict[str, Any] | None = None,
-                      timeout_s: float = 0.3) -> dict[str, Any]:
-    """Who holds the GitOps leader key; ``detected`` (with a baseline): a new holder took it."""
-    return lease_holder(endpoints, LEADER_KEY, baseline, timeout_s)
+def reconciler_holder(api: KubeApi, baseline: dict[str, Any] | None = None,
+                      namespace: str = NAMESPACE) -> dict[str, Any]:
+    """``{"ok", "holder", "transitions", ...}``: the reconciler holding the GitOps Lease (in ``namespace``) now
+    (None: vacant or expired). ``detected`` (with a baseline ``{"holder", "transitions"}``): held in a new term."""
+    found = kube_lease(api, LEASE, namespace=namespace)
+    holder = found["component"] if found["held"] else None
+    result = {**found, "holder": holder}
+    if baseline is not None:
+        result["detected"] = holder is not None and (holder, found["transitions"]) != (
+            baseline.get("holder"), baseline.get("transitions"))
+    return result
 
 
 def applied_revisions(app_urls: list[str], expected: str | None = None, timeout_s: float = 0.5) -> dict[str, Any]:

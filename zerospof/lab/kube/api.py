@@ -34,12 +34,13 @@ class KubeApi:
         self.last_server: str | None = None
 
     @classmethod
-    def from_kubeconfig(cls, path: Path, *, timeout_s: float = 2.0) -> KubeApi:
-        """Build a client from a kubeconfig that :func:`zerospof.lab.kube.pki.write_kubeconfig` wrote."""
+    def from_kubeconfig(cls, path: Path, *, timeout_s: float = 2.0, servers: list[str] | None = None) -> KubeApi:
+        """Build a client from a kubeconfig that :func:`zerospof.lab.kube.pki.write_kubeconfig` wrote (its server,
+        or ``servers`` tried in turn)."""
         config = yaml.safe_load(Path(path).read_text())
         cluster, user = config["clusters"][0]["cluster"], config["users"][0]["user"]
-        return cls([cluster["server"]], Path(cluster["certificate-authority"]), Path(user["client-certificate"]),
-                   Path(user["client-key"]), timeout_s=timeout_s)
+        return cls(servers or [cluster["server"]], Path(cluster["certificate-authority"]),
+                   Path(user["client-certificate"]), Path(user["client-key"]), timeout_s=timeout_s)
 
     def call(self, method: str, path: str, body: Any = None, *, content_type: str = "application/json",
              timeout_s: float | None = None) -> tuple[int, Any]:

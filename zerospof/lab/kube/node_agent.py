@@ -26,7 +26,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from zerospof.lab.kube.api import KubeApi, KubeUnavailable
 
@@ -154,10 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.add_argument(flag, required=True)
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between rounds")
     args = parser.parse_args(argv)
-    user = yaml.safe_load(Path(args.kubeconfig).read_text())
-    cluster, identity = user["clusters"][0]["cluster"], user["users"][0]["user"]
-    api = KubeApi(args.servers.split(","), Path(cluster["certificate-authority"]),
-                  Path(identity["client-certificate"]), Path(identity["client-key"]), timeout_s=1.5)
+    api = KubeApi.from_kubeconfig(Path(args.kubeconfig), timeout_s=1.5, servers=args.servers.split(","))
     agent = NodeAgent(api, args.node, args.zone, args.region, args.address, args.app_health)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
