@@ -296,6 +296,26 @@ def test_an_answer_not_complete_within_timeout_s_is_a_timeout(dns1, answering):
     assert 0.4 <= elapsed_s < 0.8
 
 
+def test_a_read_without_an_answer_goes_to_the_next_address_after_the_per_try_timeout_a_write_waits(dns1, app):
+    """A read in flight to a lost LB node: the client's per-try timeout sends it to the next node, well inside the
+    1 s slow limit; a write (not idempotent) keeps the whole timeout on the silent node."""
+    port = app.server_address[1]
+    stop = serve(lambda connection: time.sleep(1.5), "127.0.0.2", port)[1]  # accepts, never answers
+    dns1.reply = answer("127.0.0.2", "127.0.0.1")
+    try:
+        started = time.monotonic()
+        read = client.request(namespace=None, dns_servers=servers(dns1), port=port, read_retry_after_s=0.3)
+        read_s = time.monotonic() - started
+        started = time.monotonic()
+        write = client.request("POST", "/write", {"key": "k"}, namespace=None, dns_servers=servers(dns1), port=port,
+                               timeout_s=0.6, read_retry_after_s=0.3)
+        write_s = time.monotonic() - started
+    finally:
+        stop()
+    assert read.address == "127.0.0.1" and 0.3 <= read_s < 0.6
+    assert write.address == "127.0.0.1" and 0.6 <= write_s < 1.0
+
+
 def test_an_answer_shorter_than_its_content_length_is_an_error(dns1):
     port, stop = serve(lambda connection: connection.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 10\r\n\r\n{}"))
     try:

@@ -32,6 +32,9 @@ from zerospof.netns import NETNS_DIR, in_namespace
 __all__ = ["ClientError", "DnsServer", "LAB_DNS_SERVERS", "Response", "resolve", "request"]
 
 MAX_ANSWER_BYTES = 4 * 1024 * 1024
+# An idempotent read without an answer after this long is sent to the next resolved LB node: below the 1 s
+# slow-request limit with room for the second try, above the LB's own 700 ms read retry towards the apps.
+READ_RETRY_AFTER_S = 0.8
 _RCODES = {1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED"}
 _TYPE_A = _CLASS_IN = 1
 _NO_BODY_STATUSES = frozenset({204, 304})
@@ -231,16 +234,18 @@ def _http(address: str, port: int, message: bytes, connect_timeout_s: float, tim
 
 def _request_here(method: str, path: str, body: bytes | None, port: int, connect_timeout_s: float,
                   timeout_s: float, dns_timeout_s: float, dns_servers: Sequence[DnsServer],
-                  started: float) -> Response:
+                  started: float, retry_after_s: float | None) -> Response:
     addresses, server = _resolve_here(t.APP_NAME, dns_timeout_s, dns_servers)
     head = f"{method} {path} HTTP/1.0\r\nHost: {t.APP_NAME}\r\nConnection: close\r\n"
     if body is not None:
         head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
     message = (head + "\r\n").encode("latin-1") + (body or b"")
     errors = []
-    for address in addresses:
+    for index, address in enumerate(addresses):
+        last = index == len(addresses) - 1
+        answer_s = timeout_s if last or retry_after_s is None else min(timeout_s, retry_after_s)
         try:
-            status, data = _http(address, port, message, connect_timeout_s, timeout_s)
+            status, data = _http(address, port, message, connect_timeout_s, answer_s)
         except (OSError, _BadAnswer) as exc:
             errors.append(f"{address}: {_reason(exc)}")
             continue
@@ -255,17 +260,23 @@ def _request_here(method: str, path: str, body: bytes | None, port: int, connect
 def request(method: str = "GET", path: str = "/read", payload: Any = None, *,
             namespace: str | None = t.CLIENT.namespace, connect_timeout_s: float = 0.3,
             timeout_s: float = 3.0, dns_timeout_s: float = 0.5,
-            dns_servers: Sequence[DnsServer] = LAB_DNS_SERVERS, port: int = t.LB_PORT) -> Response:
+            dns_servers: Sequence[DnsServer] = LAB_DNS_SERVERS, port: int = t.LB_PORT,
+            read_retry_after_s: float | None = READ_RETRY_AFTER_S) -> Response:
     """Resolve the app, send one request, return the first HTTP answer; ClientError if none.
 
     Each resolved address gets ``connect_timeout_s`` to accept the connection and then
-    ``timeout_s`` for the whole answer. Connection failures (and malformed answers) move on to
-    the next resolved address; an HTTP answer (even 5xx) is returned as is, the caller decides
-    what counts as a failure. ``body`` is the parsed JSON, or the text when it is not JSON.
+    ``timeout_s`` for the whole answer, except that an idempotent request (GET, HEAD) waits at most
+    ``read_retry_after_s`` on every address but the last (a client's per-try timeout: a read in flight to
+    an LB node that was just lost is sent again to the next one instead of hanging; writes are not
+    idempotent and keep ``timeout_s``). Connection failures (and malformed or missing answers) move on to the next resolved
+    address; an HTTP answer (even 5xx) is returned as is, the caller decides what counts as a failure.
+    ``body`` is the parsed JSON, or the text when it is not JSON.
     """
     started = time.monotonic()
     body = None if payload is None else json.dumps(payload).encode()
-    arguments = (method, path, body, port, connect_timeout_s, timeout_s, dns_timeout_s, dns_servers, started)
+    retry_after_s = read_retry_after_s if method in ("GET", "HEAD") else None
+    arguments = (method, path, body, port, connect_timeout_s, timeout_s, dns_timeout_s, dns_servers, started,
+                 retry_after_s)
     if namespace is None or _in(namespace):
         return _request_here(*arguments)
     with in_namespace(namespace):
