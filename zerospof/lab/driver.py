@@ -147,7 +147,7 @@ class LabDriver(PlannedDriver):
         try:
             states = self.lab.supervisor.status()
             if holder["holder"] in PRIMARY_SIDE_RECONCILERS:
-                # a key may still name a reconciler killed and restarted within the TTL: its old life's lease
+                # the Lease may still name a reconciler killed and restarted within its duration (its old life's)
                 uptime = states.get(holder["holder"], {}).get("uptime_s")
                 return uptime is not None and uptime > LEASE_DURATION_S
             ready = [name for name in PRIMARY_SIDE_RECONCILERS if states.get(name, {}).get("running")]

@@ -82,6 +82,7 @@ class Reconciler:
                                           renew_s=min(0.5, args.ttl / 4), campaign_delay_s=delay)
         self.desired: Desired | None = None
         self.failures = 0
+        self.api_down = False
 
     def log(self, message: str) -> None:
         print(f"reconciler {self.name} ({self.role}): {message}", flush=True)
@@ -107,8 +108,11 @@ class Reconciler:
                 self.log("leader" if leading else "standby")
             if leading and healthy and self.desired is not None:
                 self.apply(self.desired)
+            self.api_down = False
         except KubeUnavailable as exc:
-            self.log(f"API unavailable: {str(exc)[:200]}")
+            if not self.api_down:  # once per outage, not every round
+                self.log(f"API unavailable: {str(exc)[:200]}")
+            self.api_down = True
 
     def behind_applied(self, desired: Desired, applied_commit: str | None) -> bool:
         """True when ``desired`` would roll back ``applied_commit`` (what the ConfigMap carries): a lagging mirror."""
