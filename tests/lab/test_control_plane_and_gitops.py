@@ -82,13 +82,13 @@ def _serving(revision: str) -> bool:
 
 def _revision_configmap(lab: Lab) -> dict[str, Any]:
     """The ConfigMap the leading reconciler applies (``{}`` when it cannot be read)."""
-    status, found = gitops_layout.kube_api(lab.state_dir).call(
+    status, found = cp_probes.admin_api(lab.state_dir).call(
         "GET", f"/api/v1/namespaces/{reconciler.NAMESPACE}/configmaps/{reconciler.CONFIGMAP}")
     return found if status == 200 else {}
 
 
 def _holder(lab: Lab, baseline: dict[str, Any] | None = None) -> dict[str, Any]:
-    return reconciler_holder(gitops_layout.kube_api(lab.state_dir), baseline)
+    return reconciler_holder(cp_probes.admin_api(lab.state_dir), baseline)
 
 
 def test_killing_the_etcd_leader_elects_a_new_one_and_api_writes_succeed_while_users_are_served(
@@ -245,7 +245,7 @@ def test_a_hand_edited_revision_configmap_is_repaired_by_the_leader_and_every_re
         lab: Lab, driver: LabDriver) -> None:
     """GitOps self-heal on the real API: an edit of the applied object (as ``kubectl edit`` would make it) is served
     by every replica, then put back to what git says by the leader; a stale update of the object gets 409."""
-    api = gitops_layout.kube_api(lab.state_dir)
+    api = cp_probes.admin_api(lab.state_dir)
     path = f"/api/v1/namespaces/{reconciler.NAMESPACE}/configmaps/{reconciler.CONFIGMAP}"
     before = _revision_configmap(lab)
     desired = before["data"]["revision"]

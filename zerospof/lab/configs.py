@@ -383,7 +383,7 @@ def write_all(state_dir: Path) -> dict[str, dict[str, Any]]:
     from zerospof.lab.gitops import reconciler
 
     for zone in t.ZONES:
-        api_servers = cp.api_lb_urls(zone.name if zone.name in t.LB_ZONES[t.REGIONS[0]] else None)
+        api_servers = cp.api_lb_urls(zone.name)
         add(f"app-{zone.name}", "app", zone, [
             *python, "-m", "zerospof.lab.app", f"--zone={zone.name}",
             f"--listen={zone.address}:{t.APP_PORT}", f"--db-hosts={','.join(_lb_hosts_for(zone))}",

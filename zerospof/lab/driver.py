@@ -29,6 +29,7 @@ from zerospof.errors import LabError, TargetDown
 from zerospof.faults import Fault
 from zerospof.lab import client, signals
 from zerospof.lab import topology as t
+from zerospof.lab.controlplane.probes import admin_api
 from zerospof.lab.gitops import layout as gitops_layout
 from zerospof.lab.gitops import probes as gitops_probes
 from zerospof.lab.gitops.reconciler import LEASE_DURATION_S
@@ -141,7 +142,7 @@ class LabDriver(PlannedDriver):
         return False
 
     def _restore_gitops(self) -> bool:
-        holder = reconciler_holder(gitops_layout.kube_api(Path(self.lab.state_dir)))
+        holder = reconciler_holder(admin_api(Path(self.lab.state_dir), 1.0))
         if not holder["ok"]:
             return False
         try:

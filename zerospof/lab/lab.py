@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import shutil
@@ -18,8 +17,9 @@ from zerospof.errors import LabError
 from zerospof.lab import configs, health, leftovers, network, preflight
 from zerospof.lab import topology as t
 from zerospof.lab.control import SupervisorClient
+from zerospof.lab.controlplane.etcd_http import EtcdClient, EtcdUnavailable
 from zerospof.lab.controlplane import layout as cp_layout
-from zerospof.lab.gitops import layout as gitops_layout
+from zerospof.lab.controlplane.probes import admin_api
 from zerospof.lab.gitops.signals import reconciler_holder
 from zerospof.lab.kube.workload import deploy_app, prepare_namespace
 
@@ -120,7 +120,7 @@ class Lab:
         if not self._namespace_ready:
             self._namespace_ready = prepare_namespace(self.state_dir)
         return self._namespace_ready and reconciler_holder(
-            gitops_layout.kube_api(self.state_dir))["holder"] == REFERENCE_RECONCILER
+            admin_api(self.state_dir, 1.0))["holder"] == REFERENCE_RECONCILER
 
     def _start_in_stages(self, stages: list[tuple[str, Any, list[str], list[str]]], started: float,
                          timeout_s: float) -> None:
@@ -353,15 +353,10 @@ def _etcd_healthy() -> bool:
 
 
 def _etcd_has_key(key: str) -> bool:
-    body = json.dumps({"key": base64.b64encode(key.encode()).decode()}).encode()
-    for where in t.ETCD_PLACES:
-        url = f"http://{t.place(where).address}:{t.ETCD_CLIENT_PORT}/v3/kv/range"
-        try:
-            with urllib.request.urlopen(urllib.request.Request(url, data=body, method="POST"), timeout=0.5) as reply:
-                return bool(json.load(reply).get("kvs"))
-        except (OSError, ValueError):
-            continue
-    return False
+    try:
+        return EtcdClient(configs.etcd_endpoints(), timeout_s=0.5).get(key) is not None
+    except EtcdUnavailable:
+        return False
 
 
 def _create_table() -> bool:

@@ -32,7 +32,6 @@ from zerospof.lab import signals
 from zerospof.lab import topology as t
 from zerospof.lab.controlplane import layout as cp_layout
 from zerospof.lab.controlplane import probes as cp_probes
-from zerospof.lab.gitops import layout as gitops_layout
 from zerospof.lab.gitops import probes as gitops_probes
 from zerospof.lab.gitops.signals import reconciler_holder
 from zerospof.lab.scenarios import dns_signal, security_signal
@@ -152,7 +151,7 @@ def layer_check(member: Member, state_dir: Path) -> LayerCheck:
             return {"ok": any(a["ok"] and a["addresses"] for a in answers.values()), "answers": answers}
         return LayerCheck(f"a DNS provider other than {name} answers with the app's addresses", other_provider)
     if kind == "gitops":
-        api = gitops_layout.kube_api(state_dir, timeout_s=0.3)
+        api = cp_probes.admin_api(state_dir, timeout_s=0.3)
 
         def reconciler() -> dict[str, Any]:
             holder = reconciler_holder(api)["holder"]

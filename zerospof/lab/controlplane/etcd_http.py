@@ -1,6 +1,7 @@
 """A small etcd v3 client over the JSON gRPC gateway, failing over between endpoints.
 
-Stdlib only, over :mod:`zerospof.lab.http_lite` (it runs in the lab's API replicas and schedulers).
+Stdlib only, over :mod:`zerospof.lab.http_lite`. What the lab reads from its etcd clusters: a key (is Patroni's
+cluster initialized), the member list and each member's status (the etcd leader signal).
 
 Keys and values are ``str`` here and base64 on the wire; int64 fields arrive as strings and
 are returned as ``int``. Every call tries the endpoint that answered last first, then the others,
@@ -42,12 +43,6 @@ def _b64(text: str) -> str:
 
 def _unb64(text: str | None) -> str:
     return base64.b64decode(text or "").decode(errors="replace")
-
-
-def _prefix_end(prefix: str) -> str:
-    raw = bytearray(prefix.encode())
-    raw[-1] += 1  # prefixes here are ASCII paths ending in "/", never 0xff
-    return base64.b64encode(bytes(raw)).decode()
 
 
 def _kv(raw: dict[str, Any]) -> KeyValue:
@@ -108,57 +103,6 @@ class EtcdClient:
         """Linearizable read of ``key``; None when absent."""
         kvs = self.call("/v3/kv/range", {"key": _b64(key)}, timeout_s).get("kvs", [])
         return _kv(kvs[0]) if kvs else None
-
-    def get_prefix(self, prefix: str) -> list[KeyValue]:
-        """Linearizable read of every key under ``prefix``, in key order."""
-        reply = self.call("/v3/kv/range", {"key": _b64(prefix), "range_end": _prefix_end(prefix)})
-        return [_kv(raw) for raw in reply.get("kvs", [])]
-
-    def put(self, key: str, value: str, lease: int = 0) -> int:
-        """Write ``key``; return the store revision of the write."""
-        body: dict[str, Any] = {"key": _b64(key), "value": _b64(value)}
-        if lease:
-            body["lease"] = str(lease)
-        return int(self.call("/v3/kv/put", body)["header"]["revision"])
-
-    def put_if(self, key: str, value: str, compares: list[dict[str, Any]], lease: int = 0) -> int | None:
-        """Write ``key`` only when every compare holds; return the write's revision, None when not.
-
-        A compare is ``{"key", "target": "CREATE"|"MOD"|"VALUE", "result": "EQUAL"|..., <field>}``
-        with a plain-text key (and value); see :meth:`compare`.
-        """
-        put: dict[str, Any] = {"key": _b64(key), "value": _b64(value)}
-        if lease:
-            put["lease"] = str(lease)
-        reply = self.call("/v3/kv/txn", {"compare": compares, "success": [{"request_put": put}]})
-        return int(reply["header"]["revision"]) if reply.get("succeeded") else None
-
-    @staticmethod
-    def compare(key: str, target: str, expected: int | str, result: str = "EQUAL") -> dict[str, Any]:
-        """Build one txn compare: ``target`` is CREATE (create_revision), MOD or VALUE."""
-        field = {"CREATE": "create_revision", "MOD": "mod_revision", "VALUE": "value"}[target]
-        shown = _b64(expected) if target == "VALUE" else str(expected)
-        return {"key": _b64(key), "target": target, "result": result, field: shown}
-
-    def delete(self, key: str) -> None:
-        self.call("/v3/kv/deleterange", {"key": _b64(key)})
-
-    # -- leases ------------------------------------------------------------------------
-    def grant(self, ttl_s: int) -> int:
-        """Grant a lease of ``ttl_s`` seconds; return its id."""
-        return int(self.call("/v3/lease/grant", {"TTL": ttl_s})["ID"])
-
-    def keepalive(self, lease: int) -> int:
-        """Refresh ``lease`` once; return its remaining TTL in seconds (0: it has expired)."""
-        return int(self.call("/v3/lease/keepalive", {"ID": str(lease)}).get("TTL", 0))
-
-    def revoke(self, lease: int) -> None:
-        """Revoke ``lease`` (its keys are deleted at once); an unknown lease is not an error."""
-        try:
-            self.call("/v3/lease/revoke", {"ID": str(lease)})
-        except EtcdUnavailable as exc:
-            if "lease not found" not in str(exc):
-                raise
 
     # -- cluster -----------------------------------------------------------------------
     def members(self) -> dict[int, dict[str, Any]]:

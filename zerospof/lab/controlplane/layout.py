@@ -68,7 +68,7 @@ def etcd_endpoints() -> list[str]:
 
 
 def api_lb_urls(first_zone: str | None = None) -> list[str]:
-    """The API load balancer's ``https://`` URLs (region 1's LB nodes), ``first_zone``'s node first."""
+    """The API load balancer's ``https://`` URLs (region 1's LB nodes), ``first_zone``'s node first when it has one."""
     zones = sorted(t.LB_ZONES[t.REGIONS[0]], key=lambda zone: zone != first_zone)
     return [f"https://{t.place(zone).address}:{API_LB_PORT}" for zone in zones]
 
@@ -190,7 +190,7 @@ def components(state_dir: Path) -> dict[str, dict[str, Any]]:
         spec[name]["restart"] = "on-failure"
     for zone in t.ZONES:
         name = f"kube-node-{zone.name}"
-        servers = api_lb_urls(zone.name if zone.name in t.LB_ZONES[t.REGIONS[0]] else None)
+        servers = api_lb_urls(zone.name)
         add(name, "kube-node", zone.name, [
             *interpreter, "-m", "zerospof.lab.kube.node_agent", f"--node={node_name(zone.name)}",
             f"--zone={zone.name}", f"--region={zone.region}", f"--address={zone.address}",

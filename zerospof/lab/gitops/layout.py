@@ -22,10 +22,9 @@ from zerospof.lab import topology as t
 from zerospof.lab.configs import daemon_python
 from zerospof.lab.controlplane import layout as cp
 from zerospof.lab.gitops.repo import daemon_argv
-from zerospof.lab.kube.api import KubeApi
 
 __all__ = ["GIT_PLACES", "GIT_PORT", "REPOSITORY", "RECONCILERS", "app_urls", "components",
-           "git_url", "kube_api", "mirror_repository", "mirror_status_path", "primary_repository", "reader_of"]
+           "git_url", "mirror_repository", "mirror_status_path", "primary_repository", "reader_of"]
 
 GIT_PLACES = {"primary": t.GIT_HOSTS[0], "mirror": t.GIT_HOSTS[1]}
 GIT_PORT = t.GIT_PORT
@@ -79,7 +78,7 @@ def components(state_dir: Path) -> dict[str, dict[str, Any]]:
         *interpreter, "-m", "zerospof.lab.gitops.mirror", f"--source={git_url('primary')}",
         f"--mirror={mirror_base / REPOSITORY}", f"--status={mirror_status_path(state_dir)}"])
     for name, (role, zone, host) in RECONCILERS.items():
-        servers = cp.api_lb_urls(zone if zone in t.LB_ZONES[t.REGIONS[0]] else None)
+        servers = cp.api_lb_urls(zone)
         add(name, "gitops", t.place(zone), [
             *interpreter, "-m", "zerospof.lab.gitops.reconciler", f"--name={name}", f"--role={role}",
             f"--git-url={git_url(host)}", f"--kubeconfig={cp.client_kubeconfig(state_dir, 'gitops')}",
@@ -87,7 +86,3 @@ def components(state_dir: Path) -> dict[str, dict[str, Any]]:
             f"--work-dir={state_dir / 'data' / name}"])
     return spec
 
-
-def kube_api(state_dir: Path, timeout_s: float = 1.0) -> KubeApi:
-    """The lab's API as the admin, through either API LB node (for the GitOps signals and faults)."""
-    return KubeApi.from_kubeconfig(cp.admin_kubeconfig(state_dir), timeout_s=timeout_s, servers=cp.api_lb_urls())

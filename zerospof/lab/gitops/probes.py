@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from zerospof.errors import LabError
+from zerospof.lab.controlplane.probes import admin_api
 from zerospof.lab.gitops import layout
 from zerospof.lab.gitops.canary import commit_revision, served_revisions
 from zerospof.lab.gitops.repo import BRANCH, GitError, git, ls_remote
@@ -49,7 +50,7 @@ def push_targets() -> list[str]:
 
 def reconciler_lease_signal(state_dir: Path) -> Callable[[], dict[str, Any]]:
     """Probe: ``detected`` once the GitOps Lease is held in a new term (baseline: the first good reading)."""
-    api = layout.kube_api(state_dir, timeout_s=0.5)
+    api = admin_api(state_dir, timeout_s=0.5)
     baseline: dict[str, Any] = {}
 
     def probe() -> dict[str, Any]:
@@ -141,7 +142,7 @@ def canary_seqs(host: str, run_id: str, timeout_s: float = 3.0) -> list[int]:
 
 def current_source(state_dir: Path, timeout_s: float = 0.5) -> str | None:
     """Return the git host (``primary`` | ``mirror``) the reconciler holding the Lease reads, None when nobody leads."""
-    holder = reconciler_holder(layout.kube_api(state_dir, timeout_s))["holder"]
+    holder = reconciler_holder(admin_api(state_dir, timeout_s))["holder"]
     return layout.reader_of(holder) if holder in layout.RECONCILERS else None
 
 
