@@ -68,6 +68,9 @@ def _broken(mutate) -> dict:
 
 MALFORMED = {
     "unknown top-level key": (lambda d: d.update(scenaros={}), "scenaros", "unknown key"),
+    "unknown key that looks like a union tag": (lambda d: d.update({"<": None}), "<", "unknown key"),
+    "unknown per-path key beside a tag": (lambda d: d["scenarios"]["gitops"].update(downtime={"<limit>": "0"}),
+                                          "scenarios.gitops.downtime.<limit>", "unknown key"),
     "typo in a scenario id": (lambda d: d["scenarios"].update({"az-failur": d["scenarios"].pop("az-failure")}),
                               "scenarios.az-failur", "unknown key"),
     "typo in a scenario key": (lambda d: d["scenarios"]["gitops"].update(detecton="< 30s"),

@@ -190,11 +190,14 @@ _TYPE_MESSAGES = {  # pydantic error type -> what the file needed there, in the 
 
 
 def config_errors(path: str, exc: ValidationError, model: type[BaseModel], prefix: str = "") -> list[ConfigError]:
-    """One ConfigError per problem pydantic found (``loc`` parts in angle brackets are union tags: not keys)."""
+    """One ConfigError per problem pydantic found (``loc`` parts in angle brackets are union tags: not keys; the
+    last part of an unknown-key error is the user's key, whatever it looks like)."""
     found = []
     typos_first = sorted(exc.errors(), key=lambda error: error["type"] != "extra_forbidden")  # a typo explains a missing key
     for error in typos_first:
-        loc = [part for part in error["loc"] if not (isinstance(part, str) and part.startswith("<"))]
+        loc = list(error["loc"])
+        user_key = loc.pop() if error["type"] == "extra_forbidden" and loc else None
+        loc = [part for part in loc if not _union_tag(part)] + ([] if user_key is None else [user_key])
         if loc[-1:] == ["[key]"]:  # the key itself is malformed (a header name): named by its own path
             loc.pop()
         key, value = _key_path(prefix, loc), error.get("input")
@@ -210,6 +213,11 @@ def config_errors(path: str, exc: ValidationError, model: type[BaseModel], prefi
         else:
             found.append(ConfigError(path, key, _TYPE_MESSAGES.get(error["type"], error["msg"]), value))
     return found
+
+
+def _union_tag(part: Any) -> bool:
+    """A tagged union's member in a ``loc`` (``Tag("<limit>")``), not a key of the file."""
+    return isinstance(part, str) and len(part) > 2 and part.startswith("<") and part.endswith(">")
 
 
 def _key_path(prefix: str, loc: list[Any]) -> str:
