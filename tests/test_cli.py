@@ -64,14 +64,20 @@ def test_progress_lines_say_how_long_and_what_is_awaited(monkeypatch, tmp_path):
     monkeypatch.setattr(chaos_logger, "level", logging.INFO)  # as the runner sets it
     out = io.StringIO()
     game_day = run.GameDay(["az-failure"], "lab", tmp_path / "objectives.yaml", tmp_path, out=out)
+
+    def printed(text: str, limit_s: float = 10.0) -> bool:  # a loaded machine may delay a 0.1 s tick
+        deadline = time.monotonic() + limit_s
+        while time.monotonic() < deadline:
+            if any(text in line for line in out.getvalue().splitlines()):
+                return True
+            time.sleep(0.05)
+        return False
+
     with run._Progress(game_day, "az-failure"):
         logging.getLogger("chaostoolkit").info("Rollbacks strategy: always")
-        time.sleep(0.25)
+        assert printed("s elapsed, waiting for the target to be ready"), out.getvalue()
         logging.getLogger("chaostoolkit").info("Action: wait-for-failover")
-        time.sleep(0.25)
-    lines = out.getvalue().splitlines()
-    assert any("s elapsed, waiting for the target to be ready" in line for line in lines)
-    assert any("s elapsed, waiting for action wait-for-failover" in line for line in lines)
+        assert printed("s elapsed, waiting for action wait-for-failover"), out.getvalue()
 
 
 def test_validate_json_lists_every_file_valid_or_with_its_errors(tmp_path):

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
+import time
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
@@ -37,6 +39,21 @@ def run_region_failure(objectives: Path, run_dir: Path) -> ScenarioResult:
     })
 
 
+def lift_cap_once_cut_off(lab, timeline: Path, stop: threading.Event, limit_s: float = 300.0) -> None:
+    """Remove the replication cap as soon as the timeline shows the region loss in effect (t0).
+
+    From then on the cap changes nothing the run measures (the primary region is cut off), but left on
+    it would throttle the standby's catch-up after the revert past the rollback's 120 s heal wait.
+    Bounded: gives up after ``limit_s`` or when ``stop`` is set; the caller lifts the cap anyway.
+    """
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline and not stop.is_set():
+        if timeline.exists() and '"kind": "fault-verified"' in timeline.read_text():
+            lab.set_replication_cap(None)
+            return
+        stop.wait(0.2)
+
+
 def check(result: ScenarioResult, measurement: str) -> dict:
     (found,) = [c for c in result.report["checks"] if c["measurement"] == measurement]
     return found
@@ -57,9 +74,14 @@ def test_region_failure_passes_a_zero_rpo_gate_on_the_normal_lab(running_lab, st
 def test_region_failure_fails_the_gate_with_the_real_rpo_when_replication_is_throttled(
         running_lab, strict_objectives, tmp_path):
     running_lab.set_replication_cap(REPLICATION_CAP_KBIT)
+    run_dir, stop = tmp_path / "throttled", threading.Event()
+    lifter = threading.Thread(target=lift_cap_once_cut_off, args=(running_lab, run_dir / "timeline.jsonl", stop))
+    lifter.start()
     try:
-        result = run_region_failure(strict_objectives, tmp_path / "throttled")
+        result = run_region_failure(strict_objectives, run_dir)
     finally:
+        stop.set()
+        lifter.join()
         running_lab.set_replication_cap(None)
     rpo = check(result, "rpo_s")
     detail = result.report["measurements"]["rpo_s"]["detail"]
@@ -69,6 +91,8 @@ def test_region_failure_fails_the_gate_with_the_real_rpo_when_replication_is_thr
     assert detail["lost_seqs_before_t0"], "an RPO above 0 must name the acknowledged writes that were lost"
     conditions = {c["name"]: c["passed"] for c in result.report["conditions"]}
     assert conditions["fault-reverted"] and conditions["fault-in-effect"]
+    rollbacks = {r["activity"]["name"]: r["status"] for r in result.journal["rollbacks"]}
+    assert set(rollbacks.values()) == {"succeeded"}, rollbacks  # healed once the cap was lifted
 
 
 def test_the_pytest_gate_writes_junit_and_allure_results(running_lab, tmp_path):

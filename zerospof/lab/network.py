@@ -115,6 +115,11 @@ def set_replication_cap(kbit: int | None, region: str = "r2") -> None:
 
     Uses an HTB qdisc on the host end of each of the region's veths (egress toward the zone),
     matching TCP source port 5432 from outside the region. ``None`` removes the cap. Idempotent.
+
+    The capped class queues at most :func:`_capped_queue_bytes` (about 3 s of the cap): the backlog
+    stays in the sender's socket, as on a thin WAN link, and is lost with the region. With the
+    device's default 1000-packet queue, minutes of backlog sat on the host and drained into the
+    standby *after* the region was cut off, hiding the lag the cap is there to create (RPO 0 at 8 kbit).
     """
     for place in topology.zones_of_region(region):
         device = place.host_device
@@ -125,6 +130,8 @@ def set_replication_cap(kbit: int | None, region: str = "r2") -> None:
         _tc("class", "add", "dev", device, "parent", "1:", "classid", "1:10", "htb", "rate", "10gbit")
         _tc("class", "add", "dev", device, "parent", "1:", "classid", "1:20", "htb",
             "rate", f"{kbit}kbit", "ceil", f"{kbit}kbit")
+        _tc("qdisc", "add", "dev", device, "parent", "1:20", "handle", "20:", "bfifo",
+            "limit", str(_capped_queue_bytes(kbit)))
         for other in topology.REGIONS:
             if other == region:
                 continue
@@ -132,6 +139,11 @@ def set_replication_cap(kbit: int | None, region: str = "r2") -> None:
             _tc("filter", "add", "dev", device, "parent", "1:", "protocol", "ip", "prio", "1", "u32",
                 "match", "ip", "src", subnet, "match", "ip", "sport", str(topology.PG_PORT), "0xffff",
                 "flowid", "1:20")
+
+
+def _capped_queue_bytes(kbit: int, seconds: float = 3.0) -> int:
+    """Bytes the capped class may queue: ``seconds`` of the cap, at least two full Ethernet frames."""
+    return max(2 * 1514, int(kbit * 1000 / 8 * seconds))
 
 
 def replication_cap_kbit(region: str = "r2") -> int | None:
