@@ -16,6 +16,8 @@ import yaml
 
 from zerospof.chaos.runner import ScenarioResult, experiment_path, run_experiment_file
 from zerospof.chaos.settings import new_run_id
+from zerospof.history import RunRecord
+from zerospof.regression import baseline_figures, compare
 
 pytestmark = pytest.mark.lab
 REPO = Path(__file__).resolve().parents[1]
@@ -59,8 +61,24 @@ def check(result: ScenarioResult, measurement: str) -> dict:
     return found
 
 
-def test_region_failure_passes_a_zero_rpo_gate_on_the_normal_lab(running_lab, strict_objectives, tmp_path):
-    result = run_region_failure(strict_objectives, tmp_path / "normal")
+@pytest.fixture(scope="module")
+def normal_run(running_lab, strict_objectives: Path, tmp_path_factory: pytest.TempPathFactory) -> ScenarioResult:
+    """Region failure on the lab as it is: the baseline the throttled run is compared with."""
+    return run_region_failure(strict_objectives, tmp_path_factory.mktemp("normal") / "normal")
+
+
+def as_run(result: ScenarioResult) -> RunRecord:
+    return RunRecord(str(result.run_dir), str(result.run_dir), "lab", {result.scenario: result.report})
+
+
+def regressed_figures(result: ScenarioResult, baseline: ScenarioResult) -> set[str]:
+    figures = compare(as_run(result).scenarios, baseline_figures([as_run(baseline)], "last", [result.scenario]))
+    return {f.figure for f in figures if f.regressed}
+
+
+def test_region_failure_passes_a_zero_rpo_gate_on_the_normal_lab(normal_run):
+    result = normal_run
+    assert not regressed_figures(result, result)  # the normal run against itself
     rpo = check(result, "rpo_s")
     assert rpo["measured"] == 0, rpo["message"]
     assert result.passed, [c["message"] for c in result.report["checks"] if not c["passed"]]
@@ -72,7 +90,7 @@ def test_region_failure_passes_a_zero_rpo_gate_on_the_normal_lab(running_lab, st
 
 
 def test_region_failure_fails_the_gate_with_the_real_rpo_when_replication_is_throttled(
-        running_lab, strict_objectives, tmp_path):
+        running_lab, strict_objectives, normal_run, tmp_path):
     running_lab.set_replication_cap(REPLICATION_CAP_KBIT)
     run_dir, stop = tmp_path / "throttled", threading.Event()
     lifter = threading.Thread(target=lift_cap_once_cut_off, args=(running_lab, run_dir / "timeline.jsonl", stop))
@@ -93,6 +111,7 @@ def test_region_failure_fails_the_gate_with_the_real_rpo_when_replication_is_thr
     assert conditions["fault-reverted"] and conditions["fault-in-effect"]
     rollbacks = {r["activity"]["name"]: r["status"] for r in result.journal["rollbacks"]}
     assert set(rollbacks.values()) == {"succeeded"}, rollbacks  # healed once the cap was lifted
+    assert "rpo_s" in regressed_figures(result, normal_run)  # --baseline flags it against the normal run
 
 
 def test_the_pytest_gate_writes_junit_and_allure_results(running_lab, tmp_path):
