@@ -11,9 +11,10 @@ import boto3
 import pytest
 
 from tests.aws.moto_world import REGION, moto_decrypts_multi_region_keys, write_target
-from tests.aws.spof_world import DR, FLAWS, build_aws, build_cluster, second_dns_provider, web_pods, world_document
+from tests.aws.spof_world import DR, FLAWS, LABELS, build_aws, build_cluster, second_dns_provider, web_pods, world_document
 from tests.k8s.cluster import TestCluster
 from tests.k8s.control_plane import CONTEXT
+from tests.k8s.world import pod
 from zerospof.aws.sweep import AwsSpofPlan
 from zerospof.aws.target import load_aws_target
 from zerospof.cli import main
@@ -88,6 +89,18 @@ def test_the_static_audit_finds_each_flaw_alone(world, flaw):
     with second_dns_provider(answers=flaw != "secondary-dns-silent") as secondary:
         audit = AwsSpofPlan(load_aws_target(world({flaw}, secondary=secondary))).audit()
     assert {f.check for f in audit.findings} == {FLAWS[flaw]}, audit.findings
+
+
+def test_the_one_zone_audit_ignores_a_terminating_pod_in_another_zone(world, cluster):
+    with second_dns_provider() as secondary:
+        target = world({"one-zone"}, secondary=secondary)
+        cluster.kubelet.paused.set()  # nothing finishes the deletion: the leftover pod stays terminating
+        cluster.add(pod("web-leftover", "app", "node-b", dict(LABELS)))
+        cluster.api("pods").delete(name="web-leftover", namespace="app", body={"gracePeriodSeconds": 300})
+        assert cluster.get("pods", "app", "web-leftover")["metadata"]["deletionTimestamp"]
+        audit = AwsSpofPlan(load_aws_target(target)).audit()
+    (finding,) = audit.findings
+    assert finding.check == "one-zone" and "all 2 serving pods" in finding.message, finding
 
 
 def test_dry_run_lists_members_and_faults_runs_the_audit_and_exits_1_on_a_finding(world, cluster, tmp_path, capsys):

@@ -113,16 +113,24 @@ def _workloads(audit: Audit, kube: KubeClients, namespaces: tuple[str, ...]) -> 
             if replicas < 2:
                 audit.find("replicas", subject, f"wants {replicas} replica(s): one pod's loss takes it down")
             labels = (workload.spec.template.metadata.labels or {}) if workload.spec.template.metadata else {}
-            pods = kube.core.list_namespaced_pod(namespace, label_selector=selector_of(workload)).items
-            pod_zones = {zones.get(p.spec.node_name) for p in pods if p.spec and p.spec.node_name}
+            pods = _serving_pods(kube.core.list_namespaced_pod(namespace, label_selector=selector_of(workload)).items)
+            pod_zones = {zones.get(p.spec.node_name) for p in pods}
             if replicas >= 2 and len(pod_zones) == 1:
-                audit.find("one-zone", subject, f"all {len(pods)} pods run in {pod_zones.pop() or 'one unlabelled zone'}")
+                audit.find("one-zone", subject, f"all {len(pods)} serving pods run in "
+                           f"{pod_zones.pop() or 'one unlabelled zone'}")
             if not any(_selects(budget, labels) for budget in budgets):
                 audit.find("disruption-budget", subject, "no PodDisruptionBudget selects its pods: a drain may evict "
                            "them all at once")
             if not _spread(workload.spec.template.spec):
                 audit.find("spread", subject, "no topologySpreadConstraints and no podAntiAffinity: its replicas may "
                            "all be scheduled into one node or zone")
+
+
+def _serving_pods(pods: list[Any]) -> list[Any]:
+    """The pods that carry the workload now: bound to a node, not being deleted, not finished. A pod terminating
+    in the zone the workload left (a rollout, an eviction) would otherwise hide that every serving pod is in one."""
+    return [p for p in pods if p.spec and p.spec.node_name and p.metadata.deletion_timestamp is None
+            and (p.status is None or p.status.phase not in ("Succeeded", "Failed"))]
 
 
 def _selects(budget: Any, labels: dict[str, str]) -> bool:
