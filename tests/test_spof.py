@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from zerospof.lab.controlplane.layout import NODE_GRACE_S
 from zerospof.measure import Measurement
 from zerospof.objectives import load_objectives
 from zerospof.spof import LAYER_CHECK, LayerCheck, Member, Outcome, layer_outcome, member_verdict
@@ -143,6 +144,21 @@ def test_the_normal_lab_has_no_spof_and_the_primarys_loss_shows_its_real_write_d
     assert primary["figures"]["writes"]["downtime_s"] > 5  # Patroni's ttl floor: writes really fail over
     assert not any((tmp_path / "ledger").glob("*.json")) or all(
         json.loads(p.read_text())["state"] == "reverted" for p in (tmp_path / "ledger").glob("*.json"))
+    assert running_lab.status()["healthy"]
+
+
+@pytest.mark.lab
+def test_a_lost_node_agent_is_redundant_once_the_node_lifecycle_controller_marks_its_node_not_ready(
+        running_lab, tmp_path):
+    """The compute layer's job for a lost node agent is the real node lifecycle controller's: its Node goes
+    not Ready after the monitor grace period. The layer check waits for that; it does not hold at once."""
+    completed, document = _spof(tmp_path, "kube-node-r1-a")
+    print("\n" + completed.stdout[-1000:])
+    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
+    [entry] = document["members"]
+    took_over = entry["figures"]["layer"]["recovered_s"]
+    assert entry["outcome"] == "redundant" and took_over is not None, entry
+    assert NODE_GRACE_S / 2 < took_over < NODE_GRACE_S + 20, took_over  # the grace, seen within a few samples
     assert running_lab.status()["healthy"]
 
 

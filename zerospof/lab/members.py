@@ -10,7 +10,8 @@ the mirror sync; GitOps: the reconcilers; security: the key/secret service of ea
 Each member's **layer check** (:func:`layer_check`) reads, from the components' own views, that the
 survivors carry the layer's job: DNS answering without a lost LB node, every LB node having a lost
 app replica out of rotation, a live kube-scheduler / kube-controller-manager / reconciler holding its lease,
-etcd with a leader and an API write through the API LB, every other AZ's Node Ready, Patroni with a live leader, the other DNS provider answering, the
+etcd with a leader and an API write through the API LB, a lost node agent's Node marked not Ready by the node
+lifecycle controller (every other Node Ready), Patroni with a live leader, the other DNS provider answering, the
 reconciler delivering ``main`` from its git host, every app of a region decrypting again after its
 region's key service was lost.
 """
@@ -133,12 +134,15 @@ def layer_check(member: Member, state_dir: Path) -> LayerCheck:
             return {**view, "ok": view["recovered"] and view[lease] != name}
         return LayerCheck(f"a {lease} other than {name} holds the Lease and the control plane serves", holder)
     if kind == "kube-node":
-        def other_nodes() -> dict[str, Any]:
+        lost = cp_layout.node_name(zone or "")
+
+        def node_lifecycle() -> dict[str, Any]:
             ready = cp_probes.nodes_ready(state_dir)
-            others = {node: is_ready for node, is_ready in ready.items() if node != cp_layout.node_name(zone or "")}
-            return {"ok": len(others) == len(t.ZONES) - 1 and all(others.values()), "nodes_ready": ready}
-        return LayerCheck(f"every Node but {name}'s is Ready (its agents renew their Leases through the API)",
-                          other_nodes)
+            others = {node: is_ready for node, is_ready in ready.items() if node != lost}
+            return {"ok": ready.get(lost) is False and len(others) == len(t.ZONES) - 1 and all(others.values()),
+                    "nodes_ready": ready}
+        return LayerCheck(f"the node lifecycle controller marked {lost} not Ready (its Lease unrenewed for "
+                          f"{cp_layout.NODE_GRACE_S} s) and every other Node is Ready", node_lifecycle)
     if kind == "etcd":
         return LayerCheck("Patroni has a leader (its DCS keeps the leader key)",
                           lambda: {**(view := signals.patroni_leader(timeout_s=0.3)), "ok": view["leader"] is not None})
