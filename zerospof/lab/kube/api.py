@@ -2,11 +2,14 @@
 
 The lab's own daemons (the node agents) run it where the ``kubernetes`` package would cost ~40 MiB each.
 :meth:`KubeApi.call` tries each server URL in turn on connection errors (not on HTTP answers) and raises
-:class:`KubeUnavailable` when none answered; an HTTP status is returned, never raised.
+:class:`KubeUnavailable` when none answered; an HTTP status is returned, never raised. An answer cut off
+mid-body (``http.client.IncompleteRead``: an API server or its LB node killed while answering) is a server
+that did not answer, like a reset connection: it once escaped and killed two node agents for good.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import ssl
 import urllib.error
@@ -57,8 +60,11 @@ class KubeApi:
                     return reply.status, _decode(reply.read())
             except urllib.error.HTTPError as exc:
                 self.last_server = server
-                return exc.code, _decode(exc.read())
-            except (OSError, ValueError) as exc:
+                try:
+                    return exc.code, _decode(exc.read())
+                except (OSError, http.client.HTTPException):
+                    return exc.code, None  # the status came; its body was cut off
+            except (OSError, ValueError, http.client.HTTPException) as exc:
                 errors.append(f"{server}: {type(exc).__name__}: {exc}")
         raise KubeUnavailable("; ".join(errors))
 
