@@ -23,6 +23,9 @@ from zerospof.lab import Lab
 pytestmark = pytest.mark.lab
 POLL_LATENCY_S = 0.3  # a signal read takes up to this long on top of the sampling interval
 LOG_SLACK_S = 0.15  # a log line may follow the visible event (Patroni takes the leader key, then logs; seen: 33 ms)
+# kube-scheduler / kube-controller-manager log "Successfully acquired lease" only after their Lease update returned
+# and the line is flushed: seen 0.57 s after the new holder was readable, on this 2-core machine under a full run
+LEASE_LOG_SLACK_S = 1.0
 PATRONI_PROMOTED = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) INFO: promoted self to leader")
 HAPROXY_ISO = re.compile(r"^(\d{4}-\d\d-\d\dT\S+) Server (\S+) is DOWN")
 
@@ -136,4 +139,5 @@ def test_measured_detection_agrees_with_the_components_log(running_lab, scenario
     resolution_s = detection["resolution_s"]
     print(f"\n{scenario} {signal}: measured at t0 + {measured_s:.3f}s, logged at t0 + {truth_s:.3f}s "
           f"(resolution {resolution_s:.3f}s)")
-    assert -LOG_SLACK_S <= measured_s - truth_s <= resolution_s + POLL_LATENCY_S
+    slack_s = LEASE_LOG_SLACK_S if signal.endswith("-lease") else LOG_SLACK_S
+    assert -slack_s <= measured_s - truth_s <= resolution_s + POLL_LATENCY_S
