@@ -91,15 +91,16 @@ def test_region_failure_passes_a_zero_rpo_gate_on_the_normal_lab(normal_run):
 
 def test_region_failure_fails_the_gate_with_the_real_rpo_when_replication_is_throttled(
         running_lab, strict_objectives, normal_run, tmp_path):
-    running_lab.set_replication_cap(REPLICATION_CAP_KBIT)
     run_dir, stop = tmp_path / "throttled", threading.Event()
     lifter = threading.Thread(target=lift_cap_once_cut_off, args=(running_lab, run_dir / "timeline.jsonl", stop))
-    lifter.start()
     try:
+        running_lab.set_replication_cap(REPLICATION_CAP_KBIT)  # inside: a cap half set up is removed too
+        lifter.start()
         result = run_region_failure(strict_objectives, run_dir)
     finally:
         stop.set()
-        lifter.join()
+        if lifter.is_alive():
+            lifter.join()
         running_lab.set_replication_cap(None)
     rpo = check(result, "rpo_s")
     detail = result.report["measurements"]["rpo_s"]["detail"]
