@@ -68,3 +68,19 @@ def test_down_finds_a_supervisor_whose_pid_file_is_gone(lab_dir: Path) -> None:
     finally:
         lab.down()
     assert wait_until_clean() == {"processes": [], "namespaces": [], "links": [], "iptables": []}
+
+
+def test_the_later_kube_apiservers_start_once_the_first_is_ready(lab_dir: Path) -> None:
+    """Started together on a new etcd, the kube-apiservers race to create the default Service's ClusterIP; a loser's
+    post-start hook never finishes and it exits after 60 s (kubernetes#141220), failing ``lab up``."""
+    lab = Lab(lab_dir)
+    try:
+        steps = lab.up()["steps_s"]
+        states = lab.supervisor.status()
+    finally:
+        lab.down()
+    assert "cp-api-r1-a to be ready" in steps, steps
+    assert steps["cp-api-r1-a to be ready"] > steps["Patroni's etcd to elect a leader"], steps  # after the first
+    assert {name: states[name]["starts"] for name in ("cp-api-r1-a", "cp-api-r1-b", "cp-api-r1-c")} == {
+        "cp-api-r1-a": 1, "cp-api-r1-b": 1, "cp-api-r1-c": 1}
+    assert wait_until_clean() == {"processes": [], "namespaces": [], "links": [], "iptables": []}

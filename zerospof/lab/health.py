@@ -28,7 +28,7 @@ from zerospof.lab.gitops import layout as gitops
 from zerospof.lab.gitops.repo import BRANCH, DESIRED_FILE, GitError, git, ls_remote, parse_desired
 from zerospof.lab.gitops.signals import mirror_lag, reconciler_holder
 
-__all__ = ["AGGREGATES", "check", "desired_revision", "git_heads"]
+__all__ = ["AGGREGATES", "api_server_ready", "check", "desired_revision", "git_heads"]
 
 AGGREGATES = ("end-to-end", "control-plane", "gitops")
 MIRROR_MAX_AGE_S = 3.0  # the sync loop runs every 0.5 s; older than this, it is stuck
@@ -41,6 +41,19 @@ def _http_ok(url: str, timeout_s: float, context: ssl.SSLContext | None = None) 
             return response.status == 200, response.read(1000).decode(errors="replace")
     except Exception as exc:  # noqa: BLE001 - any failure is "unhealthy", with the reason shown
         return False, f"{type(exc).__name__}: {exc}"
+
+
+def _api_tls(state_dir: Path) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=str(cp.pki_dir(state_dir) / "ca.crt"))
+
+
+def _api_server(state_dir: Path, zone: str, timeout_s: float, tls: ssl.SSLContext | None = None) -> tuple[bool, str]:
+    return _http_ok(f"https://{t.place(zone).address}:{cp.API_PORT}/readyz", timeout_s, tls or _api_tls(state_dir))
+
+
+def api_server_ready(state_dir: Path, zone: str, timeout_s: float = 0.7) -> bool:
+    """Return whether the kube-apiserver of ``zone`` answers ``/readyz`` (every post-start hook done)."""
+    return _api_server(Path(state_dir), zone, timeout_s)[0]
 
 
 def _etcd(where: str, timeout_s: float, port: int = t.ETCD_CLIENT_PORT) -> tuple[bool, str]:
@@ -203,9 +216,8 @@ def check(state_dir: Path, running: dict[str, bool], timeout_s: float = 0.7) -> 
     with ThreadPoolExecutor(32) as pool:
         etcd = {f"etcd-{p}": pool.submit(_etcd, p, timeout_s) for p in t.ETCD_PLACES}
         cp_etcd = {f"cp-etcd-{z}": pool.submit(_etcd, z, timeout_s, cp.CP_ETCD_CLIENT_PORT) for z in cp.CP_ZONES}
-        tls = ssl.create_default_context(cafile=str(cp.pki_dir(state_dir) / "ca.crt"))
-        cp_api = {f"cp-api-{z}": pool.submit(_http_ok, f"https://{t.place(z).address}:{cp.API_PORT}/readyz",
-                                             timeout_s, tls) for z in cp.CP_ZONES}
+        tls = _api_tls(state_dir)
+        cp_api = {f"cp-api-{z}": pool.submit(_api_server, state_dir, z, timeout_s, tls) for z in cp.CP_ZONES}
         api_via_lb = [pool.submit(_http_ok, f"{url}/readyz", timeout_s, tls) for url in cp.api_lb_urls()]
         cp_leader = pool.submit(etcd_leader, cp_endpoints, None, timeout_s)
         kube = admin_api(state_dir, timeout_s)

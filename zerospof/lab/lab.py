@@ -84,7 +84,8 @@ class Lab:
         later_reconcilers = [name for name in configs.component_names("gitops") if name != REFERENCE_RECONCILER]
         etcd = [(f"etcd-{p}", t.place(p).address, t.ETCD_PEER_PORT) for p in t.ETCD_PLACES]
         cp_etcd = [(f"cp-etcd-{z}", t.place(z).address, cp_layout.CP_ETCD_PEER_PORT) for z in cp_layout.CP_ZONES]
-        later = {*later_pg, *later_reconcilers, *(name for name, _, _ in etcd + cp_etcd)}
+        first_api, *later_api = configs.component_names("cp-api")
+        later = {*later_pg, *later_reconcilers, *later_api, *(name for name, _, _ in etcd + cp_etcd)}
         # Stages, each once the one before it holds:
         # - the DNS servers, the LB nodes and Patroni's etcd, one member after the other: a new member first
         #   asks its peers whether the cluster exists, waiting up to 1 s for each peer that listens but does
@@ -94,6 +95,10 @@ class Lab:
         #   again one member after the other;
         # - the other Patroni members once the intended primary holds the initialize key, or one of them
         #   could bootstrap the cluster instead;
+        # - the other kube-apiservers once the first is ready: on a new etcd, started together, each creates the
+        #   default Service's ClusterIP object and the losers' IP repair stops on "already exists", so their
+        #   post-start hook never finishes and they exit after 60 s (upstream kubernetes#141220; a kubelet would
+        #   restart them);
         # - the other reconcilers once the reference one (it reads the primary git host) holds the GitOps
         #   Lease (on the Kubernetes API, in the app's namespace: created here first), so that it leads.
         stages: list[tuple[str, Any, list[str], list[str]]] = [
@@ -109,6 +114,9 @@ class Lab:
         stages += [
             ("Patroni's initialize key", lambda: _etcd_has_key(f"/service/{t.PATRONI_SCOPE}/initialize"),
              later_pg, [first_pg]),
+            (f"{first_api} to be ready",
+             lambda: health.api_server_ready(self.state_dir, first_api.removeprefix("cp-api-")),
+             later_api, [first_api, *(name for name, _, _ in cp_etcd)]),
             (f"{REFERENCE_RECONCILER} to hold the GitOps Lease", self._reference_reconciler_leads,
              later_reconcilers, [REFERENCE_RECONCILER, "git-primary", *(name for name, _, _ in cp_etcd),
                                  *configs.component_names("cp-api")]),
