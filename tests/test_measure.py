@@ -59,6 +59,16 @@ def test_detection_takes_the_earliest_of_several_signal_probes() -> None:
     assert result.detail["per_probe_s"] == {"dns-health": pytest.approx(4.0), "lb-health": pytest.approx(3.0)}
 
 
+def test_each_signal_has_its_own_resolution_a_slow_read_widening_it() -> None:
+    timeline = _timeline()
+    _signal(timeline, "lb-health", [(100.9, False), (101.0, True)])  # read every 0.1 s
+    _signal(timeline, "node-ready", [(100.5, False), (101.4, True)])  # the detecting read took 0.8 s
+    result = detection_s(timeline, ["lb-health", "node-ready"])
+    assert result.resolution_s == pytest.approx(0.1)  # the headline figure's: the first signal's
+    assert result.detail["per_probe_resolution_s"] == {"lb-health": pytest.approx(0.1),
+                                                       "node-ready": pytest.approx(0.9)}
+
+
 def test_detection_is_none_when_the_signal_never_reports_the_fault() -> None:
     timeline = _timeline()
     _signal(timeline, "lb-health", [(101.0, False), (102.0, False), (103.0, False)])

@@ -241,6 +241,7 @@ def _detection(report: dict[str, Any]) -> str:
     detection = (report.get("measurements") or {}).get("detection_s") or {}
     detail = detection.get("detail") or {}
     per_probe = detail.get("per_probe_s") or {}
+    per_probe_resolution = detail.get("per_probe_resolution_s") or {}  # absent in reports before it was kept
     t0_wall = report.get("t0_wall")
     signals = report.get("signal_probes") or list(per_probe)
     if not signals:
@@ -250,11 +251,12 @@ def _detection(report: dict[str, Any]) -> str:
     for signal in signals:
         after = per_probe.get(signal)
         rows.append((signal, "not detected" if after is None else format_duration(after),
+                     "-" if after is None else _seconds(per_probe_resolution.get(signal)),
                      "-" if after is None or t0_wall is None else utc_text(t0_wall + after),
                      "first" if after is not None and after == first else "",
                      "no samples" if signal in (detail.get("probes_without_samples") or []) else ""))
     resolution = detection.get("resolution_s")
-    return (_table(("signal", "after t0", "UTC", "", "note"), rows)
+    return (_table(("signal", "after t0", "resolution", "UTC", "", "note"), rows)
             + f'<p class="muted">Detection time = the first signal; resolution {_seconds(resolution)}.</p>')
 
 

@@ -50,7 +50,8 @@ def detection_s(timeline: Timeline, signal_probes: Sequence[str], t0: float | No
     """Measure seconds from t0 to the first sample of a signal probe reporting ``detected``.
 
     Only samples at or after t0 count. Resolution is the gap to the previous sample of the
-    detecting probe (its median interval when there is none).
+    detecting probe (its median interval when there is none): a signal's samples are taken one
+    after the other, so a slow read widens it. ``detail``: each probe's figure and resolution.
     """
     if isinstance(signal_probes, str):
         raise TypeError("signal_probes must be a sequence of probe names, not one string")
@@ -66,6 +67,7 @@ def detection_s(timeline: Timeline, signal_probes: Sequence[str], t0: float | No
         "signal_probes": list(signal_probes),
         "probes_without_samples": silent,
         "per_probe_s": {probe: (None if hit is None else hit[0].t_mono - t0) for probe, hit in per_probe.items()},
+        "per_probe_resolution_s": {probe: (None if hit is None else hit[1]) for probe, hit in per_probe.items()},
     }
     if not found:
         reason = "no signal probe had any sample" if len(silent) == len(signal_probes) else "fault not detected"
