@@ -16,11 +16,15 @@ import yaml
 
 from zerospof.chaos.runner import ScenarioResult, experiment_path, run_experiment_file
 from zerospof.chaos.settings import new_run_id
+from zerospof.faults.ledger import Ledger, RecordState
 from zerospof.history import RunRecord
+from zerospof.lab.network import replication_cap_kbit
+from zerospof.lab.topology import REGIONS
 from zerospof.regression import baseline_figures, compare
 
 pytestmark = pytest.mark.lab
 REPO = Path(__file__).resolve().parents[1]
+REGION_2 = REGIONS[1]
 REPLICATION_CAP_KBIT = 8  # far below what the write canary produces: the DR replica falls behind
 
 
@@ -41,17 +45,22 @@ def run_region_failure(objectives: Path, run_dir: Path) -> ScenarioResult:
     })
 
 
-def lift_cap_once_cut_off(lab, timeline: Path, stop: threading.Event, limit_s: float = 300.0) -> None:
-    """Remove the replication cap as soon as the timeline shows the region loss in effect (t0).
+def lift_cap_once_cut_off(lab, ledger_dir: Path, stop: threading.Event, lifted: dict, limit_s: float = 300.0) -> None:
+    """Remove the replication cap as soon as the run's ledger shows the region loss in effect (t0).
 
     From then on the cap changes nothing the run measures (the primary region is cut off), but left on
-    it would throttle the standby's catch-up after the revert past the rollback's 120 s heal wait.
+    it would throttle the standby's catch-up and the switchover back after the revert past the rollback's
+    120 s heal wait. The ledger, not the timeline: the run adds the fault's steps to its timeline only at
+    the end (once lifted at t0 + 96 s, and the heal failed or barely passed).
     Bounded: gives up after ``limit_s`` or when ``stop`` is set; the caller lifts the cap anyway.
+    ``lifted`` gets the wall time of the lift and the cap seen right after it.
     """
     deadline = time.monotonic() + limit_s
     while time.monotonic() < deadline and not stop.is_set():
-        if timeline.exists() and '"kind": "fault-verified"' in timeline.read_text():
+        if any(step["state"] == RecordState.VERIFIED for record in Ledger(ledger_dir).records()
+               for step in record.data.get("steps", [])):
             lab.set_replication_cap(None)
+            lifted.update(at_wall=time.time(), cap_after=replication_cap_kbit(REGION_2))
             return
         stop.wait(0.2)
 
@@ -91,8 +100,8 @@ def test_region_failure_passes_a_zero_rpo_gate_on_the_normal_lab(normal_run):
 
 def test_region_failure_fails_the_gate_with_the_real_rpo_when_replication_is_throttled(
         running_lab, strict_objectives, normal_run, tmp_path):
-    run_dir, stop = tmp_path / "throttled", threading.Event()
-    lifter = threading.Thread(target=lift_cap_once_cut_off, args=(running_lab, run_dir / "timeline.jsonl", stop))
+    run_dir, stop, lifted = tmp_path / "throttled", threading.Event(), {}
+    lifter = threading.Thread(target=lift_cap_once_cut_off, args=(running_lab, run_dir / "ledger", stop, lifted))
     try:
         running_lab.set_replication_cap(REPLICATION_CAP_KBIT)  # inside: a cap half set up is removed too
         lifter.start()
@@ -104,13 +113,15 @@ def test_region_failure_fails_the_gate_with_the_real_rpo_when_replication_is_thr
         running_lab.set_replication_cap(None)
     rpo = check(result, "rpo_s")
     detail = result.report["measurements"]["rpo_s"]["detail"]
-    print(f"\nthrottled lab: {rpo['message']}; lost before t0: {detail['lost_seqs_before_t0']}")
+    print(f"\nthrottled lab: {rpo['message']}; lost before t0: {detail['lost_seqs_before_t0']}; cap lifted at "
+          f"t0 + {lifted.get('at_wall', float('nan')) - result.report['t0_wall']:.1f}s (then {lifted.get('cap_after')})")
     assert not result.passed
     assert rpo["passed"] is False and rpo["measured"] > 0, rpo["message"]
     assert detail["lost_seqs_before_t0"], "an RPO above 0 must name the acknowledged writes that were lost"
     conditions = {c["name"]: c["passed"] for c in result.report["conditions"]}
     assert conditions["fault-reverted"] and conditions["fault-in-effect"]
     rollbacks = {r["activity"]["name"]: r["status"] for r in result.journal["rollbacks"]}
+    assert lifted["at_wall"] - result.report["t0_wall"] < 5.0 and lifted["cap_after"] is None, lifted
     assert set(rollbacks.values()) == {"succeeded"}, rollbacks  # healed once the cap was lifted
     assert "rpo_s" in regressed_figures(result, normal_run)  # --baseline flags it against the normal run
 
