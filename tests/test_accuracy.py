@@ -115,11 +115,18 @@ def by_servers_seen_down(result: ScenarioResult, signal: str) -> Callable[[str],
     return haproxy_down(servers_seen_down(result, signal))
 
 
+def by_nodes_seen_not_ready(result: ScenarioResult, signal: str) -> Callable[[str], float | None]:
+    """The node lifecycle controller's NodeNotReady line for the lost zone's Node (the signal's first detecting
+    sample names it); another Node marked NotReady for a moment is not this event."""
+    first = next(s for s in result.timeline().samples_of(signal) if s.ok and (s.value or {}).get("detected"))
+    (node,) = first.value["not_ready"]  # one zone lost: one Node
+    return klog("Recording status change event message for node", status="NodeNotReady", node=node)
+
+
 CASES = [  # scenario, signal, the logs holding its ground truth, the parser of their lines (from the run)
     ("az-failure", "signal:patroni-failover", "pg-*.log", by_line(patroni_promotion)),
     ("az-failure", "signal:lb-health-check", "lb-*.log", by_servers_seen_down),
-    ("az-failure", "signal:node-not-ready", "cp-cm-*.log",  # the node lifecycle controller's (--vmodule, V(2))
-     by_line(klog("Recording status change event message for node", status="NodeNotReady"))),
+    ("az-failure", "signal:node-not-ready", "cp-cm-*.log", by_nodes_seen_not_ready),  # (--vmodule, V(2))
     ("region-failure", "signal:patroni-failover", "pg-*.log", by_line(patroni_promotion)),
     ("control-plane", "signal:etcd-leader", "cp-etcd-*.log", by_line(etcd_election)),
     ("control-plane", "signal:api-lb-health-check", "lb-r1-*.log", by_servers_seen_down),
