@@ -43,7 +43,8 @@ def _up(args: argparse.Namespace) -> int:
     try:
         result = Lab(args.state_dir).up(timeout_s=args.timeout)
     except LabError as exc:
-        print(f"lab up failed: {exc}", file=sys.stderr)
+        print(f"lab up failed: {exc}\nWhat did start is left running to be looked at ('zerospof lab status', the logs "
+              "named above); 'zerospof lab down' removes it.", file=sys.stderr)
         return 1
     print(f"lab up in {result['up_s']:.1f}s; kubeconfig: {result['kubeconfig']}")
     for name, seconds in sorted(result["components_s"].items(), key=lambda item: item[1]):
