@@ -43,6 +43,8 @@ def supervisor(tmp_path: Path) -> Iterator[SupervisorClient]:
 def test_an_on_failure_component_that_exits_with_an_error_is_started_again_and_a_killed_one_is_not(
         supervisor: SupervisorClient, tmp_path: Path) -> None:
     supervisor.start(["fails", "fails-plain", "runs"])
+    pending, _ = wait_for(lambda: supervisor.status()["fails"]["restart_pending"], 5, 0.05)  # exited, 1 s to go
+    assert pending and not supervisor.status()["fails-plain"]["restart_pending"]  # lab up tells them apart
     restarted, waited = wait_for(lambda: supervisor.status()["fails"]["starts"] >= 2, 5, 0.05)
     assert restarted, supervisor.status()["fails"]
     assert "exited with code 3; restarting in 1s" in (tmp_path / "logs" / "fails.log").read_text()
@@ -53,5 +55,6 @@ def test_an_on_failure_component_that_exits_with_an_error_is_started_again_and_a
     states = supervisor.status()
     assert not states["runs"]["running"] and states["runs"]["starts"] == starts["runs"] == 1
     assert not states["fails"]["running"] and states["fails"]["starts"] == starts["fails"]  # kill cancels a pending restart
+    assert not states["fails"]["restart_pending"]
     assert states["fails-plain"]["starts"] == 1 and states["fails-plain"]["exit_code"] == 3
     print(f"\nrestarted {waited:.2f}s after its first start (exit after 0.2 s + 1 s delay)")

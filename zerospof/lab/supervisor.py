@@ -310,6 +310,7 @@ class Supervisor:
             "components": {
                 name: {
                     "running": name in self.pids,
+                    "restart_pending": name in self.restart_at,  # exited on failure, started again shortly
                     "pid": self.pids.get(name),
                     "exit_code": self.exit_codes[name],
                     "starts": self.starts[name],
