@@ -170,8 +170,9 @@ class Lab:
             running = {name: state["running"] for name, state in states.items()}
             # a component that exits on purpose and is restarted (a kube-controller-manager that lost its Lease or
             # whose controllers could not start: it exits, as in a cluster) is not a crash; a crash loop still
-            # ends in "not healthy" below
-            crashed = [name for name, state in states.items() if not (state["running"] or state["restart_pending"])]
+            # ends in "not healthy" below. A supervisor started by an older zerospof does not say: then it is a crash
+            crashed = [name for name, state in states.items()
+                       if not (state["running"] or state.get("restart_pending", False))]
             if crashed:
                 raise LabError("lab components exited during start: " + self._blame(crashed))
             if not table_created:
