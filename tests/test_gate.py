@@ -121,6 +121,7 @@ def test_region_failure_fails_the_gate_with_the_real_rpo_when_replication_is_thr
     conditions = {c["name"]: c["passed"] for c in result.report["conditions"]}
     assert conditions["fault-reverted"] and conditions["fault-in-effect"]
     rollbacks = {r["activity"]["name"]: r["status"] for r in result.journal["rollbacks"]}
+    assert "at_wall" in lifted, "the cap was never lifted during the run (no verified step in its ledger)"
     assert lifted["at_wall"] - result.report["t0_wall"] < 5.0 and lifted["cap_after"] is None, lifted
     assert set(rollbacks.values()) == {"succeeded"}, rollbacks  # healed once the cap was lifted
     assert "rpo_s" in regressed_figures(result, normal_run)  # --baseline flags it against the normal run
