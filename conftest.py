@@ -15,6 +15,7 @@ import pytest
 
 from zerospof.chaos.runner import ScenarioResult, experiment_path, run_experiment_file
 from zerospof.chaos.settings import new_run_id
+from zerospof.chaos.verdict import CONDITIONS
 from zerospof.faults import Ledger
 from zerospof.objectives import Objectives, load_objectives
 from zerospof.scenario import objective_names
@@ -24,8 +25,6 @@ from zerospof.timeline import Timeline
 pytest_plugins = ("tests.k8s.fixtures",)  # the real Kubernetes API: kube_control_plane, cluster, kube, ...
 
 REPO = Path(__file__).resolve().parent
-CONDITIONS = ("steady-state-before", "fault-in-effect", "method-succeeded", "rollbacks-succeeded",
-              "fault-reverted", "not-aborted", "steady-state-after")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

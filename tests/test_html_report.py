@@ -105,6 +105,10 @@ def test_markers_come_from_the_timeline_and_the_report(reports: Path) -> None:
     report = {"measurements": {"detection_s": {"value": 0.5}, "rto_s": {"value": None}}}
     keys = [marker.key for marker in timeline_markers(timeline, report)]
     assert keys == ["fault-injecting", "fault-verified", "detection_s", "fault-reverted"]  # no RTO: not drawn at 0
+    t0 = timeline.t0()
+    report["measurements"]["observer_stalled_s"] = {"value": 2.5, "detail": {"stalls": [[t0 + 3.0, t0 + 5.5]]}}
+    [stall] = [marker for marker in timeline_markers(timeline, report) if marker.key == "observer-stalled"]
+    assert stall.at_s == pytest.approx(3.0) and stall.label == "harness not running for 2.5s"
 
 
 def test_an_interrupted_run_is_reported_incomplete_with_what_it_measured(reports: Path) -> None:

@@ -11,6 +11,7 @@ from zerospof.measure import (
     deployment_delay_s,
     detection_s,
     downtime,
+    observer_stalls,
     rpo,
     rto,
     rto_phases,
@@ -573,3 +574,45 @@ def test_an_rpo_objective_without_a_write_canary_is_not_measured_with_the_reason
     found = measure_scenario(timeline, [], sustained_s=5.0, data_loss=True)
     assert found["rpo_s"].value is None and "write canary did not run" in found["rpo_s"].detail["reason"]
     assert "rpo_s" not in measure_scenario(timeline, [], sustained_s=5.0)
+
+
+# -- the observer ----------------------------------------------------------------------------
+def _heartbeat(timeline: Timeline, times: list[float], probe: str = "beat") -> None:
+    for t_mono in times:
+        timeline.record(probe, ok=True, t_mono=t_mono)
+
+
+def _beats(start: float, end: float, interval_s: float = 0.1) -> list[float]:
+    return [start + i * interval_s for i in range(round((end - start) / interval_s) + 1)]
+
+
+def test_a_heartbeat_gap_is_time_the_harness_did_not_observe() -> None:
+    timeline = _timeline()  # the CI run of 2026-12-02: the harness froze from t0+60.6 to t0+71.3
+    _heartbeat(timeline, _beats(95.0, 160.6) + _beats(171.3, 190.0))
+    result = observer_stalls(timeline, "beat", (99.8, 185.0), min_gap_s=1.0)
+    assert result.value == pytest.approx(10.7, abs=1e-6)  # from the last beat before to the first after
+    assert result.detail["stalls"] == [[pytest.approx(160.6), pytest.approx(171.3)]]
+    assert result.resolution_s == pytest.approx(0.1)
+
+
+def test_gaps_shorter_than_the_limit_or_outside_the_window_are_not_stalls() -> None:
+    timeline = _timeline()
+    _heartbeat(timeline, _beats(90.0, 95.0) + _beats(97.0, 110.0, 0.5) + _beats(110.9, 120.0))
+    assert observer_stalls(timeline, "beat", (99.0, 120.0), min_gap_s=1.0).value == 0  # 2 s gap before the window
+    assert observer_stalls(timeline, "beat", (94.0, 120.0), min_gap_s=1.0).value == pytest.approx(2.0)
+
+
+def test_a_heartbeat_that_stops_before_the_window_ends_is_a_stall_to_the_end() -> None:
+    timeline = _timeline()
+    _heartbeat(timeline, _beats(95.0, 110.0))
+    result = observer_stalls(timeline, "beat", (99.0, 115.0), min_gap_s=1.0)
+    assert result.value == pytest.approx(5.0)
+    assert result.detail["stalls"] == [[pytest.approx(110.0), 115.0]]
+
+
+def test_without_a_heartbeat_the_stall_is_not_measured_never_zero() -> None:
+    result = observer_stalls(_timeline(), "beat", (99.0, 115.0), min_gap_s=1.0)
+    assert result.value is None and "no 'beat' heartbeat" in result.detail["reason"]
+    timeline = _timeline()
+    _heartbeat(timeline, _beats(95.0, 110.0))
+    assert observer_stalls(timeline, "beat", None, min_gap_s=1.0).value is None

@@ -14,7 +14,7 @@ import pytest
 from zerospof.lab.controlplane.layout import NODE_GRACE_S
 from zerospof.measure import Measurement
 from zerospof.objectives import load_objectives
-from zerospof.spof import LAYER_CHECK, LayerCheck, Member, Outcome, layer_outcome, member_verdict
+from zerospof.spof import LAYER_CHECK, LayerCheck, Member, Outcome, layer_outcome, member_verdict, unobserved
 from zerospof.timeline import EventKind, Sample, Timeline
 
 REPO = Path(__file__).resolve().parents[1]
@@ -53,6 +53,18 @@ def test_a_member_whose_users_recovered_later_than_the_layers_rto_is_a_spof():
     found = {**_path("reads", 12.0, bad=240, rto_s=12.5), **_path("writes", 0.0)}
     result = member_verdict(Member("dns1", "dns", "dns"), found, OBJECTIVES, 20.0, {"reads": True, "writes": True})
     assert result.outcome is Outcome.SPOF and "RTO objective" in result.reasons[0]  # DNS: < 10 s
+
+
+def test_a_member_whose_run_the_harness_did_not_observe_throughout_is_not_judged():
+    found = {**_path("reads", 10.6, bad=200, rto_s=10.7), **_path("writes", 0.0)}
+    result = member_verdict(Member("dns1", "dns", "dns"), found, OBJECTIVES, 20.0, {"reads": True, "writes": True})
+    assert result.outcome is Outcome.SPOF  # what the samples say: but 10.6 s of it nobody observed
+    stalled = Measurement("observer_stalled_s", 10.6, "s", 0.1, {"stalls": [[100.0, 110.6]]})
+    judged = unobserved(result, stalled)
+    assert judged.outcome is Outcome.ERROR and judged.figures["observer_stalled_s"] == 10.6
+    assert "not running for 10.6s" in judged.reasons[0] and "it would have been spof" in judged.reasons[0]
+    for value in (0.0, None):  # observed throughout, or not known (no heartbeat): the verdict stands
+        assert unobserved(result, Measurement("observer_stalled_s", value, "s", 0.1)) is result
 
 
 def test_a_member_with_no_user_path_measured_is_not_judged_rather_than_redundant():

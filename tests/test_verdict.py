@@ -7,7 +7,7 @@ import json
 import pytest
 
 from zerospof.measure import Measurement
-from zerospof.verdict import Check, Comparison, Objective, Verdict, judge
+from zerospof.verdict import Check, Comparison, Objective, Verdict, in_doubt, judge
 
 
 def _seconds(name: str, value: float | None, **detail: object) -> Measurement:
@@ -110,3 +110,31 @@ def test_checks_and_verdicts_are_frozen() -> None:
     assert isinstance(verdict, Verdict) and isinstance(verdict.checks[0], Check)
     with pytest.raises(AttributeError):
         verdict.checks[0].passed = False  # type: ignore[misc]
+
+
+# -- checks that turn on time nobody observed --------------------------------------------------
+def _budget(name: str, downtime_s: float, budget_s: float) -> Measurement:
+    return Measurement(name, downtime_s / budget_s, "ratio", None, {"budget_s": budget_s, "downtime_s": downtime_s})
+
+
+def test_a_budget_missed_only_through_a_stall_is_in_doubt_and_one_missed_anyway_is_not() -> None:
+    # the CI run of 2026-12-02: 28.3 s of read downtime against the 99.999% budget (25.9 s), 10.6 s unobserved
+    found = {"load-balancers.budget_consumed": _budget("load-balancers.budget_consumed", 28.3, 25.92),
+             "data-plane.budget_consumed": _budget("data-plane.budget_consumed", 50.0, 259.2),
+             "writes.downtime_s": _seconds("writes.downtime_s", 50.0)}
+    verdict = judge(found, [Objective("load-balancers.budget_consumed", 1.0, "lt"),
+                            Objective("data-plane.budget_consumed", 1.0, "lt"),
+                            Objective("writes.downtime_s", 300.0, "lt")])
+    assert [c.measurement for c in in_doubt(verdict, found, 10.6)] == ["load-balancers.budget_consumed"]
+    assert in_doubt(verdict, found, 2.0) == ()  # 26.3 s would still miss it: a plain FAIL
+    assert in_doubt(verdict, found, 0.0) == ()
+
+
+def test_zero_downtime_cannot_be_proven_across_a_stall_and_other_units_are_not_doubted() -> None:
+    found = {"reads.downtime_s": _seconds("reads.downtime_s", 0.0),
+             "failed_request_rate": Measurement("failed_request_rate", 0.5, "ratio", None),
+             "detection_s": _seconds("detection_s", None)}
+    verdict = judge(found, [Objective("reads.downtime_s", 0.0, "eq_zero"),
+                            Objective("failed_request_rate", 0.1, "lt"),
+                            Objective("detection_s", 30.0, "lt")])
+    assert [c.measurement for c in in_doubt(verdict, found, 1.5)] == ["reads.downtime_s"]

@@ -31,6 +31,7 @@ __all__ = [
     "good",
     "latency",
     "signal_reached_s",
+    "observer_stalls",
 ]
 
 
@@ -285,6 +286,35 @@ def error_budget(downtime: Measurement, availability_pct: float, name: str = "bu
     if budget_s <= 0:
         return Measurement(name, float("inf") if downtime.value > 0 else 0.0, "ratio", None, detail)
     return Measurement(name, downtime.value / budget_s, "ratio", resolution, detail)
+
+
+# -- the observer itself -----------------------------------------------------------------------
+def observer_stalls(timeline: Timeline, probe: str, window: tuple[float, float] | None,
+                    min_gap_s: float) -> Measurement:
+    """Measure how long the harness itself was not running in ``window``: ``observer_stalled_s``.
+
+    ``probe`` is a heartbeat: a sampler whose call does nothing, so a gap of ``min_gap_s`` or more
+    between two of its samples is time the harness could not sample (its machine or runner froze,
+    or a thread starved the others): requests in flight then were timed by a clock nobody read, and
+    none were started. The figure is the sum of those gaps (from the last beat before to the first
+    after) within ``window``; ``detail["stalls"]`` lists each as ``[from, to]`` (``t_mono``). None when
+    the timeline has no heartbeat (a run recorded before it existed) or no window.
+    """
+    name = "observer_stalled_s"
+    samples = timeline.samples_of(probe)
+    interval = _median_interval_s(samples)
+    detail: dict[str, Any] = {"probe": probe, "min_gap_s": min_gap_s, "window": window}
+    if window is None or interval is None:
+        why = "no observation window" if window is None else f"no {probe!r} heartbeat in this timeline"
+        return _not_measured(name, "s", why, interval, **detail)
+    start, end = window
+    stalls = [(a.t_mono, b.t_mono) for a, b in zip(samples, samples[1:])
+              if b.t_mono - a.t_mono >= min_gap_s and _overlap_s(a.t_mono, b.t_mono, start, end) > 0]
+    if samples[-1].t_mono < end - min_gap_s:  # the heartbeat stopped before the window ended
+        stalls.append((samples[-1].t_mono, end))
+    stalled = sum(_overlap_s(a, b, start, end) for a, b in stalls)
+    detail.update(stalls=[[a, b] for a, b in stalls], heartbeat_interval_s=interval)
+    return Measurement(name, stalled, "s", interval, detail)
 
 
 def signal_reached_s(timeline: Timeline, probe: str, key: str, name: str, t0: float | None = None) -> Measurement:

@@ -35,6 +35,7 @@ __all__ = [
     "SERVED_REVISION",
     "SECURITY_REPLICA",
     "PATH_PROBES",
+    "OBSERVER",
     "Layer",
     "Scenario",
     "SCENARIOS",
@@ -48,6 +49,7 @@ __all__ = [
     "measure_scenario",
     "judge_scenario",
     "objective_names",
+    "observer_stalled",
 ]
 
 AVAILABILITY = "availability"  # the read path's probe (its historical name)
@@ -57,6 +59,8 @@ SERVED_REVISION = "served-revision"
 SECURITY_REPLICA = "security-replica"  # the security layer's probe: {"refreshed_at": {member: epoch s | None}}
 CONTROL_PLANE_API = "control-plane-api"
 PATH_PROBES = {"reads": AVAILABILITY, "writes": WRITES}  # user path -> probe
+OBSERVER = "observer-heartbeat"  # the harness's own heartbeat: its gaps are time nothing was observed
+OBSERVER_INTERVAL_S = 0.1
 MAX_OBSERVATION_S = 4 * 3600.0  # a sampler's own bound when the run sets none (FIS's longest scenario: 3 h)
 
 Reader = Callable[[], Any]
@@ -152,7 +156,8 @@ class Monitoring:
 
 
 def build_monitoring(plan: Plan, timeline: Timeline, objectives: Objectives) -> Monitoring:
-    """Assemble the samplers of ``plan`` (not started): user paths at the objectives' rates, signals, extras."""
+    """Assemble the samplers of ``plan`` (not started): user paths at the objectives' rates, signals, extras,
+    and the observer's heartbeat (:data:`OBSERVER`: its gaps say when the harness itself was not running)."""
     rates = {"reads": objectives.availability_rate_hz, "writes": objectives.write_rate_hz}
 
     def sampler(name: str, reader: Reader, interval_s: float, concurrency: int) -> Sampler:
@@ -163,9 +168,14 @@ def build_monitoring(plan: Plan, timeline: Timeline, objectives: Objectives) -> 
     samplers += [sampler(name, reader, plan.signal_interval_s, 1) for name, reader in plan.signals.items()]
     samplers += [sampler(name, reader, interval_s, concurrency)
                  for name, (reader, interval_s, concurrency) in plan.extra.items()]
+    samplers.append(sampler(OBSERVER, _heartbeat, OBSERVER_INTERVAL_S, 1))
     return Monitoring(samplers, list(plan.signals), plan.stop_hooks, plan.abort_floor, plan.abort_after_s,
                       plan.baseline, {path: reason for path, reason in plan.paths.items() if isinstance(reason, str)},
                       dict(plan.layer_signals), plan.rpo_probe, plan.component_logs)
+
+
+def _heartbeat() -> None:
+    """The observer's heartbeat: does nothing, so only a harness that is not running delays it."""
 
 
 class HealthFromReadiness:
@@ -313,6 +323,18 @@ def observation_window(timeline: Timeline, probe: str = AVAILABILITY) -> tuple[f
     if started is None or not samples:
         return None
     return (started.t_mono, max(samples[-1].t_mono, started.t_mono))
+
+
+def observer_stalled(timeline: Timeline, objectives: Objectives) -> Measurement:
+    """How long the harness was not running while the run's figures were taken (from the injection to the
+    fail-back, or the end): gaps of its heartbeat as long as the slow-request limit, which alone can make
+    a request look slow or failed."""
+    started = timeline.first_event(EventKind.FAULT_INJECTING) or timeline.first_event(EventKind.FAULT_VERIFIED)
+    beats = timeline.samples_of(OBSERVER)
+    fail_back = timeline.first_event(EventKind.FAIL_BACK)
+    end = fail_back.t_mono if fail_back is not None else (beats[-1].t_mono if beats else None)
+    window = None if started is None or end is None else (started.t_mono, max(started.t_mono, end))
+    return measure.observer_stalls(timeline, OBSERVER, window, objectives.slow_request_s)
 
 
 def rto_phases(timeline: Timeline, signal_probes: list[str], sustained_s: float, slow_s: float | None = None,

@@ -16,7 +16,9 @@ fault last long enough to tell. :func:`member_verdict` is pure:
 - **spof**: a path did not recover while the member stayed down, recovered later than the layer's
   RTO objective, the event alone used the layer's whole monthly error budget, or the layer check
   never held while the member was down (or held later than the layer's RTO);
-- **degraded**: users felt it, within the layer's objectives (the figures say how much).
+- **degraded**: users felt it, within the layer's objectives (the figures say how much);
+- **error** (not judged): the member could not be failed, the target did not heal, or the harness itself
+  was not running for a while during the member's run (its heartbeat stalled: :func:`unobserved`).
 
 Layers are the seed's "Zero SPOF Validation" checklist; each maps to a components-table row whose
 RTO and availability judge its members. A layer with no member on a target is reported as not
@@ -38,7 +40,7 @@ from zerospof.faults.runner import injected
 from zerospof.measure import Measurement
 from zerospof.monitors import Sampler
 from zerospof.objectives import USER_PATHS, Objectives
-from zerospof.scenario import PATH_PROBES, Layer, Plan, build_monitoring, measure_scenario
+from zerospof.scenario import PATH_PROBES, Layer, Plan, build_monitoring, measure_scenario, observer_stalled
 from zerospof.timeline import EventKind, Timeline
 
 __all__ = ["LAYER_CHECK", "SEED_LAYERS", "Finding", "LayerCheck", "Member", "MemberResult", "Outcome",
@@ -60,7 +62,7 @@ class Outcome(StrEnum):
     REDUNDANT = "redundant"
     DEGRADED = "degraded"
     SPOF = "spof"
-    ERROR = "error"  # the member could not be failed or the target did not heal: not judged
+    ERROR = "error"  # the member could not be failed, the target did not heal or the harness froze: not judged
     NOT_EXERCISED = "not-exercised"  # no safe fault fails this member alone: listed with the reason, never a pass
 
 
@@ -295,7 +297,19 @@ def run_member(target: SweepTarget, member: Member, objectives: Objectives, ledg
     recovered = {path: _good_before(timeline, probe, objectives.sustained_success_s, objectives.slow_request_s)
                  for path, probe in PATH_PROBES.items()}
     layer = layer_outcome(timeline, check) if check is not None else None
-    return member_verdict(member, found, objectives, offset, recovered, layer), timeline
+    result = member_verdict(member, found, objectives, offset, recovered, layer)
+    return unobserved(result, observer_stalled(timeline, objectives)), timeline
+
+
+def unobserved(result: MemberResult, stalled: Measurement) -> MemberResult:
+    """``result``, or not judged (error) when the harness itself was not running for a while during the
+    member's run (``stalled``: :func:`~zerospof.scenario.observer_stalled`): what users felt then is not
+    known, so neither a SPOF nor redundancy is shown. Pure."""
+    if not stalled.value:
+        return result
+    why = (f"not judged: the harness itself was not running for {stalled.value:.1f}s during this member's run "
+           f"(its machine or runner froze); it would have been {result.outcome.value}: {'; '.join(result.reasons)}")
+    return MemberResult(result.member, Outcome.ERROR, (why,), {**result.figures, "observer_stalled_s": stalled.value})
 
 
 def _checked(check: LayerCheck) -> Callable[[], dict[str, Any]]:

@@ -2,8 +2,8 @@
 
 Charts that cannot mislead: a bin where no request was good is a full-height red band with a solid red bar
 at 0 (never a blank), a bin with no request at all is hatched grey ("not observed"), reads, writes and
-latency each get their own panel, and every marker (injection, t0, detection, recovery, revert) is drawn
-and labelled apart with its UTC time and its seconds from t0.
+latency each get their own panel, and every marker (injection, t0, detection, recovery, revert, a stall of
+the harness itself) is drawn and labelled apart with its UTC time and its seconds from t0.
 """
 
 from __future__ import annotations
@@ -77,6 +77,11 @@ def timeline_markers(timeline: Timeline, report: dict[str, Any]) -> list[Marker]
             value = (measurements.get(name) or {}).get("value")
             if value is not None:
                 markers.append(Marker(name, f"{label} {format_duration(value)}", value, origin_wall + value, colour))
+    stalls = ((measurements.get("observer_stalled_s") or {}).get("detail") or {}).get("stalls") or []
+    for start, end in stalls:  # the harness itself was not running: nothing was observed until ``end``
+        at_s = start - origin
+        markers.append(Marker("observer-stalled", f"harness not running for {format_duration(end - start)}", at_s,
+                              None if origin_wall is None else origin_wall + at_s, "#17becf"))
     return sorted(markers, key=lambda marker: marker.at_s)
 
 

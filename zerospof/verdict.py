@@ -14,7 +14,7 @@ from typing import Any
 
 from zerospof.measure import Measurement
 
-__all__ = ["Comparison", "Objective", "Check", "Verdict", "judge"]
+__all__ = ["Comparison", "Objective", "Check", "Verdict", "judge", "in_doubt"]
 
 
 class Comparison(StrEnum):
@@ -103,6 +103,39 @@ class Verdict:
 def judge(measurements: Mapping[str, Measurement], objectives: Sequence[Objective]) -> Verdict:
     """Hold each objective against the measurement it names and return the verdict."""
     return Verdict(tuple(_check(objective, measurements.get(objective.measurement_name)) for objective in objectives))
+
+
+def in_doubt(verdict: Verdict, measurements: Mapping[str, Measurement], unobserved_s: float,
+             gaps: int = 1) -> tuple[Check, ...]:
+    """The checks whose outcome turns on ``unobserved_s`` seconds that nobody observed (the harness
+    was not running, in ``gaps`` spans): each figure in seconds could be that much lower or higher,
+    and by its own resolution once more per gap (a sample in flight across a gap counts until the
+    next one); an error-budget ratio (``detail["budget_s"]``) likewise, as a share of its budget.
+    A check passes or fails the same way at both ends, or it is in doubt. Figures in other units,
+    and figures not measured (they fail whatever happened), are never in doubt.
+    """
+    if unobserved_s <= 0:
+        return ()
+    found = []
+    for check in verdict.checks:
+        delta = _uncertainty(check, measurements.get(check.measurement), unobserved_s, gaps)
+        if check.measured is None or delta is None:
+            continue
+        comparison = Comparison(check.comparison)
+        low, high = max(0.0, check.measured - delta), check.measured + delta
+        if _compare(comparison, low, check.target) != _compare(comparison, high, check.target):
+            found.append(check)
+    return tuple(found)
+
+
+def _uncertainty(check: Check, measurement: Measurement | None, unobserved_s: float, gaps: int) -> float | None:
+    resolution = (measurement.resolution_s if measurement is not None else None) or 0.0
+    if check.unit == "s":
+        return unobserved_s + gaps * resolution
+    budget_s = measurement.detail.get("budget_s") if measurement is not None else None
+    if check.unit == "ratio" and isinstance(budget_s, (int, float)) and budget_s > 0:
+        return unobserved_s / budget_s + gaps * resolution  # a budget's resolution is a share of it already
+    return None
 
 
 def _check(objective: Objective, measurement: Measurement | None) -> Check:

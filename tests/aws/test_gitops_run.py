@@ -33,6 +33,7 @@ from zerospof.errors import TargetError
 from zerospof.faults import Ledger
 from zerospof.k8s.scale import ScaleWorkload
 from zerospof.objectives import load_objectives
+from zerospof.scenario import OBSERVER
 from zerospof.timeline import EventKind, Timeline
 
 REPO = Path(__file__).resolve().parents[2]
@@ -265,8 +266,8 @@ def test_the_gitops_monitors_sample_the_served_revision_and_refuse_a_canary_file
     monitoring = driver.monitoring("gitops", Timeline(), objectives, "run-1")
 
     assert [s.name for s in monitoring.samplers] == ["availability", "signal:argocd-application", "signal:lease-holder",
-                                                     "served-revision"]
-    assert monitoring.samplers[-1].probe()["revision"] == INITIAL_REVISION
+                                                     "served-revision", OBSERVER]
+    assert monitoring.samplers[-2].probe()["revision"] == INITIAL_REVISION
     for hook in monitoring.stop_hooks:
         hook()
     typo = {**section, "file": "deploy/canary-revison"}

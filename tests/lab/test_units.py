@@ -97,7 +97,7 @@ def test_the_driver_watches_the_control_planes_own_signals_and_writes_through_th
     assert monitoring.signal_probes == ["signal:etcd-leader", "signal:scheduler-lease", "signal:controller-manager-lease",
                                         "signal:api-lb-health-check"]
     assert [s.name for s in monitoring.samplers if not s.name.startswith("signal:")] == [
-        "availability", "writes", "control-plane-api"]
+        "availability", "writes", "control-plane-api", "observer-heartbeat"]
 
 
 def test_the_gitops_run_measures_deployment_and_rpo_with_git_pushes_while_users_read_and_write() -> None:
@@ -111,7 +111,8 @@ def test_the_gitops_run_measures_deployment_and_rpo_with_git_pushes_while_users_
     try:
         assert monitoring.signal_probes == ["signal:reconciler-lease"]
         by_name = {s.name: s for s in monitoring.samplers}
-        assert set(by_name) == {"availability", "writes", "signal:reconciler-lease", "served-revision", "write-canary"}
+        assert set(by_name) == {"availability", "writes", "signal:reconciler-lease", "served-revision", "write-canary",
+                                "observer-heartbeat"}
         assert isinstance(by_name["write-canary"].probe, PushCanary)
         assert monitoring.rpo_probe == "write-canary"  # the GitOps RPO is the git canary's, not the users' writes
     finally:

@@ -12,13 +12,24 @@ from typing import Any
 from zerospof.chaos.settings import ScenarioSettings
 from zerospof.measure import Measurement
 from zerospof.objectives import Objectives
-from zerospof.scenario import PATH_PROBES, SCENARIOS, Layer, Monitoring, judge_scenario, rto_phases
+from zerospof.scenario import (
+    PATH_PROBES,
+    SCENARIOS,
+    Layer,
+    Monitoring,
+    judge_scenario,
+    observer_stalled,
+    rto_phases,
+)
 from zerospof.timeline import EventKind, Timeline
 from zerospof.units import format_duration
+from zerospof.verdict import Check, in_doubt
 
-__all__ = ["Condition", "experiment_conditions", "harness_error", "scenario_report", "SCHEMA"]
+__all__ = ["CONDITIONS", "Condition", "experiment_conditions", "harness_error", "scenario_report", "SCHEMA"]
 
 SCHEMA = "zerospof.measurements/2"
+CONDITIONS = ("steady-state-before", "fault-in-effect", "method-succeeded", "rollbacks-succeeded",
+              "fault-reverted", "not-aborted", "steady-state-after", "observed-throughout")  # every run's, in order
 
 
 @dataclass(frozen=True)
@@ -64,6 +75,31 @@ def experiment_conditions(journal: dict[str, Any], timeline: Timeline, settings:
     ]
 
 
+def _observed_condition(stalled: Measurement, doubtful: tuple[Check, ...], t0: float | None) -> Condition:
+    """Whether the harness observed throughout, or, when it stalled, whether any verdict turns on that."""
+    name = "observed-throughout"
+    if stalled.value is None:
+        return Condition(name, True, f"not checked: {stalled.detail.get('reason')}")
+    if not stalled.value:
+        return Condition(name, True, "the harness observed throughout (no heartbeat gap of "
+                                     f"{stalled.detail['min_gap_s']:g}s or more)")
+    spans = ", ".join(_span(a, b, t0) for a, b in stalled.detail["stalls"])
+    what = f"the harness itself was not running for {stalled.value:.1f}s ({spans})"
+    if not doubtful:
+        return Condition(name, True, f"{what}; no check turns on that time")
+    names = ", ".join(check.measurement for check in doubtful)
+    return Condition(name, False, f"{what}: its machine or runner froze (or a thread starved it), so what users felt then "
+                                  f"was not observed, "
+                                  f"and {names} could pass or fail on that time; not judged (run it again on a "
+                                  "machine that is not starved)")
+
+
+def _span(start: float, end: float, t0: float | None) -> str:
+    if t0 is None:
+        return f"{end - start:.1f}s"
+    return f"t0{start - t0:+.1f}s .. t0{end - t0:+.1f}s"
+
+
 def _measurement_dict(measurement: Measurement) -> dict[str, Any]:
     return {"value": measurement.value, "unit": measurement.unit, "resolution_s": measurement.resolution_s,
             "detail": measurement.detail}
@@ -76,6 +112,10 @@ def scenario_report(timeline: Timeline, objectives: Objectives, scenario: str, m
     measurements, verdict = judge_scenario(scenario, timeline, objectives, monitoring)
     t0 = timeline.first_event(EventKind.FAULT_VERIFIED)
     checks = verdict.to_dict()["checks"]
+    stalled = observer_stalled(timeline, objectives)
+    doubtful = in_doubt(verdict, measurements, stalled.value or 0.0, len(stalled.detail.get("stalls", ())))
+    conditions = [*conditions, _observed_condition(stalled, doubtful, t0.t_mono if t0 else None)]
+    measurements[stalled.name] = stalled
     return {
         "schema": SCHEMA,
         "scenario": scenario,
@@ -151,6 +191,9 @@ def harness_error(journal: dict[str, Any], interruption: str | None, interrupted
     if report is None:
         return interruption or f"the experiment ended ({journal.get('status')}) before anything was measured"
     conditions = {c["name"]: c for c in report.get("conditions", [])}
+    observed = conditions.get("observed-throughout", {})
+    if not observed.get("passed", True):
+        return observed["message"]
     if conditions.get("fault-in-effect", {}).get("passed", True):
         return None
     for activity in journal.get("run", []):
