@@ -33,8 +33,18 @@ def test_haproxy_config_has_the_measured_health_check_settings(tmp_path: Path) -
     text = configs._haproxy(tmp_path, "r1-a")
     for setting in ("inter 500ms fastinter 250ms", "fall 2 rise 2", "timeout connect 150ms", "retries 3",
                     "option redispatch 1", "retry-on conn-failure empty-response response-timeout 503",
-                    "GET /primary"):
+                    "GET /primary", f"set-timeout server {configs.LB_READ_TRY_MS}ms if METH_GET"):
         assert setting in text
+
+
+def test_the_lb_retries_a_hung_read_well_before_the_users_give_up_on_that_lb_node() -> None:
+    from zerospof.lab.client import READ_RETRY_AFTER_S
+
+    # a read in flight to a lost app: the LB's try and another app's answer (~50 ms; p95 ~300 ms during the
+    # scenarios) must fit in the user's per-try timeout, or the user abandons an LB node that was about to
+    # answer (it did at 700 ms)
+    loaded_answer_s = 0.3
+    assert configs.LB_READ_TRY_MS / 1000 + loaded_answer_s < READ_RETRY_AFTER_S
 
 
 def test_dns_answers_are_health_checked_and_the_pinned_flaw_names_one_lb_node_without_a_check() -> None:

@@ -33,7 +33,8 @@ __all__ = ["ClientError", "DnsServer", "LAB_DNS_SERVERS", "Response", "resolve",
 
 MAX_ANSWER_BYTES = 4 * 1024 * 1024
 # An idempotent read without an answer after this long is sent to the next resolved LB node: below the 1 s
-# slow-request limit with room for the second try, above the LB's own 700 ms read retry towards the apps.
+# slow-request limit with room for the second try, well above the LB's own read retry towards the apps
+# (configs.LB_READ_TRY_MS: the LB answers a read it had to retry before the user gives up on it).
 READ_RETRY_AFTER_S = 0.8
 _RCODES = {1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED"}
 _TYPE_A = _CLASS_IN = 1
