@@ -220,10 +220,12 @@ def test_with_the_primary_git_host_unreachable_the_backup_applies_from_the_mirro
 def test_revert_from_the_ledger_restarts_every_killed_member_and_the_lab_heals(
         lab: Lab, driver: LabDriver, tmp_path) -> None:
     ledger = Ledger(tmp_path / "ledger")
-    records = [apply(driver.fault(scenario, {}), ledger) for scenario in ("control-plane", "gitops")]
-    killed = [name for record in records for part in record.data["undo"].values()
-              if isinstance(part, dict) for name in part.get("killed", [])]
-    try:
+    records = []
+    try:  # inside: a fault that fails to apply still leaves the one before it in the ledger, reverted below
+        for scenario in ("gitops", "control-plane"):  # GitOps first: it finds its lease holder through the API,
+            records.append(apply(driver.fault(scenario, {}), ledger))  # which the control-plane fault stops a while
+        killed = [name for record in records for part in record.data["undo"].values()
+                  if isinstance(part, dict) for name in part.get("killed", [])]
         states = lab.supervisor.status()
         assert len(killed) == 5 and not any(states[name]["running"] for name in killed), killed
         assert not lab.status()["healthy"]
