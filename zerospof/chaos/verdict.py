@@ -88,10 +88,9 @@ def _observed_condition(stalled: Measurement, doubtful: tuple[Check, ...], t0: f
     if not doubtful:
         return Condition(name, True, f"{what}; no check turns on that time")
     names = ", ".join(check.measurement for check in doubtful)
-    return Condition(name, False, f"{what}: its machine or runner froze (or a thread starved it), so what users felt then "
-                                  f"was not observed, "
-                                  f"and {names} could pass or fail on that time; not judged (run it again on a "
-                                  "machine that is not starved)")
+    return Condition(name, False, f"{what}: its machine or runner froze (or a thread starved it), so what users "
+                                  f"felt then was not observed, and {names} could pass or fail on that time; not "
+                                  "judged (run it again on a machine that is not starved)")
 
 
 def _span(start: float, end: float, t0: float | None) -> str:

@@ -44,14 +44,15 @@ defaults
 """
 
 
+# How long an LB node waits for an app's answer to a read before it retries the read on another app. Well
+# below the lab users' own per-try timeout (client.READ_RETRY_AFTER_S, 0.8 s): at 700 ms the two raced, and
+# on a loaded machine a user gave up on the surviving LB node just before its retry answered (a kept AZ-loss
+# run: "failed on every address", lb-r1-b timed out at 0.8 s, the lost lb-r1-a after it).
+LB_READ_TRY_MS = 450
+
 # Go's garbage collector at 25% instead of 100%: under the lab's request rate (health checks, lease
 # keepalives, campaigns) an etcd member's heap then stays near half the size (measured: three members
 # under load 90 MiB with the default, 48 MiB with GOGC=25).
-# How long an LB node waits for an app's answer to a read before it retries the read on another app. Well
-# below the lab users' own per-try timeout (client.READ_RETRY_AFTER_S, 0.8 s): at 700 ms the two raced, and
-# on a loaded machine a user gave up on the surviving LB node just before its retry answered (a failed read
-# in 3 of ~25 AZ-loss runs: "failed on every address", lb-r1-b timed out at 0.8 s, the lost lb-r1-a after it).
-LB_READ_TRY_MS = 450
 ETCD_ENV = {"GOGC": "25"}
 
 
