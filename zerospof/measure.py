@@ -162,8 +162,9 @@ def rto(timeline: Timeline, probe: str, t0: float | None = None, sustained_s: fl
     ``reverted`` (when the fault was reverted): when users recovered, sustained, while the fault was
     still in effect, that is the RTO; bad requests after the revert (the target healing from the
     revert itself) are counted in the downtime, and in ``detail["bad_after_revert"]``, not here.
-    Otherwise every sample after t0 counts, so a recovery that came only with the revert is later
-    than the revert (or None).
+    Users who had bad requests during the fault and had not recovered, sustained, before the revert
+    did not recover from the fault: None (the revert, not the failover, served them again; a figure
+    bounded by how long the fault was held would pass any RTO objective longer than that).
     """
     name, unit = "rto_s", "s"
     t0 = _resolve_t0(timeline, t0)
@@ -179,6 +180,11 @@ def rto(timeline: Timeline, probe: str, t0: float | None = None, sustained_s: fl
                                {**within.detail, "bad_after_revert": bad_after, "reverted": reverted})
         if within.value is not None:
             return within
+        if any(not good(s, slow_s) for s in during):
+            return _not_measured(name, unit, f"not recovered while the fault was in effect ({within.detail['reason']}; "
+                                 f"reverted {reverted - t0:.2f}s after t0)", within.resolution_s,
+                                 **{key: value for key, value in within.detail.items() if key != "reason"},
+                                 reverted=reverted)
     samples = [s for s in all_samples if s.t_mono >= t0]
     resolution = _median_interval_s(all_samples)
     detail: dict[str, Any] = {"probe": probe, "t0": t0, "sustained_s": sustained_s, "slow_s": slow_s}

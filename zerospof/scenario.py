@@ -50,6 +50,7 @@ __all__ = [
     "judge_scenario",
     "objective_names",
     "observer_stalled",
+    "users_served_since",
 ]
 
 AVAILABILITY = "availability"  # the read path's probe (its historical name)
@@ -323,6 +324,14 @@ def observation_window(timeline: Timeline, probe: str = AVAILABILITY) -> tuple[f
     if started is None or not samples:
         return None
     return (started.t_mono, max(samples[-1].t_mono, started.t_mono))
+
+
+def users_served_since(timeline: Timeline, since: float, slow_s: float | None) -> float:
+    """From when every user path has been served: the time of its last bad request (failed or slower than
+    ``slow_s``) sent at or after ``since``, or ``since`` when none was bad."""
+    bad = [s.t_mono for probe in PATH_PROBES.values() for s in timeline.samples_of(probe, since=since)
+           if not measure.good(s, slow_s)]
+    return max(bad, default=since)
 
 
 def observer_stalled(timeline: Timeline, objectives: Objectives) -> Measurement:

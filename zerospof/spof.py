@@ -40,7 +40,15 @@ from zerospof.faults.runner import injected
 from zerospof.measure import Measurement
 from zerospof.monitors import Sampler
 from zerospof.objectives import USER_PATHS, Objectives
-from zerospof.scenario import PATH_PROBES, Layer, Plan, build_monitoring, measure_scenario, observer_stalled
+from zerospof.scenario import (
+    PATH_PROBES,
+    Layer,
+    Plan,
+    build_monitoring,
+    measure_scenario,
+    observer_stalled,
+    users_served_since,
+)
 from zerospof.timeline import EventKind, Timeline
 
 __all__ = ["LAYER_CHECK", "SEED_LAYERS", "Finding", "LayerCheck", "Member", "MemberResult", "Outcome",
@@ -341,14 +349,9 @@ def _hold(timeline: Timeline, sustained_s: float, slow_s: float, limit_s: float,
         now = time.monotonic()
         if now - t0 >= limit_s:
             return now - t0
-        good_since = []
-        for probe in PATH_PROBES.values():
-            samples = timeline.samples_of(probe, since=t0)
-            bad = [s.t_mono for s in samples if not measure.good(s, slow_s)]
-            good_since.append(max(bad, default=t0))
         checks = timeline.samples_of(LAYER_CHECK, since=t0) if layer_checked else []
         layer_holds = not layer_checked or bool(checks and checks[-1].ok and checks[-1].value.get("ok"))
-        if now - max(good_since) >= sustained_s + 0.5 and layer_holds:
+        if now - users_served_since(timeline, t0, slow_s) >= sustained_s + 0.5 and layer_holds:
             return now - t0
         time.sleep(0.25)
 

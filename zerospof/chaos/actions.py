@@ -12,13 +12,14 @@ from typing import Any
 
 from chaoslib.exceptions import ActivityFailed
 
-from zerospof.chaos.control import run_monitoring
+from zerospof.chaos.control import run_monitoring, run_users
 from zerospof.chaos.settings import ScenarioSettings
 from zerospof.drivers import driver_for
 from zerospof.errors import ZerospofError
 from zerospof.faults import apply
 from zerospof.faults.ledger import RecordState
 from zerospof.faults.runner import signals_held
+from zerospof.scenario import users_served_since
 from zerospof.timeline import EventKind
 
 __all__ = ["app_is_served", "target_is_ready", "inject_fault", "wait_for_recovery", "read_back_canary", "commit_canary",
@@ -75,7 +76,9 @@ def _fault_in_effect(settings: ScenarioSettings) -> bool:
 
 
 def wait_for_recovery(configuration: dict[str, Any] | None = None, sustained_s: float = 5.0) -> dict[str, Any]:
-    """Action: wait (bounded) until the target's own view says failover finished, for ``sustained_s``.
+    """Action: wait (bounded) until the target's own view says failover finished, for ``sustained_s``, and the
+    users of the run (its samplers, when it runs in this process) have been served for ``sustained_s`` too:
+    the fault is held until users recovered or the recovery timeout, never reverted while they still fail.
 
     Returns ``recovered: False`` on timeout rather than raising: the measurements say what happened.
     Fails when the fault was reverted under it (the abort guard fired).
@@ -84,6 +87,7 @@ def wait_for_recovery(configuration: dict[str, Any] | None = None, sustained_s: 
     driver = driver_for(settings.target)
     monitoring = run_monitoring(settings.run_id)  # what the driver read before the fault, e.g. lease holders
     baseline = monitoring.baseline if monitoring is not None else None
+    users = run_users(settings.run_id)
     started = time.monotonic()
     deadline = started + settings.recovery_timeout_s
     since: float | None = None
@@ -93,7 +97,8 @@ def wait_for_recovery(configuration: dict[str, Any] | None = None, sustained_s: 
         now = time.monotonic()
         if driver.recovered(settings.scenario, options=settings.fault_options, baseline=baseline):
             since = now if since is None else since
-            if now - since >= sustained_s:
+            served_s = now - users_served_since(users[0], started, users[1]) if users is not None else now - started
+            if now - since >= sustained_s and served_s >= sustained_s:
                 return {"recovered": True, "waited_s": round(now - started, 3)}
         else:
             since = None

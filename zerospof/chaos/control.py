@@ -56,6 +56,13 @@ def run_monitoring(run_id: str) -> Monitoring | None:
     return run.monitoring if run is not None else None
 
 
+def run_users(run_id: str) -> tuple[Timeline, float] | None:
+    """The timeline of the run ``run_id`` and its slow-request limit while it runs in this process (an activity
+    reads the users' samples from it)."""
+    run = _runs.get(run_id)
+    return (run.timeline, run.objectives.slow_request_s) if run is not None else None
+
+
 def wait_ready(driver: Any, timeout_s: float) -> None:
     """Wait (bounded) until the target is healthy and in its reference state, e.g. still healing from
     the previous scenario; then raise, naming what is not ready."""
