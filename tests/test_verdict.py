@@ -128,6 +128,11 @@ def test_a_budget_missed_only_through_a_stall_is_in_doubt_and_one_missed_anyway_
     assert [c.measurement for c in in_doubt(verdict, found, 10.6)] == ["load-balancers.budget_consumed"]
     assert in_doubt(verdict, found, 2.0) == ()  # 26.3 s would still miss it: a plain FAIL
     assert in_doubt(verdict, found, 0.0) == ()
+    # a request sent up to the slow limit before a gap is made slow by it: 3.2 s measured across a 3.1 s gap
+    frozen = {"reads.downtime_s": Measurement("reads.downtime_s", 3.2, "s", 0.05)}
+    verdict = judge(frozen, [Objective("reads.downtime_s", 0.0, "eq_zero")])
+    assert in_doubt(verdict, frozen, 3.1) == ()  # 3.2 - 3.1 - 0.05 > 0: a FAIL, were it not for the edge
+    assert [c.measurement for c in in_doubt(verdict, frozen, 3.1, edge_s=1.0)] == ["reads.downtime_s"]
 
 
 def test_zero_downtime_cannot_be_proven_across_a_stall_and_other_units_are_not_doubted() -> None:

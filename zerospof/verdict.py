@@ -106,11 +106,12 @@ def judge(measurements: Mapping[str, Measurement], objectives: Sequence[Objectiv
 
 
 def in_doubt(verdict: Verdict, measurements: Mapping[str, Measurement], unobserved_s: float,
-             gaps: int = 1) -> tuple[Check, ...]:
+             gaps: int = 1, edge_s: float = 0.0) -> tuple[Check, ...]:
     """The checks whose outcome turns on ``unobserved_s`` seconds that nobody observed (the harness
     was not running, in ``gaps`` spans): each figure in seconds could be that much lower or higher,
-    and by its own resolution once more per gap (a sample in flight across a gap counts until the
-    next one); an error-budget ratio (``detail["budget_s"]``) likewise, as a share of its budget.
+    and once more per gap by ``edge_s`` (a request sent that long before a gap can be made slow by
+    it: the slow-request limit) and by its own resolution (a sample in flight across a gap counts
+    until the next one); an error-budget ratio (``detail["budget_s"]``) likewise, as a share of its budget.
     A check passes or fails the same way at both ends, or it is in doubt. Figures in other units,
     and figures not measured (they fail whatever happened), are never in doubt.
     """
@@ -118,7 +119,7 @@ def in_doubt(verdict: Verdict, measurements: Mapping[str, Measurement], unobserv
         return ()
     found = []
     for check in verdict.checks:
-        delta = _uncertainty(check, measurements.get(check.measurement), unobserved_s, gaps)
+        delta = _uncertainty(check, measurements.get(check.measurement), unobserved_s + gaps * edge_s, gaps)
         if check.measured is None or delta is None:
             continue
         comparison = Comparison(check.comparison)

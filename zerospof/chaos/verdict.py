@@ -112,7 +112,8 @@ def scenario_report(timeline: Timeline, objectives: Objectives, scenario: str, m
     t0 = timeline.first_event(EventKind.FAULT_VERIFIED)
     checks = verdict.to_dict()["checks"]
     stalled = observer_stalled(timeline, objectives)
-    doubtful = in_doubt(verdict, measurements, stalled.value or 0.0, len(stalled.detail.get("stalls", ())))
+    doubtful = in_doubt(verdict, measurements, stalled.value or 0.0, len(stalled.detail.get("stalls", ())),
+                        objectives.slow_request_s)
     conditions = [*conditions, _observed_condition(stalled, doubtful, t0.t_mono if t0 else None)]
     measurements[stalled.name] = stalled
     return {
