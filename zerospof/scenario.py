@@ -326,7 +326,7 @@ def observation_window(timeline: Timeline, probe: str = AVAILABILITY) -> tuple[f
     return (started.t_mono, max(samples[-1].t_mono, started.t_mono))
 
 
-def users_served_since(timeline: Timeline, since: float, slow_s: float | None) -> float:
+def users_served_since(timeline: Timeline, slow_s: float | None, since: float) -> float:
     """From when every user path has been served: the time of its last bad request (failed or slower than
     ``slow_s``) sent at or after ``since``, or ``since`` when none was bad."""
     bad = [s.t_mono for probe in PATH_PROBES.values() for s in timeline.samples_of(probe, since=since)

@@ -351,7 +351,7 @@ def _hold(timeline: Timeline, sustained_s: float, slow_s: float, limit_s: float,
             return now - t0
         checks = timeline.samples_of(LAYER_CHECK, since=t0) if layer_checked else []
         layer_holds = not layer_checked or bool(checks and checks[-1].ok and checks[-1].value.get("ok"))
-        if now - users_served_since(timeline, t0, slow_s) >= sustained_s + 0.5 and layer_holds:
+        if now - users_served_since(timeline, slow_s, since=t0) >= sustained_s + 0.5 and layer_holds:
             return now - t0
         time.sleep(0.25)
 

@@ -97,8 +97,8 @@ def wait_for_recovery(configuration: dict[str, Any] | None = None, sustained_s: 
         now = time.monotonic()
         if driver.recovered(settings.scenario, options=settings.fault_options, baseline=baseline):
             since = now if since is None else since
-            served_s = now - users_served_since(users[0], started, users[1]) if users is not None else now - started
-            if now - since >= sustained_s and served_s >= sustained_s:
+            served_from = started if users is None else users_served_since(*users, since=started)
+            if now - since >= sustained_s and now - served_from >= sustained_s:
                 return {"recovered": True, "waited_s": round(now - started, 3)}
         else:
             since = None
